@@ -1,0 +1,19 @@
+"""Prepare step: validate, dedupe and chunk the job's input."""
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from enrichment.models import JobInput
+from enrichment.prepare import prepare_job
+from enrichment.settings import Settings
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(correlation_id_path="job_id")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    prepared = prepare_job(JobInput.model_validate(event).job_id, Settings.load())
+    logger.info("job prepared", extra={"chunks": prepared.chunks_total, "vendor": prepared.vendor.value})
+    return prepared.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""Shared library of the contact-enrichment orchestrator (the Lambda layer)."""

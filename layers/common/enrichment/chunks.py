@@ -1,0 +1,168 @@
+"""The vendor step: submit a chunk, check its vendor job, or settle it as failed.
+
+One implementation for every vendor; the adapter is the only vendor-specific part.
+A submit is idempotent per (job, chunk): a retried step returns the first answer instead of
+paying the vendor twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from enrichment import layout, storage
+from enrichment.aws import client
+from enrichment.errors import FATAL_ERRORS, JobStopped
+from enrichment.jobs import JobStore
+from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Job, Vendor
+from enrichment.secrets import vendor_credentials
+from enrichment.settings import Settings, VendorSettings
+from enrichment.vendors import ChunkOutcome, VendorAdapter, adapter_class
+
+
+def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings, lambda_context: Any = None) -> ChunkProgress:
+    step = ChunkStep(task, vendor, settings, lambda_context)
+    if task.action == "abandon":
+        return step.abandon()
+    try:
+        return step.submit() if task.action == "submit" else step.check()
+    except FATAL_ERRORS as error:
+        step.store.stop(task.job_id, reason=str(error), error=type(error).__name__)
+        raise
+
+
+class ChunkStep:
+    def __init__(self, task: ChunkTask, vendor: Vendor, settings: Settings, lambda_context: Any = None) -> None:
+        self.lambda_context = lambda_context
+        self.task = task
+        self.vendor = vendor
+        self.settings = settings
+        self.vendor_settings: VendorSettings = settings.vendor(vendor)
+        self.store = JobStore(settings.jobs_table)
+
+    # ---- actions ----
+
+    def submit(self) -> ChunkProgress:
+        job = self._job_still_going()
+        config = IdempotencyConfig(
+            event_key_jmespath="[job_id, chunk.chunk_index]",
+            expires_after_seconds=self.vendor_settings.deadline_seconds + 86400,
+        )
+        if self.lambda_context is not None:
+            config.register_lambda_context(self.lambda_context)  # an interrupted submit expires with its Lambda
+        submit_once = idempotent_function(
+            data_keyword_argument="task",
+            persistence_store=DynamoDBPersistenceLayer(
+                table_name=self.settings.idempotency_table, boto3_client=client("dynamodb")
+            ),
+            config=config,
+        )(self._submit_to_vendor)
+        answer = submit_once(task=self.task.model_dump(mode="json", include={"job_id", "chunk"}), job=job)
+        return ChunkProgress.model_validate(answer)
+
+    def check(self) -> ChunkProgress:
+        # No stop check here: the vendor job is already paid for, so its answer is still collected.
+        job = self.store.require(self.task.job_id)
+        progress = self.task.progress
+        if progress is None or not progress.vendor_ref:
+            raise ValueError("check needs the progress returned by submit")
+        chunk = self._chunk()
+        adapter = self._adapter()
+        outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(job.options))
+        polls = progress.polls + 1
+        return self._progress(outcome, submitted_at=progress.submitted_at, polls=polls)
+
+    def abandon(self) -> ChunkProgress:
+        """Settle the chunk as failed: every row of it becomes an error with the reason."""
+        reason = self._failure_reason()
+        index = self.task.chunk.chunk_index
+        key = layout.chunk_result_key(self.task.job_id, index)
+        if not storage.exists(self.settings.data_bucket, key):
+            storage.put_json(
+                self.settings.data_bucket, key,
+                ChunkResult(chunk_index=index, status="failed", reason=reason).model_dump(mode="json"),
+            )
+        self.store.settle_chunk(self.task.job_id, index, credits=0, failed=True)
+        previous = self.task.progress or ChunkProgress(status="failed")
+        return previous.model_copy(update={"status": "failed", "reason": reason})
+
+    # ---- parts ----
+
+    def _submit_to_vendor(self, task: dict[str, Any], job: Job) -> dict[str, Any]:
+        adapter = self._adapter()
+        outcome = adapter.submit(self._chunk(), adapter.parse_options(job.options))
+        return self._progress(outcome, submitted_at=time.time(), polls=0).model_dump(mode="json")
+
+    def _progress(self, outcome: ChunkOutcome, *, submitted_at: float, polls: int) -> ChunkProgress:
+        elapsed = int(time.time() - submitted_at)
+        progress = ChunkProgress(
+            status=outcome.status, vendor_ref=outcome.vendor_ref, polls=polls, submitted_at=submitted_at,
+            elapsed_seconds=elapsed, progress=outcome.progress, reason=outcome.reason,
+        )
+        if outcome.status == "done":
+            self._store_result(outcome)
+        elif outcome.status == "running":
+            progress.wait_seconds = self._next_wait(outcome.wait_hint_seconds, polls)
+        return progress
+
+    def _store_result(self, outcome: ChunkOutcome) -> None:
+        index = self.task.chunk.chunk_index
+        result = ChunkResult(chunk_index=index, status="done", credits=outcome.credits, results=outcome.results)
+        storage.put_json(
+            self.settings.data_bucket, layout.chunk_result_key(self.task.job_id, index), result.model_dump(mode="json")
+        )
+        self.store.settle_chunk(self.task.job_id, index, credits=outcome.credits, failed=False)
+
+    def _next_wait(self, hint: float | None, polls: int) -> int:
+        """The vendor's estimate when it gives one, else a growing backoff; jittered, capped."""
+        s = self.vendor_settings
+        if hint is not None and hint > 0:
+            wait = hint
+        elif polls == 0:
+            wait = s.first_wait_seconds
+        else:
+            wait = s.backoff_base_seconds * 2 ** (polls - 1)
+        wait = min(wait, s.backoff_max_seconds) * random.uniform(1.0, 1.2)
+        return max(1, round(wait))
+
+    def _failure_reason(self) -> str:
+        error = self.task.error
+        if error:
+            try:
+                message = json.loads(error.get("Cause") or "{}").get("errorMessage")
+            except (ValueError, AttributeError):
+                message = None
+            return message or f"{error.get('Error', 'error')}: {str(error.get('Cause', ''))[:300]}"
+        progress = self.task.progress
+        if progress and progress.status == "failed":
+            return progress.reason or f"the {self.vendor.value} job failed"
+        if progress:
+            return (
+                f"the {self.vendor.value} job did not finish in time "
+                f"({progress.polls} checks over {progress.elapsed_seconds}s)"
+            )
+        return "the chunk was not processed"
+
+    def _job_still_going(self) -> Job:
+        job = self.store.require(self.task.job_id)
+        if job.stop_reason:
+            raise JobStopped(f"job stopped before this chunk was sent: {job.stop_reason}")
+        return job
+
+    def _chunk(self) -> Chunk:
+        return Chunk.model_validate(storage.get_json(self.settings.data_bucket, self.task.chunk.chunk_key))
+
+    def _adapter(self) -> VendorAdapter:
+        return adapter_class(self.vendor)(
+            api_url=self.settings.vendor_api_url(self.vendor),
+            credentials=vendor_credentials(self.vendor, self.settings),
+            settings=self.vendor_settings,
+        )

@@ -1,0 +1,42 @@
+"""The few error kinds the state machine acts on. The class name is the Step Functions error name."""
+
+from __future__ import annotations
+
+
+class EnrichmentError(Exception):
+    """Base class; `str(error)` must be safe to show to a user (no secrets, no row data)."""
+
+
+class Throttled(EnrichmentError):
+    """The vendor asked us to slow down (429, rate-limit codes). Retried with backoff and jitter."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Transient(EnrichmentError):
+    """A fault that may pass (5xx, timeouts, a vendor's retryable 400). Retried a bounded number of times."""
+
+
+class OutOfCredits(EnrichmentError):
+    """The vendor account has no credits left. The job stops submitting and ends FAILED."""
+
+
+class BadCredentials(EnrichmentError):
+    """The vendor rejected our credentials. The job stops and ends FAILED."""
+
+
+class BadChunk(EnrichmentError):
+    """The vendor rejected this chunk's input. The chunk's rows are marked as errors; the job goes on."""
+
+
+class BadInput(EnrichmentError):
+    """The input file cannot be read as a table of contacts. The job ends FAILED with this reason."""
+
+
+class JobStopped(EnrichmentError):
+    """The job was stopped (by a fatal vendor error on another chunk): submit nothing more."""
+
+
+FATAL_ERRORS = (OutOfCredits, BadCredentials, JobStopped)

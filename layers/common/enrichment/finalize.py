@@ -1,0 +1,154 @@
+"""Finalize: merge chunk results into one row out per row in, write the outputs, settle the job."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import json
+from collections import Counter
+from typing import Any
+
+from enrichment import layout, storage
+from enrichment.csvio import read_rows, safe_cell
+from enrichment.jobs import JobStore, now_iso
+from enrichment.models import ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
+from enrichment.output import RESULT_COLUMNS, result_cells
+from enrichment.settings import Settings
+
+
+def failure_reason(failure: dict[str, Any] | None, job: Job) -> str | None:
+    """The reason a person should read: a vendor's stop reason first, then the error the state machine caught."""
+    if job.stop_reason:
+        return job.stop_reason
+    if not failure:
+        return None
+    cause = failure.get("Cause") or ""
+    try:
+        message = json.loads(cause).get("errorMessage")
+    except (ValueError, AttributeError):
+        message = None
+    return message or f"{failure.get('Error', 'error')}: {cause[:500]}".rstrip(": ")
+
+
+def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
+    store = JobStore(settings.jobs_table)
+    job = store.require(request.job_id)
+    bucket = settings.data_bucket
+    reason = failure_reason(request.failure, job)
+    prefix = layout.output_prefix(job.job_id)
+    counts: Counter[str] = Counter()
+    credits = 0.0
+    if storage.exists(bucket, layout.plan_key(job.job_id)):
+        counts, credits = _write_results(job, bucket, prefix, reason)
+    elif reason is None:
+        reason = "the job ended before its input was read"
+
+    if reason is not None:
+        status = JobStatus.FAILED
+    elif counts[RowStatus.ERROR]:
+        status = JobStatus.PARTIAL
+    else:
+        status = JobStatus.SUCCEEDED
+    finished_at = now_iso()
+    summary = {
+        "job_id": job.job_id,
+        "vendor": job.vendor.value,
+        "status": status.value,
+        "error": reason,
+        "rows": sum(counts.values()),
+        "counts": {s.value: counts.get(s.value, 0) for s in RowStatus},
+        "credits": credits,
+        "chunks": {"total": job.chunks_total or 0, "failed": job.chunks_failed},
+        "options": job.options,
+        "input_key": job.input_key,
+        "timings": {
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": finished_at,
+            "duration_seconds": _seconds_between(job.created_at, finished_at),
+        },
+    }
+    storage.put_json(bucket, prefix + "summary.json", summary)
+    store.update(
+        job.job_id,
+        status=status.value,
+        finished_at=finished_at,
+        counts=summary["counts"],
+        credits=credits,
+        **({"error": reason} if reason else {}),
+    )
+    return store.require(job.job_id)
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return round((dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds(), 3)
+
+
+def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) -> tuple[Counter[str], float]:
+    @functools.lru_cache(maxsize=8)
+    def chunk_result(index: int) -> ChunkResult | None:
+        key = layout.chunk_result_key(job.job_id, index)
+        if not storage.exists(bucket, key):
+            return None
+        return ChunkResult.model_validate(storage.get_json(bucket, key))
+
+    header, rows = read_rows(storage.iter_text_lines(bucket, job.input_key))
+    counts: Counter[str] = Counter()
+    credited_chunks: set[int] = set()
+    plan = storage.iter_jsonl(bucket, layout.plan_key(job.job_id))
+    with (
+        storage.spooled_upload(bucket, prefix + "results.csv", "text/csv; charset=utf-8") as csv_out,
+        storage.spooled_upload(bucket, prefix + "results.jsonl", "application/x-ndjson") as jsonl_out,
+    ):
+        writer = csv.writer(csv_out, lineterminator="\r\n")
+        writer.writerow([safe_cell(h) for h in header] + list(RESULT_COLUMNS))
+        for (number, cells), entry in zip(rows, plan, strict=True):
+            status, reason, result, twin = _row_outcome(entry, chunk_result, job_error)
+            if entry.get("chunk") is not None and entry["status"] == "send":
+                credited_chunks.add(entry["chunk"])
+            counts[status] += 1
+            out = result_cells(status, reason, job.vendor.value, result, twin)
+            padded = cells[: len(header)] + [""] * (len(header) - len(cells))
+            writer.writerow([safe_cell(c) for c in padded] + [safe_cell(out[c]) for c in RESULT_COLUMNS])
+            record = {
+                "row": number,
+                "status": status.value,
+                "reason": reason,
+                "vendor": job.vendor.value,
+                "duplicate_of": twin,
+                "input": dict(zip(header, cells, strict=False)) | ({"_extra": cells[len(header):]} if len(cells) > len(header) else {}),
+                "result": result.model_dump(mode="json", exclude={"raw"}) if result else None,
+                "vendor_answer": result.raw if result else None,
+            }
+            jsonl_out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    credits = 0.0
+    for index in sorted(credited_chunks):
+        if (found := chunk_result(index)) is not None:
+            credits += found.credits
+    return counts, credits
+
+
+def _row_outcome(
+    entry: dict[str, Any], chunk_result: Any, job_error: str | None
+) -> tuple[RowStatus, str | None, RecordResult | None, int | None]:
+    planned = entry["status"]
+    if planned == RowStatus.INVALID_INPUT:
+        return RowStatus.INVALID_INPUT, entry.get("reason"), None, None
+    ref = str(entry.get("twin") or entry["row"])
+    found = chunk_result(entry["chunk"])
+    if found is None:
+        reason = f"not processed: {job_error}" if job_error else "not processed: the chunk has no result"
+        result = None
+    elif found.status == "failed":
+        reason, result = found.reason, None
+    else:
+        result = found.results.get(ref)
+        reason = result.reason if result else "the vendor's answer left this row out"
+    if planned == RowStatus.DUPLICATE:
+        twin = entry["twin"]
+        twin_status = result.status.value if result else RowStatus.ERROR.value
+        return RowStatus.DUPLICATE, f"same request as row {twin} ({twin_status})", result, twin
+    if result is None:
+        return RowStatus.ERROR, reason, None, None
+    return RowStatus(result.status), result.reason, result, None

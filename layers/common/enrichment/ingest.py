@@ -1,0 +1,90 @@
+"""Starting jobs: create the job item, then start the state machine with the job id as execution name."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from enrichment import layout
+from enrichment.aws import client
+from enrichment.jobs import JobStore, now_iso
+from enrichment.models import Job, JobStatus, Vendor
+from enrichment.settings import Settings
+from enrichment.vendors import UnsupportedVendor, adapter_class
+
+INBOX_PREFIX = "inbox/"
+OPTION_METADATA_PREFIX = "option-"
+
+
+def job_id_for(*parts: str) -> str:
+    """A deterministic id, so the same request (or the same S3 object seen twice) is one job."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"job-{digest[:24]}"
+
+
+def options_from_metadata(metadata: dict[str, str]) -> dict[str, Any]:
+    """Options given as object metadata: `x-amz-meta-option-enrich-mobile: true` -> {"enrich_mobile": True}.
+
+    Values are read as JSON when they parse (true, 12, ["phone"]), else as text; a comma list
+    (email-work,phone) becomes a list.
+    """
+    options: dict[str, Any] = {}
+    for name, raw in metadata.items():
+        if not name.lower().startswith(OPTION_METADATA_PREFIX):
+            continue
+        key = re.sub(r"[^a-z0-9]+", "_", name.lower().removeprefix(OPTION_METADATA_PREFIX)).strip("_")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = [v.strip() for v in raw.split(",")] if "," in raw else raw
+        options[key] = value
+    return options
+
+
+class JobRejected(ValueError):
+    """The request names no usable vendor: no job is created."""
+
+
+def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> Job:
+    """A CSV under inbox/<vendor>/ becomes a job; the same object (key and content) dropped twice is one job."""
+    parts = key.removeprefix(INBOX_PREFIX).split("/")
+    if not key.startswith(INBOX_PREFIX) or len(parts) < 2:
+        raise JobRejected(f"{key!r} is not under inbox/<vendor>/")
+    try:
+        vendor = Vendor(adapter_class(parts[0].lower()).vendor)
+    except UnsupportedVendor as exc:
+        raise JobRejected(str(exc)) from None
+    s3 = client("s3")
+    head = s3.head_object(Bucket=bucket, Key=key)
+    job_id = job_id_for("s3", bucket, key, etag.strip('"'))
+    job = Job(
+        job_id=job_id,
+        vendor=vendor,
+        options=options_from_metadata(head.get("Metadata", {})),
+        source=f"s3://{bucket}/{key}",
+        input_key=layout.input_key(job_id),
+        output_prefix=layout.output_prefix(job_id),
+        created_at=now_iso(),
+    )
+    store = JobStore(settings.jobs_table)
+    if not store.create(job):
+        job = store.require(job_id)
+        if job.status != JobStatus.PENDING:
+            return job  # the same drop, already under way or done
+    # Copy even when the item existed: an earlier delivery may have stopped between the two steps.
+    s3.copy_object(Bucket=settings.data_bucket, Key=job.input_key, CopySource={"Bucket": bucket, "Key": key})
+    return start_execution(job, settings)
+
+
+def start_execution(job: Job, settings: Settings) -> Job:
+    sfn = client("stepfunctions")
+    try:
+        sfn.start_execution(
+            stateMachineArn=settings.state_machine_arn, name=job.job_id, input=json.dumps({"job_id": job.job_id})
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        pass  # started by an earlier delivery of the same event
+    return job
+

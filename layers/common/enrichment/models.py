@@ -1,0 +1,209 @@
+"""pydantic models shared by every function: jobs, chunks, rows and vendor results."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Vendor(StrEnum):
+    PUBRIO = "pubrio"
+    PROSPEO = "prospeo"
+    CHECK365 = "check365"
+    INSIDEVIEW = "insideview"
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.PARTIAL, JobStatus.FAILED)
+
+
+class RowStatus(StrEnum):
+    MATCHED = "matched"
+    NOT_MATCHED = "not_matched"
+    INVALID_INPUT = "invalid_input"
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
+
+# The canonical input fields, after header mapping. Adapters read only these.
+CANONICAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "linkedin_url",
+    "company_name",
+    "company_website",
+    "company_linkedin_url",
+    "person_id",
+    "people_search_id",
+    "contact_id",
+)
+
+
+class Record(BaseModel):
+    """One row to send: its reference (the input row number) and its canonical fields."""
+
+    ref: str
+    fields: dict[str, str]
+
+
+class Chunk(BaseModel):
+    job_id: str
+    chunk_index: int
+    records: list[Record]
+
+
+class Email(BaseModel):
+    value: str
+    type: str | None = None
+    status: str | None = None
+
+
+class Phone(BaseModel):
+    value: str
+    type: str | None = None
+    status: str | None = None
+
+
+class EmailVerification(BaseModel):
+    status: str | None = None
+    safe_to_send: bool | None = None
+    risk: str | None = None
+    is_role: bool | None = None
+    reason: str | None = None
+    provider: str | None = None
+
+
+class Person(BaseModel):
+    first_name: str | None = None
+    last_name: str | None = None
+    full_name: str | None = None
+    job_title: str | None = None
+    linkedin_url: str | None = None
+    location: str | None = None
+
+
+class Company(BaseModel):
+    name: str | None = None
+    website: str | None = None
+    domain: str | None = None
+    linkedin_url: str | None = None
+    industry: str | None = None
+    size: str | None = None
+
+
+class RecordResult(BaseModel):
+    """A vendor's answer for one record, normalized. `raw` keeps the vendor's own answer."""
+
+    status: Literal[RowStatus.MATCHED, RowStatus.NOT_MATCHED, RowStatus.INVALID_INPUT, RowStatus.ERROR]
+    reason: str | None = None
+    emails: list[Email] = []
+    phones: list[Phone] = []
+    person: Person = Person()
+    company: Company = Company()
+    verification: EmailVerification | None = None
+    credits: float | None = Field(default=None, description="only where the vendor prices single records")
+    raw: Any = None
+
+
+class ChunkResult(BaseModel):
+    """What one chunk ended with; written to S3 once, read by finalize."""
+
+    chunk_index: int
+    status: Literal["done", "failed"]
+    reason: str | None = None
+    credits: float = 0
+    results: dict[str, RecordResult] = {}
+
+
+class Job(BaseModel):
+    """The job item in DynamoDB."""
+
+    model_config = ConfigDict(use_enum_values=False)
+
+    job_id: str
+    vendor: Vendor
+    status: JobStatus = JobStatus.PENDING
+    options: dict[str, Any] = {}
+    source: str = ""
+    input_key: str
+    output_prefix: str
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    rows_total: int | None = None
+    chunks_total: int | None = None
+    chunks_done: int = 0
+    chunks_failed: int = 0
+    credits: float = 0
+    counts: dict[str, int] = {}
+    error: str | None = None
+    stop_reason: str | None = None
+    stop_error: str | None = None
+
+
+# ---- state machine payloads (small: S3 keys and counters, never row data) ----
+
+
+class JobInput(BaseModel):
+    job_id: str
+
+
+class Limits(BaseModel):
+    max_polls: int
+    deadline_seconds: int
+
+
+class PreparedJob(BaseModel):
+    job_id: str
+    vendor: Vendor
+    vendor_function: str
+    bucket: str
+    manifest_key: str
+    chunks_total: int
+    max_concurrency: int
+    limits: Limits
+
+
+class ChunkRef(BaseModel):
+    chunk_index: int
+    chunk_key: str
+
+
+class ChunkProgress(BaseModel):
+    """Where one chunk stands in the poll loop; the Choice state routes on `status`."""
+
+    status: Literal["running", "done", "failed"]
+    vendor_ref: str | None = None
+    wait_seconds: int = 0
+    polls: int = 0
+    submitted_at: float = 0
+    elapsed_seconds: int = 0
+    progress: float | None = None
+    reason: str | None = None
+
+
+class ChunkTask(BaseModel):
+    """The vendor function's input: the Map item plus the loop's state."""
+
+    action: Literal["submit", "check", "abandon"]
+    job_id: str
+    chunk: ChunkRef
+    progress: ChunkProgress | None = None
+    error: dict[str, Any] | None = Field(default=None, description="the Catch's {Error, Cause}")
+
+
+class FinalizeInput(BaseModel):
+    job_id: str
+    failure: dict[str, Any] | None = None

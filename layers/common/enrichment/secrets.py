@@ -1,0 +1,37 @@
+"""Vendor credentials from Secrets Manager, through Powertools parameters (cached for a few minutes)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+from enrichment.aws import client
+from enrichment.errors import BadCredentials
+from enrichment.models import Vendor
+from enrichment.settings import Settings
+
+CACHE_SECONDS = 300
+
+
+@functools.cache
+def _provider(secretsmanager: Any) -> SecretsProvider:
+    return SecretsProvider(boto3_client=secretsmanager)
+
+
+def vendor_credentials(vendor: Vendor, settings: Settings) -> dict[str, str]:
+    """The vendor's secret: a JSON object such as {"api_key": "..."}. Its value is never logged."""
+    name = settings.vendor_secret_name(vendor)
+    try:
+        value = _provider(client("secretsmanager")).get(name, transform="json", max_age=CACHE_SECONDS)
+    except (GetParameterError, TransformParameterError):
+        # The provider's message may quote the secret's value when it is not JSON: never pass it on.
+        raise BadCredentials(
+            f"{vendor.value}: credentials could not be read from secret {name!r}: set it to a JSON object "
+            'such as {"api_key": "..."}'
+        ) from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise BadCredentials(f"{vendor.value}: secret {name!r} must be a JSON object of strings")
+    return value

@@ -1,0 +1,119 @@
+"""Settings read from the function's environment, validated once per invocation.
+
+The environment is read through `environ()` rather than `os.environ` directly: the
+local runtime runs many functions in one process and concurrently, so it hands each
+invocation its function's own environment through a context variable instead of
+swapping the process-wide one (which would serialize every invocation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from enrichment.models import Vendor
+
+_function_environ: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "function_environ", default=None
+)
+
+
+def environ() -> Mapping[str, str]:
+    return _function_environ.get() or os.environ
+
+
+@contextlib.contextmanager
+def function_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Run the enclosed code as if `env` were the function's environment (local runtime)."""
+    token = _function_environ.set(dict(os.environ) | dict(env))
+    try:
+        yield
+    finally:
+        _function_environ.reset(token)
+
+
+class VendorSettings(BaseModel):
+    """Per-vendor limits and pacing. Defaults follow ../shared/vendors.md; all are overridable."""
+
+    chunk_size: int = Field(ge=1)
+    max_concurrency: int = Field(default=2, ge=1)
+    first_wait_seconds: int = Field(default=5, ge=0)
+    backoff_base_seconds: int = Field(default=5, ge=1)
+    backoff_max_seconds: int = Field(default=300, ge=1)
+    max_polls: int = Field(default=200, ge=1)
+    deadline_seconds: int = Field(default=6 * 3600, ge=1)
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+
+
+# Documented limits where the vendor gives them; the rest are conservative assumptions.
+DEFAULT_VENDOR_SETTINGS: dict[Vendor, dict[str, Any]] = {
+    # Batch size is not documented (assumption: 100); 300 requests/min is documented.
+    Vendor.PUBRIO: {"chunk_size": 100, "max_concurrency": 4, "requests_per_minute": 300},
+    # Documented: at most 50 records per call; each record counts as one request.
+    Vendor.PROSPEO: {"chunk_size": 50, "max_concurrency": 2, "first_wait_seconds": 0},
+    # Batch size and rate limits are not documented (assumption).
+    Vendor.CHECK365: {"chunk_size": 1000, "max_concurrency": 2},
+    # Documented: up to 10,000 ids per job; at most 2 jobs at once is inferred.
+    Vendor.INSIDEVIEW: {"chunk_size": 10000, "max_concurrency": 2, "first_wait_seconds": 60},
+}
+
+VENDOR_API_URLS: dict[Vendor, str] = {
+    Vendor.PUBRIO: "https://api.pubrio.com",
+    Vendor.PROSPEO: "https://api.prospeo.io",
+    Vendor.CHECK365: "https://api.check365.io",
+    Vendor.INSIDEVIEW: "https://api.insideview.com",
+}
+
+
+class SettingsError(RuntimeError):
+    """The function is deployed without a setting it needs."""
+
+
+class Settings(BaseModel):
+    data_bucket: str
+    jobs_table: str
+    idempotency_table: str
+    state_machine_arn: str = ""
+    vendor_functions: dict[str, str] = {}
+    vendor_overrides: dict[str, dict[str, Any]] = {}
+    env: dict[str, str] = {}
+
+    @classmethod
+    def load(cls) -> Settings:
+        env = environ()
+        try:
+            return cls(
+                data_bucket=env["DATA_BUCKET"],
+                jobs_table=env["JOBS_TABLE"],
+                idempotency_table=env["IDEMPOTENCY_TABLE"],
+                state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+                vendor_functions=json.loads(env.get("VENDOR_FUNCTIONS") or "{}"),
+                vendor_overrides=json.loads(env.get("VENDOR_SETTINGS") or "{}"),
+                env={k: v for k, v in env.items() if k.split("_", 1)[0] in _VENDOR_PREFIXES},
+            )
+        except KeyError as missing:
+            raise SettingsError(f"setting {missing} is not configured for this function") from None
+        except (ValueError, ValidationError) as exc:
+            raise SettingsError(f"invalid settings: {exc}") from None
+
+    def vendor(self, vendor: Vendor) -> VendorSettings:
+        return VendorSettings(**(DEFAULT_VENDOR_SETTINGS[vendor] | self.vendor_overrides.get(vendor.value, {})))
+
+    def vendor_api_url(self, vendor: Vendor) -> str:
+        return self.env.get(f"{vendor.name}_API_URL") or VENDOR_API_URLS[vendor]
+
+    def vendor_secret_name(self, vendor: Vendor) -> str:
+        name = self.env.get(f"{vendor.name}_SECRET")
+        if not name:
+            raise SettingsError(f"{vendor.name}_SECRET is not configured")
+        return name
+
+
+_VENDOR_PREFIXES = {v.name for v in Vendor}

@@ -1,0 +1,29 @@
+"""The body shared by the per-vendor functions: each is this handler bound to its vendor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from enrichment.chunks import run_chunk_task
+from enrichment.models import ChunkTask, Vendor
+from enrichment.settings import Settings
+
+
+def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    logger = Logger()
+    tracer = Tracer()
+
+    @logger.inject_lambda_context(correlation_id_path="job_id")
+    @tracer.capture_lambda_handler
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        task = ChunkTask.model_validate(event)
+        logger.append_keys(vendor=vendor.value, chunk=task.chunk.chunk_index, action=task.action)
+        progress = run_chunk_task(task, vendor, Settings.load(), context)
+        logger.info("chunk step", extra={"status": progress.status, "polls": progress.polls})
+        return progress.model_dump(mode="json")
+
+    return lambda_handler

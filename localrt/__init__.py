@@ -1,0 +1,1 @@
+"""The local runtime: the real template, state machine and handlers, on emulated AWS and vendor simulators."""

@@ -1,0 +1,183 @@
+"""Deploy template.yaml into moto: every resource comes from the template, in dependency order."""
+
+from __future__ import annotations
+
+import graphlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localrt.lambdas import FunctionSpec
+from localrt.template import Resolver, load_template, references
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    outputs: dict[str, Any]
+    functions: list[FunctionSpec]
+    layer_dirs: list[Path]
+    resources: dict[str, Any] = field(default_factory=dict)  # logical id -> Ref value
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README", "code runs in-process from CodeUri (localrt.lambdas)")
+    return buffer.getvalue()
+
+
+class Deployer:
+    def __init__(self, root: Path, stack_name: str, parameters: dict[str, str]) -> None:
+        self.root = root
+        self.stack_name = stack_name
+        self.template = load_template(root / "template.yaml")
+        declared = self.template.get("Parameters", {})
+        unknown = set(parameters) - set(declared)
+        if unknown:
+            raise ValueError(f"template has no parameters {sorted(unknown)}")
+        values = {k: str(v.get("Default", "")) for k, v in declared.items()} | parameters
+        self.resolver = Resolver(
+            {"AWS::StackName": stack_name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"},
+            values,
+        )
+        self.functions: list[FunctionSpec] = []
+        self.layer_dirs: list[Path] = []
+        self.role_arn = ""
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def deploy(self) -> Deployment:
+        resources: dict[str, dict[str, Any]] = self.template["Resources"]
+        graph = {
+            logical_id: {r for r in references(self._deploy_time_properties(spec)) if r in resources}
+            for logical_id, spec in resources.items()
+        }
+        iam = self.client("iam")
+        self.role_arn = iam.create_role(
+            RoleName=f"{self.stack_name}-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        )["Role"]["Arn"]
+        for logical_id in graphlib.TopologicalSorter(graph).static_order():
+            spec = resources[logical_id]
+            create = getattr(self, "_create_" + spec["Type"].replace("::", "_"), None)
+            if create is None:
+                raise NotImplementedError(f"{logical_id}: {spec['Type']} is not supported by the local runtime")
+            create(logical_id, self._properties(spec))
+        self._wire_events(resources)
+        outputs = {k: self.resolver.resolve(v["Value"]) for k, v in self.template.get("Outputs", {}).items()}
+        return Deployment(
+            self.stack_name, outputs, self.functions, self.layer_dirs,
+            {k: self.resolver.values[k] for k in resources},
+        )
+
+    # ---- helpers ----
+
+    @staticmethod
+    def _deploy_time_properties(spec: dict[str, Any]) -> dict[str, Any]:
+        # Function events are wired after every resource exists (an S3 event points back at its bucket).
+        properties = dict(spec.get("Properties", {}))
+        properties.pop("Events", None)
+        return properties
+
+    def _properties(self, spec: dict[str, Any]) -> dict[str, Any]:
+        properties = self._deploy_time_properties(spec)
+        if spec["Type"] == "AWS::Serverless::Function":
+            globals_ = self.template.get("Globals", {}).get("Function", {})
+            merged = dict(globals_) | properties
+            variables = globals_.get("Environment", {}).get("Variables", {}) | properties.get(
+                "Environment", {}).get("Variables", {})
+            merged["Environment"] = {"Variables": variables}
+            properties = merged
+        properties.pop("Policies", None)  # IAM is not enforced locally
+        return self.resolver.resolve(properties)
+
+    def _name(self, logical_id: str) -> str:
+        return f"{self.stack_name}-{logical_id}"
+
+    # ---- resource types ----
+
+    def _create_AWS_S3_Bucket(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("BucketName") or self._name(logical_id).lower()
+        self.client("s3").create_bucket(Bucket=name)
+        self.resolver.define(logical_id, name, Arn=f"arn:aws:s3:::{name}")
+
+    def _create_AWS_DynamoDB_Table(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("TableName") or self._name(logical_id)
+        ddb = self.client("dynamodb")
+        kwargs = {k: p[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                                    "LocalSecondaryIndexes", "BillingMode") if k in p}
+        arn = ddb.create_table(TableName=name, **kwargs)["TableDescription"]["TableArn"]
+        ttl = p.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        self.resolver.define(logical_id, name, Arn=arn)
+
+    def _create_AWS_SecretsManager_Secret(self, logical_id: str, p: dict[str, Any]) -> None:
+        answer = self.client("secretsmanager").create_secret(
+            Name=p.get("Name") or self._name(logical_id), Description=p.get("Description", "")
+        )
+        self.resolver.define(logical_id, answer["ARN"], Id=answer["ARN"])
+
+    def _create_AWS_Serverless_LayerVersion(self, logical_id: str, p: dict[str, Any]) -> None:
+        directory = (self.root / p["ContentUri"]).resolve()
+        self.layer_dirs.append(directory)
+        self.resolver.define(logical_id, f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{logical_id}:1")
+
+    def _create_AWS_Serverless_Function(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("FunctionName") or self._name(logical_id)
+        environment = {k: str(v) for k, v in p["Environment"]["Variables"].items()}
+        arn = self.client("lambda").create_function(
+            FunctionName=name, Runtime=p["Runtime"], Role=self.role_arn, Handler=p["Handler"],
+            Code={"ZipFile": _placeholder_zip()}, Timeout=int(p.get("Timeout", 3)),
+            MemorySize=int(p.get("MemorySize", 128)), Environment={"Variables": environment},
+        )["FunctionArn"]
+        self.functions.append(FunctionSpec(
+            name=name, code_dir=(self.root / p["CodeUri"]).resolve(), handler=p["Handler"],
+            environment=environment, timeout=int(p.get("Timeout", 3)), memory=int(p.get("MemorySize", 128)), arn=arn,
+        ))
+        self.resolver.define(logical_id, name, Arn=arn)
+
+    def _create_AWS_Serverless_StateMachine(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("Name") or self._name(logical_id)
+        definition = (self.root / p["DefinitionUri"]).read_text()
+        for key, value in p.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=self.role_arn, type=p.get("Type", "STANDARD")
+        )["stateMachineArn"]
+        self.resolver.define(logical_id, arn, Arn=arn, Name=name)
+
+    def _wire_events(self, resources: dict[str, dict[str, Any]]) -> None:
+        notifications: dict[str, list[dict[str, Any]]] = {}
+        for logical_id, spec in resources.items():
+            for event_name, event in spec.get("Properties", {}).get("Events", {}).items():
+                props = self.resolver.resolve(event.get("Properties", {}))
+                if event["Type"] != "S3":
+                    raise NotImplementedError(f"{logical_id}.{event_name}: {event['Type']} events are not emulated")
+                events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
+                config: dict[str, Any] = {
+                    "Id": f"{logical_id}-{event_name}",
+                    "LambdaFunctionArn": self.resolver.get_att(logical_id, "Arn"),
+                    "Events": events,
+                }
+                if "Filter" in props:
+                    config["Filter"] = {"Key": {"FilterRules": props["Filter"]["S3Key"]["Rules"]}}
+                notifications.setdefault(props["Bucket"], []).append(config)
+        for bucket, configs in notifications.items():
+            self.client("s3").put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs}
+            )
+
+
+def deploy(root: Path, stack_name: str, parameters: dict[str, str]) -> Deployment:
+    return Deployer(root, stack_name, parameters).deploy()

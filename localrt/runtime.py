@@ -1,0 +1,189 @@
+"""Start emulated AWS (moto, in-process on 127.0.0.1), the vendor simulators, and deploy template.yaml."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from localrt import lambdas
+from localrt.deploy import REGION, Deployment, deploy
+from localrt.simulators.base import Simulator
+from localrt.simulators.prospeo import ProspeoSimulator
+from localrt.simulators.pubrio import PubrioSimulator
+
+ROOT = Path(__file__).resolve().parent.parent
+FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED"}
+
+# Pacing for local runs: short waits so a job finishes in seconds, the same code paths as in AWS.
+LOCAL_VENDOR_SETTINGS = {
+    "pubrio": {"first_wait_seconds": 1, "backoff_base_seconds": 1, "backoff_max_seconds": 3,
+               "max_polls": 30, "deadline_seconds": 120, "http_timeout_seconds": 5},
+    "prospeo": {"backoff_base_seconds": 1, "backoff_max_seconds": 3, "max_polls": 30,
+                "deadline_seconds": 120, "http_timeout_seconds": 5},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class JobView:
+    item: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return self.item.get("status", "PENDING")
+
+
+class LocalRuntime:
+    """The whole product on this machine. Use as a context manager."""
+
+    def __init__(self, *, stack_name: str = "enrich-local", vendor_settings: dict[str, Any] | None = None,
+                 log_level: str = "WARNING", simulators: dict[str, Simulator] | None = None) -> None:
+        self.stack_name = stack_name
+        self.vendor_settings = vendor_settings or LOCAL_VENDOR_SETTINGS
+        self.log_level = log_level
+        self.simulators: dict[str, Simulator] = simulators or {
+            "pubrio": PubrioSimulator(), "prospeo": ProspeoSimulator(),
+        }
+        self._server: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self.deployment: Deployment | None = None
+
+    # ---- lifecycle ----
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        port = free_port()
+        self._set_env({
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "MOTO_PORT": str(port),
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": self.log_level,
+            "POWERTOOLS_SERVICE_NAME": "contact-enrichment",
+        })
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        httpx.post(f"http://127.0.0.1:{port}/moto-api/config",
+                   json={"stepfunctions": {"execute_state_machine": True}}).raise_for_status()
+        for simulator in self.simulators.values():
+            simulator.start()
+        parameters = {f"{name.title()}ApiUrl": sim.url for name, sim in self.simulators.items()}
+        parameters |= {"VendorSettings": json.dumps(self.vendor_settings), "LogLevel": self.log_level}
+        self.deployment = deploy(ROOT, self.stack_name, parameters)
+        lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
+        self._reset_layer_caches()
+        secrets = self.client("secretsmanager")
+        for name, simulator in self.simulators.items():
+            secrets.put_secret_value(SecretId=self.outputs[f"{name.title()}SecretArn"],
+                                     SecretString=json.dumps({"api_key": simulator.api_key}))
+
+    def stop(self) -> None:
+        for simulator in self.simulators.values():
+            simulator.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        lambdas.uninstall()
+        self._reset_layer_caches()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    @staticmethod
+    def _reset_layer_caches() -> None:
+        # Cached clients and secrets from an earlier runtime would point at a dead server.
+        try:
+            from enrichment import aws, secrets
+        except ImportError:
+            return
+        aws.reset_clients()
+        secrets._provider.cache_clear()
+
+    # ---- use ----
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        assert self.deployment is not None
+        return self.deployment.outputs
+
+    @property
+    def bucket(self) -> str:
+        return self.outputs["DataBucketName"]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def drop(self, path: Path, vendor: str, options: dict[str, Any] | None = None, name: str | None = None) -> str:
+        """Put a file under inbox/<vendor>/ as a user would; returns the job id it starts."""
+        from enrichment.ingest import job_id_for
+
+        key = f"inbox/{vendor}/{name or path.name}"
+        metadata = {f"option-{k.replace('_', '-')}": json.dumps(v) for k, v in (options or {}).items()}
+        answer = self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=path.read_bytes(), Metadata=metadata)
+        return job_id_for("s3", self.bucket, key, answer["ETag"].strip('"'))
+
+    def job(self, job_id: str) -> JobView | None:
+        from enrichment.jobs import JobStore
+
+        found = JobStore(self.outputs["JobsTableName"]).get(job_id)
+        return JobView(found.model_dump(mode="json")) if found else None
+
+    def wait(self, job_id: str, *, timeout: float = 300, on_progress: Callable[[JobView], None] | None = None) -> JobView:
+        """Wait for the job's final status and for its execution to end (polls the job item, no fixed sleeps)."""
+        deadline = time.monotonic() + timeout
+        sfn = self.client("stepfunctions")
+        execution_arn = self.outputs["JobStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{job_id}"
+        while time.monotonic() < deadline:
+            view = self.job(job_id)
+            if view and on_progress:
+                on_progress(view)
+            if view and view.status in FINAL_STATUSES:
+                try:
+                    if sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
+                        return view
+                except sfn.exceptions.ExecutionDoesNotExist:
+                    return view
+            time.sleep(0.2)
+        raise TimeoutError(f"job {job_id} did not finish within {timeout:g}s")
+
+    def download(self, job_id: str, folder: Path) -> Path:
+        from enrichment.layout import OUTPUT_FILES, output_prefix
+
+        folder.mkdir(parents=True, exist_ok=True)
+        s3 = self.client("s3")
+        for name in OUTPUT_FILES:
+            try:
+                s3.download_file(self.bucket, output_prefix(job_id) + name, str(folder / name))
+            except s3.exceptions.ClientError:
+                continue  # a job that failed before reading its input has only summary.json
+        return folder

@@ -1,0 +1,135 @@
+"""Prospeo simulator: POST /bulk-enrich-person, answered at once, as documented.
+
+Up to 50 records a call; records below the minimum datapoints come back in `invalid_datapoints`;
+1 credit a match, 10 when a mobile is included, 0 for no match, and re-enriching a record is free.
+Each record counts as one request against the per-minute limit (headers x-minute-request-left and
+x-minute-reset-seconds, as third-party clients read them); over it, 429 RATE_LIMITED.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
+
+REQUEST_FIELDS = ("first_name", "last_name", "full_name", "linkedin_url", "email",
+                  "company_name", "company_website", "company_linkedin_url", "person_id")
+COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
+
+
+def _error(status: int, code: str) -> Response:
+    return Response(status, {"error": True, "error_code": code})
+
+
+def matchable(record: dict[str, Any]) -> bool:
+    has = {k for k in REQUEST_FIELDS if record.get(k)}
+    company = bool(has & set(COMPANY_FIELDS))
+    return bool(has & {"linkedin_url", "email", "person_id"}) or (
+        company and ({"first_name", "last_name"} <= has or "full_name" in has))
+
+
+class ProspeoSimulator(Simulator):
+    name = "prospeo"
+
+    def __init__(self, *, records_per_minute: int = 300, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.records_per_minute = records_per_minute
+        self.enriched: set[str] = set()
+        self.charged_total = 0.0
+        self._window = (0, 0)
+
+    def fault_response(self, fault: Fault) -> Response:
+        if fault.kind == "429":
+            return Response(429, {"error": True, "error_code": "RATE_LIMITED"},
+                            headers={"x-minute-request-left": "0", "x-minute-reset-seconds": "1"})
+        if fault.kind == "500":  # Prospeo reports its own faults as 400 INTERNAL_ERROR
+            return _error(400, "INTERNAL_ERROR")
+        return super().fault_response(fault)
+
+    def route(self, request: Request) -> Response:
+        if request.method != "POST" or request.path != "/bulk-enrich-person":
+            return Response(404, {"error": True, "error_code": "INVALID_REQUEST"})
+        if request.headers.get("x-key") != self.api_key:
+            return _error(401, "INVALID_API_KEY")
+        try:
+            body = request.json()
+        except ValueError:
+            return _error(400, "INVALID_REQUEST")
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list) or not 1 <= len(data) <= 50 or not all(
+                isinstance(r, dict) and r.get("identifier") for r in data):
+            return _error(400, "INVALID_REQUEST")
+        allowed, headers = self._admit(len(data))
+        if not allowed:
+            return Response(429, {"error": True, "error_code": "RATE_LIMITED"}, headers=headers)
+        verified_email = bool(body.get("only_verified_email"))
+        verified_mobile = bool(body.get("only_verified_mobile"))
+        mobile = bool(body.get("enrich_mobile")) or verified_mobile
+        with self.lock:
+            if self.credits <= 0:
+                return _error(400, "INSUFFICIENT_CREDITS")
+            matched, not_matched, invalid, cost = [], [], [], 0
+            for record in data:
+                identifier = str(record["identifier"])
+                if not matchable(record):
+                    invalid.append(identifier)
+                    continue
+                key = json.dumps({k: str(record[k]).lower() for k in REQUEST_FIELDS if record.get(k)}, sort_keys=True)
+                answer = self._person(key, record, mobile)
+                if answer is None or (verified_email and answer["person"]["email"]["status"] != "VERIFIED") or (
+                        verified_mobile and not answer["person"]["mobile"]["mobile"]):
+                    not_matched.append(identifier)
+                    continue
+                price = 10 if mobile and answer["person"]["mobile"]["mobile"] else 1
+                if key not in self.enriched:
+                    cost += price
+                    self.enriched.add(key)
+                matched.append({"identifier": identifier} | answer)
+            self.credits -= cost
+            self.charged_total += cost
+        return Response(200, {"error": False, "total_cost": cost, "matched": matched,
+                              "not_matched": not_matched, "invalid_datapoints": invalid}, headers=headers)
+
+    def _admit(self, records: int) -> tuple[bool, dict[str, str]]:
+        now = time.time()
+        minute = int(now // 60)
+        with self.lock:
+            window, used = self._window
+            used = used if window == minute else 0
+            allowed = used + records <= self.records_per_minute
+            if allowed:
+                used += records
+            self._window = (minute, used)
+            headers = {"x-minute-request-left": str(max(0, self.records_per_minute - used)),
+                       "x-minute-reset-seconds": str(max(1, int(60 - now % 60)))}
+        return allowed, headers
+
+    @staticmethod
+    def _person(key: str, record: dict[str, Any], mobile: bool) -> dict[str, Any] | None:
+        luck = stable_fraction("prospeo", key)
+        if luck < 0.25:
+            return None
+        first = record.get("first_name") or (record.get("full_name") or "alex").split()[0]
+        last = record.get("last_name") or (record.get("full_name") or "x sample").split()[-1]
+        domain = (record.get("company_website") or "example.com").removeprefix("https://").removeprefix("www.")
+        has_mobile = mobile and luck >= 0.6
+        return {
+            "person": {
+                "person_id": f"p{int(luck * 1e12):012x}",
+                "first_name": first.title(), "last_name": last.title(), "full_name": f"{first} {last}".title(),
+                "linkedin_url": record.get("linkedin_url") or f"https://www.linkedin.com/in/{first}-{last}".lower(),
+                "headline": "Head of Operations", "current_job_title": "Head of Operations",
+                "location": {"country": "United States", "city": "Austin"},
+                "email": {"status": "VERIFIED" if luck >= 0.4 else "UNVERIFIED", "revealed": True,
+                          "email": record.get("email") or f"{first}.{last}@{domain}".lower(),
+                          "verification_method": "SMTP", "email_mx_provider": "Google"},
+                "mobile": {"status": "VERIFIED" if has_mobile else None, "revealed": has_mobile,
+                           "mobile": f"+1 512 555 {int(luck * 1e4):04d}" if has_mobile else None,
+                           "mobile_international": f"+1512555{int(luck * 1e4):04d}" if has_mobile else None},
+            },
+            "company": {"name": record.get("company_name") or domain.split(".")[0].title(), "website": domain,
+                        "domain": domain, "industry": "Software", "employee_range": "51-200",
+                        "linkedin_url": record.get("company_linkedin_url")},
+        }

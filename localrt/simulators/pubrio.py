@@ -1,0 +1,130 @@
+"""Pubrio simulator: POST /redeem/people/batch and /redeem/people/batch/query, as documented.
+
+Redeems complete `estimated_time` seconds after submission; credits are charged at completion for
+each contact detail returned (email 15, phone 30, as in Pubrio's example profile). A fixed window of
+`requests_per_minute` gives 429 {error}. Bad keys get 401 and a lack of credits 402 (both inferred).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from localrt.simulators.base import Request, Response, Simulator, stable_fraction
+
+PRICES = {"email-personal": 15, "email-work": 15, "phone": 30}
+CONTACT_TYPES = set(PRICES)
+
+
+@dataclass
+class Redeem:
+    redeem_query_id: str
+    peoples: list[str]
+    contact_types: list[str]
+    submitted_at: float
+    estimated_time: int
+    fail: bool = False
+    never_complete: bool = False
+    charged: float | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error(status: int, message: str, code: int = 40001) -> Response:
+    return Response(status, {"code": code, "message": message, "details": {}})
+
+
+class PubrioSimulator(Simulator):
+    name = "pubrio"
+
+    def __init__(self, *, estimated_time: int = 1, requests_per_minute: int = 300, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.estimated_time = estimated_time
+        self.requests_per_minute = requests_per_minute
+        self.redeems: dict[str, Redeem] = {}
+        self.charged_total = 0.0
+        self._window = (0, 0)  # (minute, requests)
+
+    def route(self, request: Request) -> Response:
+        if request.headers.get("pubrio-api-key") != self.api_key:
+            return Response(401, {"error": "Invalid API key."})
+        if not self._admit():
+            return Response(429, {"error": "Request rate limit exceeded. Please wait and try again later."})
+        try:
+            body = request.json()
+        except ValueError:
+            return _error(400, "Request body must be JSON.")
+        if request.method == "POST" and request.path == "/redeem/people/batch":
+            return self._submit(body)
+        if request.method == "POST" and request.path == "/redeem/people/batch/query":
+            return self._query(body)
+        return Response(404, {"error": "Not found."})
+
+    def _admit(self) -> bool:
+        minute = int(time.time() // 60)
+        with self.lock:
+            window, count = self._window
+            count = count + 1 if window == minute else 1
+            self._window = (minute, count)
+            return count <= self.requests_per_minute
+
+    def _submit(self, body: Any) -> Response:
+        if not isinstance(body, dict) or not isinstance(body.get("peoples"), list) or not body["peoples"]:
+            return _error(400, "peoples is required: a list of people_search_id.")
+        types = body.get("people_contact_types")
+        if not isinstance(types, list) or not types or not set(types) <= CONTACT_TYPES:
+            return _error(400, "people_contact_types must list email-personal, email-work or phone.")
+        for people in body["peoples"]:
+            try:
+                uuid.UUID(str(people))
+            except ValueError:
+                return _error(400, f"Invalid people_search_id: {str(people)[:40]}.")
+        with self.lock:
+            if self.credits <= 0:
+                return Response(402, {"code": 40201, "message": "Insufficient credits.", "details": {}})
+            fail = bool(self.take_fault("/redeem/people/batch", ("fail_job",)))
+            never = bool(self.take_fault("/redeem/people/batch", ("never_complete",)))
+            redeem = Redeem(str(uuid.uuid4()), [str(p).lower() for p in body["peoples"]], types, time.time(),
+                            self.estimated_time, fail=fail, never_complete=never)
+            self.redeems[redeem.redeem_query_id] = redeem
+        return Response(200, {"data": {"redeem_query_id": redeem.redeem_query_id, "is_completed": False,
+                                       "estimated_time": redeem.estimated_time, "estimated_time_type": "second"}})
+
+    def _query(self, body: Any) -> Response:
+        query_id = body.get("redeem_query_id") if isinstance(body, dict) else None
+        with self.lock:
+            redeem = self.redeems.get(str(query_id))
+            if redeem is None:
+                return _error(400, "redeem_query_id not found.")
+            if redeem.fail:
+                return Response(500, {"error": "The redeem query failed on the server."})
+            remaining = redeem.submitted_at + redeem.estimated_time - time.time()
+            done = remaining <= 0 and not redeem.never_complete
+            if done and redeem.charged is None:
+                redeem.results = [self._person(p, redeem.contact_types) for p in redeem.peoples]
+                redeem.charged = sum(PRICES[c["type"]] for r in redeem.results for c in r["emails"] + r["phones"])
+                self.credits -= redeem.charged
+                self.charged_total += redeem.charged
+            query = {"redeem_query_id": redeem.redeem_query_id, "is_completed": done,
+                     "estimated_time": max(1, round(remaining)) if not done else redeem.estimated_time,
+                     "estimated_time_type": "second"}
+            profile = {"credit": self.credits, "topup_credit": 0, "total_charged_credit": redeem.charged or 0}
+            peoples = redeem.results if done else []
+        return Response(200, {"data": {"profile": profile, "query": query, "peoples": peoples}})
+
+    @staticmethod
+    def _person(people_id: str, types: list[str]) -> dict[str, Any]:
+        """About 1 in 5 people has nothing; the rest have some of the requested details."""
+        luck = stable_fraction("pubrio", people_id)
+        emails, phones = [], []
+        if luck >= 0.2:
+            handle = people_id.split("-")[0]
+            if "email-work" in types and luck >= 0.3:
+                emails.append({"value": f"{handle}@work.example.com", "type": "email-work",
+                               "status": "Verified" if luck >= 0.45 else None})
+            if "email-personal" in types and luck < 0.7:
+                emails.append({"value": f"{handle}@mail.example.net", "type": "email-personal", "status": None})
+            if "phone" in types and luck >= 0.5:
+                phones.append({"value": f"+1555{int(luck * 1e7):07d}", "type": "phone", "status": None})
+        return {"people_search_id": people_id, "emails": emails, "phones": phones}
