@@ -14,6 +14,8 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +26,12 @@ from moto.awslambda.models import LambdaFunction
 
 @dataclass
 class FunctionSpec:
+    """A deployed function and its warm execution environments (one loaded handler module each).
+
+    Like Lambda, an invocation takes an idle environment or starts a new one (a cold start), so
+    concurrent invocations never share module-level state such as Powertools' Metrics.
+    """
+
     name: str
     code_dir: Path
     handler: str
@@ -31,23 +39,36 @@ class FunctionSpec:
     timeout: int
     memory: int
     arn: str
-    _module: ModuleType | None = field(default=None, repr=False)
+    _idle: list[ModuleType] = field(default_factory=list, repr=False)
+    _started: int = field(default=0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def handler_function(self) -> Any:
+    @contextmanager
+    def environment_instance(self) -> Iterator[Any]:
         module_name, function_name = self.handler.rsplit(".", 1)
         with self._lock:
-            if self._module is None:
-                path = self.code_dir / (module_name.replace(".", "/") + ".py")
-                unique = f"localfn_{self.name.replace('-', '_')}"
-                spec = importlib.util.spec_from_file_location(unique, path)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"cannot load handler {self.handler} from {self.code_dir}")
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[unique] = module
-                spec.loader.exec_module(module)
-                self._module = module
-        return getattr(self._module, function_name)
+            module = self._idle.pop() if self._idle else None
+            if module is None:
+                self._started += 1
+                instance = self._started
+        if module is None:
+            module = self._load(module_name, instance)
+        try:
+            yield getattr(module, function_name)
+        finally:
+            with self._lock:
+                self._idle.append(module)
+
+    def _load(self, module_name: str, instance: int) -> ModuleType:
+        path = self.code_dir / (module_name.replace(".", "/") + ".py")
+        unique = f"localfn_{self.name.replace('-', '_')}_{instance}"
+        spec = importlib.util.spec_from_file_location(unique, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load handler {self.handler} from {self.code_dir}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        spec.loader.exec_module(module)
+        return module
 
 
 class LambdaContext:
@@ -80,8 +101,8 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
 
     payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
     try:
-        with function_environment(spec.environment):
-            result = spec.handler_function()(payload, LambdaContext(spec))
+        with function_environment(spec.environment), spec.environment_instance() as handler:
+            result = handler(payload, LambdaContext(spec))
         INVOCATIONS.append((spec.name, payload, False))
         return json.dumps(result), False, ""
     except Exception as error:  # the Lambda service turns any exception into an error payload

@@ -1,6 +1,7 @@
 """Pubrio simulator: POST /redeem/people/batch and /redeem/people/batch/query, as documented.
 
-Redeems complete `estimated_time` seconds after submission; credits are charged at completion for
+Redeems complete `processing_seconds` after submission (the `estimated_time` the simulator announces
+is, as estimates are, a little short, so a client polls more than once); credits are charged at completion for
 each contact detail returned (email 15, phone 30, as in Pubrio's example profile). A fixed window of
 `requests_per_minute` gives 429 {error}. Bad keys get 401 and a lack of credits 402 (both inferred).
 """
@@ -24,6 +25,7 @@ class Redeem:
     peoples: list[str]
     contact_types: list[str]
     submitted_at: float
+    ready_at: float
     estimated_time: int
     fail: bool = False
     never_complete: bool = False
@@ -38,9 +40,11 @@ def _error(status: int, message: str, code: int = 40001) -> Response:
 class PubrioSimulator(Simulator):
     name = "pubrio"
 
-    def __init__(self, *, estimated_time: int = 1, requests_per_minute: int = 300, **kwargs: Any) -> None:
+    def __init__(self, *, estimated_time: int = 1, processing_seconds: float = 1.8, requests_per_minute: int = 300,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.estimated_time = estimated_time
+        self.processing_seconds = processing_seconds
         self.requests_per_minute = requests_per_minute
         self.redeems: dict[str, Redeem] = {}
         self.charged_total = 0.0
@@ -86,7 +90,7 @@ class PubrioSimulator(Simulator):
             fail = bool(self.take_fault("/redeem/people/batch", ("fail_job",)))
             never = bool(self.take_fault("/redeem/people/batch", ("never_complete",)))
             redeem = Redeem(str(uuid.uuid4()), [str(p).lower() for p in body["peoples"]], types, time.time(),
-                            self.estimated_time, fail=fail, never_complete=never)
+                            time.time() + self.processing_seconds, self.estimated_time, fail=fail, never_complete=never)
             self.redeems[redeem.redeem_query_id] = redeem
         return Response(200, {"data": {"redeem_query_id": redeem.redeem_query_id, "is_completed": False,
                                        "estimated_time": redeem.estimated_time, "estimated_time_type": "second"}})
@@ -99,7 +103,7 @@ class PubrioSimulator(Simulator):
                 return _error(400, "redeem_query_id not found.")
             if redeem.fail:
                 return Response(500, {"error": "The redeem query failed on the server."})
-            remaining = redeem.submitted_at + redeem.estimated_time - time.time()
+            remaining = redeem.ready_at - time.time()
             done = remaining <= 0 and not redeem.never_complete
             if done and redeem.charged is None:
                 redeem.results = [self._person(p, redeem.contact_types) for p in redeem.peoples]

@@ -1,0 +1,56 @@
+# The whole setup on a fresh machine: `make demo`, `make test`. Nothing else to install by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13, the Lambda runtime: from PATH, else from pyenv's versions.
+PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+INPUT ?=
+VENDOR ?=
+OPTIONS ?=
+
+.PHONY: help setup demo run sample test lint static sam-setup clean
+
+help:
+	@echo "make demo                                   a sample job per vendor, outputs under out/"
+	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder"
+	@echo "make test                                   every test, static checks included"
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (the Lambda runtime): install it or set PYTHON=/path/to/python3.13" >&2; exit 1; }
+	@echo "setting up $(VENV) with $(PYTHON) ..." >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
+	@echo "setting up $(SAM_VENV) (aws-sam-cli) ..." >&2
+	@$(PYTHON) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt >&2
+	@touch $@
+
+setup: $(VENV)/.installed
+
+sam-setup: $(SAM_VENV)/.installed
+
+demo: setup
+	@$(PY) -m localrt demo
+
+run: setup
+	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo [OPTIONS='enrich_mobile=true']" >&2; exit 2; }
+	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)")
+
+sample: setup
+	@$(PY) -m localrt sample --vendor "$(VENDOR)" --rows "$(or $(ROWS),1000)" --output "$(or $(OUTPUT),out/sample-$(VENDOR).csv)"
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+
+test: setup sam-setup
+	@SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam PYTHON313=$(PYTHON) $(VENV)/bin/pytest -n 2 --dist loadfile
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam out .pytest_cache

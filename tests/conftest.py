@@ -1,0 +1,63 @@
+"""Shared fixtures: the local runtime (moto + simulators + the deployed template) and CSV helpers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localrt.runtime import LocalRuntime
+from localrt.simulators.prospeo import ProspeoSimulator
+from localrt.simulators.pubrio import PubrioSimulator
+
+# Short waits and tight bounds, so the poll loop's every branch runs in seconds.
+TEST_VENDOR_SETTINGS = {
+    "pubrio": {"chunk_size": 100, "max_concurrency": 3, "first_wait_seconds": 1, "backoff_base_seconds": 1,
+               "backoff_max_seconds": 1, "max_polls": 5, "deadline_seconds": 60, "http_timeout_seconds": 2},
+    "prospeo": {"max_concurrency": 3, "backoff_base_seconds": 1, "backoff_max_seconds": 1, "max_polls": 5,
+                "deadline_seconds": 60, "http_timeout_seconds": 2},
+}
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[LocalRuntime]:
+    simulators = {"pubrio": PubrioSimulator(estimated_time=1, processing_seconds=1.5), "prospeo": ProspeoSimulator()}
+    with LocalRuntime(vendor_settings=TEST_VENDOR_SETTINGS, log_level="INFO", simulators=simulators) as local:
+        yield local
+
+
+@pytest.fixture
+def pubrio(runtime: LocalRuntime) -> Iterator[PubrioSimulator]:
+    simulator = runtime.simulators["pubrio"]
+    yield simulator
+    simulator.faults.clear()
+    simulator.credits = 1_000_000
+
+
+@pytest.fixture
+def prospeo(runtime: LocalRuntime) -> Iterator[ProspeoSimulator]:
+    simulator = runtime.simulators["prospeo"]
+    yield simulator
+    simulator.faults.clear()
+    simulator.credits = 1_000_000
+
+
+def unique_name(stem: str) -> str:
+    """A fresh file name: the job id comes from the key and content, so every test gets its own job."""
+    return f"{stem}-{next(_names)}-{id(object())}.csv"
+
+
+def read_results(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "results.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def parse_csv(text: str) -> list[dict[str, Any]]:
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
