@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import httpx
 
-from localrt import lambdas
+from localrt import lambdas, s3_events
 from localrt.deploy import REGION, Deployment, deploy
 from localrt.simulators.base import Simulator
 from localrt.simulators.prospeo import ProspeoSimulator
@@ -94,6 +94,7 @@ class LocalRuntime:
         parameters |= {"VendorSettings": json.dumps(self.vendor_settings), "LogLevel": self.log_level}
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
+        s3_events.install()
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
         for name, simulator in self.simulators.items():
@@ -107,6 +108,7 @@ class LocalRuntime:
             self._server.stop()
             self._server = None
         lambdas.uninstall()
+        s3_events.uninstall()
         self._reset_layer_caches()
         for key, value in self._saved_env.items():
             if value is None:

@@ -2,7 +2,7 @@
 
 Up to 50 records a call; records below the minimum datapoints come back in `invalid_datapoints`;
 1 credit a match, 10 when a mobile is included, 0 for no match, and re-enriching a record is free.
-Each record counts as one request against the per-minute limit (headers x-minute-request-left and
+Each record counts as one request against the per-minute limit (default: the Pro plan's 1,800) (headers x-minute-request-left and
 x-minute-reset-seconds, as third-party clients read them); over it, 429 RATE_LIMITED.
 """
 
@@ -33,7 +33,7 @@ def matchable(record: dict[str, Any]) -> bool:
 class ProspeoSimulator(Simulator):
     name = "prospeo"
 
-    def __init__(self, *, records_per_minute: int = 300, **kwargs: Any) -> None:
+    def __init__(self, *, records_per_minute: int = 1800, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.records_per_minute = records_per_minute
         self.enriched: set[str] = set()
@@ -76,8 +76,8 @@ class ProspeoSimulator(Simulator):
                 if not matchable(record):
                     invalid.append(identifier)
                     continue
-                key = json.dumps({k: str(record[k]).lower() for k in REQUEST_FIELDS if record.get(k)}, sort_keys=True)
-                answer = self._person(key, record, mobile)
+                key = self.record_key(record)
+                answer = self.person(record, mobile)
                 if answer is None or (verified_email and answer["person"]["email"]["status"] != "VERIFIED") or (
                         verified_mobile and not answer["person"]["mobile"]["mobile"]):
                     not_matched.append(identifier)
@@ -107,8 +107,13 @@ class ProspeoSimulator(Simulator):
         return allowed, headers
 
     @staticmethod
-    def _person(key: str, record: dict[str, Any], mobile: bool) -> dict[str, Any] | None:
-        luck = stable_fraction("prospeo", key)
+    def record_key(record: dict[str, Any]) -> str:
+        return json.dumps({k: str(record[k]).lower() for k in REQUEST_FIELDS if record.get(k)}, sort_keys=True)
+
+    @classmethod
+    def person(cls, record: dict[str, Any], mobile: bool) -> dict[str, Any] | None:
+        """The simulated answer for a record: the same every time (about 1 in 4 records has no match)."""
+        luck = stable_fraction("prospeo", cls.record_key(record))
         if luck < 0.25:
             return None
         first = record.get("first_name") or (record.get("full_name") or "alex").split()[0]

@@ -106,7 +106,7 @@ class PubrioSimulator(Simulator):
             remaining = redeem.ready_at - time.time()
             done = remaining <= 0 and not redeem.never_complete
             if done and redeem.charged is None:
-                redeem.results = [self._person(p, redeem.contact_types) for p in redeem.peoples]
+                redeem.results = [self.person(p, redeem.contact_types) for p in redeem.peoples]
                 redeem.charged = sum(PRICES[c["type"]] for r in redeem.results for c in r["emails"] + r["phones"])
                 self.credits -= redeem.charged
                 self.charged_total += redeem.charged
@@ -118,7 +118,7 @@ class PubrioSimulator(Simulator):
         return Response(200, {"data": {"profile": profile, "query": query, "peoples": peoples}})
 
     @staticmethod
-    def _person(people_id: str, types: list[str]) -> dict[str, Any]:
+    def person(people_id: str, types: list[str]) -> dict[str, Any]:
         """About 1 in 5 people has nothing; the rest have some of the requested details."""
         luck = stable_fraction("pubrio", people_id)
         emails, phones = [], []

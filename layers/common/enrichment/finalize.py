@@ -137,18 +137,18 @@ def _row_outcome(
         return RowStatus.INVALID_INPUT, entry.get("reason"), None, None
     ref = str(entry.get("twin") or entry["row"])
     found = chunk_result(entry["chunk"])
+    result: RecordResult | None = None
     if found is None:
-        reason = f"not processed: {job_error}" if job_error else "not processed: the chunk has no result"
-        result = None
+        status, reason = RowStatus.ERROR, (f"not processed: {job_error}" if job_error else "not processed")
     elif found.status == "failed":
-        reason, result = found.reason, None
+        status, reason = RowStatus.ERROR, found.reason
+    elif (result := found.results.get(ref)) is None:
+        status, reason = RowStatus.ERROR, "the vendor's answer left this row out"
     else:
-        result = found.results.get(ref)
-        reason = result.reason if result else "the vendor's answer left this row out"
+        status, reason = RowStatus(result.status), result.reason
     if planned == RowStatus.DUPLICATE:
+        # Answered from its twin: same data, and the twin's outcome in the reason.
         twin = entry["twin"]
-        twin_status = result.status.value if result else RowStatus.ERROR.value
-        return RowStatus.DUPLICATE, f"same request as row {twin} ({twin_status})", result, twin
-    if result is None:
-        return RowStatus.ERROR, reason, None, None
-    return RowStatus(result.status), result.reason, result, None
+        detail = f"{status.value}: {reason}" if reason else status.value
+        return RowStatus.DUPLICATE, f"same request as row {twin} ({detail})", result, twin
+    return status, reason, result, None

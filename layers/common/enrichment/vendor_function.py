@@ -17,13 +17,13 @@ def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContex
     logger = Logger()
     tracer = Tracer()
 
-    @logger.inject_lambda_context(correlation_id_path="job_id")
+    @logger.inject_lambda_context(correlation_id_path="job_id", clear_state=True)
     @tracer.capture_lambda_handler
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = ChunkTask.model_validate(event)
-        logger.append_keys(vendor=vendor.value, chunk=task.chunk.chunk_index, action=task.action)
         progress = run_chunk_task(task, vendor, Settings.load(), context)
-        logger.info("chunk step", extra={"status": progress.status, "polls": progress.polls})
+        logger.info("chunk step", extra={"vendor": vendor.value, "chunk": task.chunk.chunk_index, "action": task.action,
+                                         "status": progress.status, "polls": progress.polls})
         return progress.model_dump(mode="json")
 
     return lambda_handler

@@ -43,7 +43,7 @@ def test_submit_then_poll_until_complete(sim):
     done = adapter(sim).check(started.vendor_ref, chunk(), OPTIONS)
     assert done.status == "done"
     assert set(done.results) == {str(n) for n in range(1, 13)}
-    expected = {str(n): PubrioSimulator._person(i, OPTIONS.contact_types) for n, i in enumerate(IDS, 1)}
+    expected = {str(n): PubrioSimulator.person(i, OPTIONS.contact_types) for n, i in enumerate(IDS, 1)}
     for ref, result in done.results.items():
         answer = expected[ref]
         has_details = bool(answer["emails"] or answer["phones"])

@@ -1,0 +1,141 @@
+"""Pubrio end to end: S3 drop -> the real state machine -> the Pubrio function -> the simulator."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from enrichment.csvio import safe_cell
+from localrt.samples import pubrio_csv
+from tests.conftest import parse_csv, read_results, unique_name
+from tests.e2e.oracle import assert_rows_match, expected_pubrio
+
+SUBMIT = "/redeem/people/batch"
+QUERY = "/redeem/people/batch/query"
+TYPES = ["email-work", "email-personal", "phone"]
+
+
+def submissions_accepted(sim) -> int:
+    return sum(1 for _, method, path, status in sim.log if path == SUBMIT and status == 200)
+
+
+def run(runtime, tmp_path, text, options=None, timeout=120):
+    path = tmp_path / unique_name("pubrio")
+    path.write_text(text, newline="")
+    job_id = runtime.drop(path, "pubrio", options)
+    view = runtime.wait(job_id, timeout=timeout)
+    return view, runtime.download(job_id, tmp_path / job_id)
+
+
+def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
+    text = "\ufeff" + pubrio_csv(1000, seed=101)
+    before_submits, before_queries, before_charged = submissions_accepted(pubrio), pubrio.calls(QUERY), pubrio.charged_total
+    view, out = run(runtime, tmp_path, text, {"contact_types": TYPES})
+
+    results = read_results(out)
+    expected = expected_pubrio(parse_csv(text), TYPES)
+    assert_rows_match(results, expected, "pubrio")
+    # input order and original columns kept (formula-like cells neutralised)
+    assert [r["People Search ID"] for r in results] == [safe_cell(r["People Search ID"]) for r in parse_csv(text)]
+
+    item = view.item
+    assert item["status"] == "SUCCEEDED"
+    counts = Counter(status for status, _ in expected)
+    assert item["counts"] == {s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")}
+    assert item["rows_total"] == 1000 and item["chunks_done"] == item["chunks_total"] == 9
+    assert item["credits"] == pubrio.charged_total - before_charged > 0
+    # each chunk submitted exactly once, each redeem polled at least twice
+    assert submissions_accepted(pubrio) - before_submits == item["chunks_total"]
+    assert pubrio.calls(QUERY) - before_queries >= 2 * item["chunks_total"]
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "SUCCEEDED" and summary["rows"] == 1000 and summary["credits"] == item["credits"]
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 1000
+    first_matched = next(json.loads(line) for line in lines if json.loads(line)["status"] == "matched")
+    assert first_matched["vendor_answer"]["people_search_id"] == first_matched["input"]["People Search ID"].lower()
+
+
+def test_formula_like_input_is_neutralised(runtime, pubrio, tmp_path):
+    text = 'People Search ID,Note\r\n=HYPERLINK("http://x"),=1+2\r\n'
+    view, out = run(runtime, tmp_path, text)
+    row = read_results(out)[0]
+    assert row["People Search ID"].startswith("'=") and row["Note"] == "'=1+2"
+    assert row["result_status"] == "invalid_input"
+    assert view.status == "SUCCEEDED"
+
+
+def test_throttling_and_transient_errors_are_survived_without_paying_twice(runtime, pubrio, tmp_path):
+    text = pubrio_csv(250, seed=202)
+    pubrio.inject("429", times=2, path=SUBMIT)
+    pubrio.inject("500", times=1, path=SUBMIT)
+    pubrio.inject("429", times=1, path=QUERY)
+    pubrio.inject("malformed", times=1, path=QUERY)
+    before = submissions_accepted(pubrio)
+    view, out = run(runtime, tmp_path, text, {"contact_types": TYPES})
+    assert view.status == "SUCCEEDED", view.item.get("error")
+    assert_rows_match(read_results(out), expected_pubrio(parse_csv(text), TYPES), "pubrio")
+    assert submissions_accepted(pubrio) - before == view.item["chunks_total"] == 3
+    assert not pubrio.faults, "every injected fault was met"
+
+
+def test_out_of_credits_fails_the_job_with_the_reason(runtime, pubrio, tmp_path):
+    text = pubrio_csv(120, seed=303)
+    pubrio.inject("out_of_credits")
+    before = submissions_accepted(pubrio)
+    view, out = run(runtime, tmp_path, text)
+    assert view.status == "FAILED"
+    assert "out of credits" in view.item["error"]
+    results = read_results(out)
+    assert len(results) == 120
+    expected = expected_pubrio(parse_csv(text), ["email-work", "email-personal"])
+    for row, (status, _) in zip(results, expected, strict=True):
+        if status in ("matched", "not_matched", "duplicate"):
+            assert row["result_status"] in ("error", "duplicate")
+            assert "credits" in row["result_reason"]
+        else:
+            assert row["result_status"] == "invalid_input"
+    assert submissions_accepted(pubrio) == before
+
+
+def test_vendor_job_that_never_completes_ends_partial(runtime, pubrio, tmp_path):
+    text = pubrio_csv(150, seed=404)  # two chunks; the first never completes
+    pubrio.inject("never_complete", times=1, path=SUBMIT)
+    view, out = run(runtime, tmp_path, text)
+    assert view.status == "PARTIAL"
+    results = read_results(out)
+    errors = [r for r in results if r["result_status"] == "error"]
+    assert errors and all("did not finish in time" in r["result_reason"] for r in errors)
+    assert view.item["counts"]["error"] == len(errors)
+    assert view.item["chunks_failed"] == 1
+    assert any(r["result_status"] == "matched" for r in results)
+
+
+def test_malformed_file_fails_with_a_reason(runtime, pubrio, tmp_path):
+    path = tmp_path / unique_name("binary")
+    path.write_bytes(b"People Search ID\n\xff\xfe\x00\x01garbage\n")
+    job_id = runtime.drop(path, "pubrio")
+    view = runtime.wait(job_id, timeout=60)
+    assert view.status == "FAILED"
+    assert "UTF-8" in view.item["error"] or "NUL" in view.item["error"]
+    summary = json.loads((runtime.download(job_id, tmp_path / job_id) / "summary.json").read_text())
+    assert summary["error"] == view.item["error"]
+
+
+def test_missing_column_and_bad_options_fail_clearly(runtime, pubrio, tmp_path):
+    view, _ = run(runtime, tmp_path, "Name,Company\nAda,Initech\n")
+    assert view.status == "FAILED" and "people_search_id" in view.item["error"]
+    view, _ = run(runtime, tmp_path, pubrio_csv(5), {"contact_types": ["fax"]})
+    assert view.status == "FAILED" and "contact_types" in view.item["error"]
+
+
+def test_the_same_object_dropped_twice_is_one_job(runtime, pubrio, tmp_path):
+    path = tmp_path / unique_name("twice")
+    path.write_text(pubrio_csv(20, seed=505))
+    first = runtime.drop(path, "pubrio")
+    second = runtime.drop(path, "pubrio")
+    assert first == second
+    runtime.wait(first, timeout=60)
+    sfn = runtime.client("stepfunctions")
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=runtime.outputs["JobStateMachineArn"])["executions"]]
+    assert names.count(first) == 1
