@@ -59,7 +59,7 @@ class Simulator:
         self.credits = credits
         self.api_key = api_key
         self.faults: deque[Fault] = deque()
-        self.log: list[tuple[float, str, str, int]] = []  # (time, method, path, status)
+        self.log: list[tuple[float, str, str, int, str | None]] = []  # (time, method, path, status, fault)
         self._server: ThreadingHTTPServer | None = None
 
     # ---- fault injection ----
@@ -86,7 +86,7 @@ class Simulator:
 
     def calls(self, path: str) -> int:
         with self.lock:
-            return sum(1 for _, _, p, _ in self.log if p == path)
+            return sum(1 for _, _, p, _, _ in self.log if p == path)
 
     # ---- HTTP ----
 
@@ -145,12 +145,16 @@ class Simulator:
             return Response(200, {"ok": True})
         fault = self.take_fault(request.path)
         if fault is not None and fault.kind == "timeout":
-            time.sleep(fault.seconds or 10)
-            fault = None
-        response = self.fault_response(fault) if fault else self.route(request)
+            time.sleep(fault.seconds or 10)  # the client gives up first; the request is then served late
+        response = self.fault_response(fault) if fault and fault.kind != "timeout" else self.route(request)
         with self.lock:
-            self.log.append((time.time(), request.method, request.path, response.status))
+            self.log.append((time.time(), request.method, request.path, response.status, fault and fault.kind))
         return response
+
+    def served(self, path: str) -> int:
+        """Requests to `path` the vendor really processed (status 200, no injected fault)."""
+        with self.lock:
+            return sum(1 for _, _, p, status, fault in self.log if p == path and status == 200 and not fault)
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":

@@ -15,9 +15,6 @@ QUERY = "/redeem/people/batch/query"
 TYPES = ["email-work", "email-personal", "phone"]
 
 
-def submissions_accepted(sim) -> int:
-    return sum(1 for _, method, path, status in sim.log if path == SUBMIT and status == 200)
-
 
 def run(runtime, tmp_path, text, options=None, timeout=120):
     path = tmp_path / unique_name("pubrio")
@@ -29,7 +26,7 @@ def run(runtime, tmp_path, text, options=None, timeout=120):
 
 def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     text = "\ufeff" + pubrio_csv(1000, seed=101)
-    before_submits, before_queries, before_charged = submissions_accepted(pubrio), pubrio.calls(QUERY), pubrio.charged_total
+    before_submits, before_queries, before_charged = pubrio.served(SUBMIT), pubrio.calls(QUERY), pubrio.charged_total
     view, out = run(runtime, tmp_path, text, {"contact_types": TYPES})
 
     results = read_results(out)
@@ -45,7 +42,7 @@ def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     assert item["rows_total"] == 1000 and item["chunks_done"] == item["chunks_total"] == 9
     assert item["credits"] == pubrio.charged_total - before_charged > 0
     # each chunk submitted exactly once, each redeem polled at least twice
-    assert submissions_accepted(pubrio) - before_submits == item["chunks_total"]
+    assert pubrio.served(SUBMIT) - before_submits == item["chunks_total"]
     assert pubrio.calls(QUERY) - before_queries >= 2 * item["chunks_total"]
 
     summary = json.loads((out / "summary.json").read_text())
@@ -71,18 +68,18 @@ def test_throttling_and_transient_errors_are_survived_without_paying_twice(runti
     pubrio.inject("500", times=1, path=SUBMIT)
     pubrio.inject("429", times=1, path=QUERY)
     pubrio.inject("malformed", times=1, path=QUERY)
-    before = submissions_accepted(pubrio)
+    before = pubrio.served(SUBMIT)
     view, out = run(runtime, tmp_path, text, {"contact_types": TYPES})
     assert view.status == "SUCCEEDED", view.item.get("error")
     assert_rows_match(read_results(out), expected_pubrio(parse_csv(text), TYPES), "pubrio")
-    assert submissions_accepted(pubrio) - before == view.item["chunks_total"] == 3
+    assert pubrio.served(SUBMIT) - before == view.item["chunks_total"] == 3
     assert not pubrio.faults, "every injected fault was met"
 
 
 def test_out_of_credits_fails_the_job_with_the_reason(runtime, pubrio, tmp_path):
     text = pubrio_csv(120, seed=303)
     pubrio.inject("out_of_credits")
-    before = submissions_accepted(pubrio)
+    before = pubrio.served(SUBMIT)
     view, out = run(runtime, tmp_path, text)
     assert view.status == "FAILED"
     assert "out of credits" in view.item["error"]
@@ -95,7 +92,7 @@ def test_out_of_credits_fails_the_job_with_the_reason(runtime, pubrio, tmp_path)
             assert "credits" in row["result_reason"]
         else:
             assert row["result_status"] == "invalid_input"
-    assert submissions_accepted(pubrio) == before
+    assert pubrio.served(SUBMIT) == before
 
 
 def test_vendor_job_that_never_completes_ends_partial(runtime, pubrio, tmp_path):

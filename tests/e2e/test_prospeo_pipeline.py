@@ -1,0 +1,79 @@
+"""Prospeo end to end: a synchronous vendor is simply done at submit, through the same poll loop."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from localrt.samples import prospeo_csv
+from tests.conftest import parse_csv, read_results, unique_name
+from tests.e2e.oracle import assert_rows_match, expected_prospeo
+
+PATH = "/bulk-enrich-person"
+
+
+
+def run(runtime, tmp_path, text, options=None):
+    path = tmp_path / unique_name("prospeo")
+    path.write_text(text, newline="")
+    job_id = runtime.drop(path, "prospeo", options)
+    view = runtime.wait(job_id, timeout=120)
+    return view, runtime.download(job_id, tmp_path / job_id)
+
+
+def test_thousand_rows_every_outcome(runtime, prospeo, tmp_path):
+    options = {"enrich_mobile": True}
+    text = prospeo_csv(1000, seed=111)
+    before_calls, before_charged = prospeo.served(PATH), prospeo.charged_total
+    view, out = run(runtime, tmp_path, text, options)
+    results = read_results(out)
+    expected = expected_prospeo(parse_csv(text), options)
+    assert_rows_match(results, expected, "prospeo")
+    item = view.item
+    assert item["status"] == "SUCCEEDED"
+    counts = Counter(status for status, _ in expected)
+    assert item["counts"] == {s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")}
+    sendable = counts["matched"] + counts["not_matched"]
+    assert item["chunks_total"] == -(-sendable // 50)  # at most 50 records a call
+    assert prospeo.served(PATH) - before_calls == item["chunks_total"]
+    assert item["credits"] == prospeo.charged_total - before_charged > 0
+    matched = [r for r in results if r["result_status"] == "matched"]
+    assert all(r["result_full_name"] and r["result_company_name"] for r in matched)
+    assert any(r["result_phone"] for r in matched), "enrich_mobile brings phones"
+    # invalid rows were never sent: they cost a request each
+    thin = [r for r, (status, _) in zip(results, expected, strict=True) if status == "invalid_input"]
+    assert all("datapoints" in r["result_reason"] or r["result_reason"] == "blank row" for r in thin)
+
+
+def test_only_verified_email_option_reaches_the_vendor(runtime, prospeo, tmp_path):
+    options = {"only_verified_email": True}
+    text = prospeo_csv(120, seed=222)
+    view, out = run(runtime, tmp_path, text, options)
+    assert view.status == "SUCCEEDED"
+    results = read_results(out)
+    assert_rows_match(results, expected_prospeo(parse_csv(text), options), "prospeo")
+    assert all(r["result_email_status"] == "verified" for r in results if r["result_status"] == "matched")
+
+
+def test_rate_limit_and_internal_error_are_survived_without_paying_twice(runtime, prospeo, tmp_path):
+    options = {}
+    text = prospeo_csv(200, seed=333)
+    prospeo.inject("429", times=2)
+    prospeo.inject("500", times=1)  # Prospeo's 400 INTERNAL_ERROR
+    prospeo.inject("malformed", times=1)
+    before_calls = prospeo.served(PATH)
+    view, out = run(runtime, tmp_path, text, options)
+    assert view.status == "SUCCEEDED", view.item.get("error")
+    assert_rows_match(read_results(out), expected_prospeo(parse_csv(text), options), "prospeo")
+    assert prospeo.served(PATH) - before_calls == view.item["chunks_total"]
+    assert not prospeo.faults
+
+
+def test_out_of_credits_fails_the_job_with_the_reason(runtime, prospeo, tmp_path):
+    prospeo.inject("out_of_credits")
+    view, out = run(runtime, tmp_path, prospeo_csv(60, seed=444))
+    assert view.status == "FAILED"
+    assert "INSUFFICIENT_CREDITS" in view.item["error"]
+    results = read_results(out)
+    assert len(results) == 60
+    assert {r["result_status"] for r in results} <= {"error", "invalid_input", "duplicate"}
+    assert all("credits" in r["result_reason"] or r["result_status"] == "invalid_input" for r in results)
