@@ -31,8 +31,10 @@ class Progress:
         item = view.item
         total = item.get("chunks_total")
         chunks = f"{item.get('chunks_done', 0)}/{total}" if total is not None else "-"
-        line = (f"{self.labels[item['job_id']]:<9} {item['job_id']}  {view.status:<9} "
-                f"chunks {chunks:<7} credits {item.get('credits', 0):g}")
+        line = (
+            f"{self.labels[item['job_id']]:<9} {item['job_id']}  {view.status:<9} "
+            f"chunks {chunks:<7} credits {item.get('credits', 0):g}"
+        )
         if self.last.get(item["job_id"]) != line:
             self.last[item["job_id"]] = line
             print(line, file=sys.stderr, flush=True)
@@ -50,8 +52,19 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    columns = ["vendor", "status", "rows", "matched", "not_matched", "invalid_input", "duplicate", "error",
-               "credits", "seconds", "output"]
+    columns = [
+        "vendor",
+        "status",
+        "rows",
+        "matched",
+        "not_matched",
+        "invalid_input",
+        "duplicate",
+        "error",
+        "credits",
+        "seconds",
+        "output",
+    ]
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True))  # noqa: E731
@@ -67,11 +80,20 @@ def run_jobs(runtime: LocalRuntime, jobs: list[tuple[str, Path, dict[str, Any]]]
         view = runtime.wait(job_id, timeout=900, on_progress=progress)
         folder = runtime.download(job_id, out / job_id)
         counts = view.item.get("counts") or {}
-        summary.append({"vendor": vendor, "job_id": job_id, "status": view.status,
-                        "rows": view.item.get("rows_total") or 0, **counts,
-                        "credits": f"{view.item.get('credits', 0):g}",
-                        "seconds": f"{time.monotonic() - started:.1f}", "output": str(folder),
-                        "error": counts.get("error", 0), "reason": view.item.get("error")})
+        summary.append(
+            {
+                "vendor": vendor,
+                "job_id": job_id,
+                "status": view.status,
+                "rows": view.item.get("rows_total") or 0,
+                **counts,
+                "credits": f"{view.item.get('credits', 0):g}",
+                "seconds": f"{time.monotonic() - started:.1f}",
+                "output": str(folder),
+                "error": counts.get("error", 0),
+                "reason": view.item.get("error"),
+            }
+        )
     return summary
 
 
@@ -81,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="one job on any CSV, through the S3 drop and the state machine")
     run.add_argument("--input", required=True, type=Path)
     run.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
-    run.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                     help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone")
+    run.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone",
+    )
     demo = commands.add_parser("demo", help="a sample job per vendor")
     sample = commands.add_parser("sample", help="write a test file with invalid rows, blanks and duplicates")
     sample.add_argument("--vendor", required=True, choices=sorted(GENERATORS))

@@ -46,8 +46,13 @@ class Deployer:
             raise ValueError(f"template has no parameters {sorted(unknown)}")
         values = {k: str(v.get("Default", "")) for k, v in declared.items()} | parameters
         self.resolver = Resolver(
-            {"AWS::StackName": stack_name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"},
+            {
+                "AWS::StackName": stack_name,
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+            },
             values,
         )
         self.functions: list[FunctionSpec] = []
@@ -65,7 +70,8 @@ class Deployer:
         }
         iam = self.client("iam")
         self.role_arn = iam.create_role(
-            RoleName=f"{self.stack_name}-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+            RoleName=f"{self.stack_name}-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
         for logical_id in graphlib.TopologicalSorter(graph).static_order():
             spec = resources[logical_id]
@@ -76,7 +82,10 @@ class Deployer:
         self._wire_events(resources)
         outputs = {k: self.resolver.resolve(v["Value"]) for k, v in self.template.get("Outputs", {}).items()}
         return Deployment(
-            self.stack_name, outputs, self.functions, self.layer_dirs,
+            self.stack_name,
+            outputs,
+            self.functions,
+            self.layer_dirs,
             {k: self.resolver.values[k] for k in resources},
         )
 
@@ -94,8 +103,9 @@ class Deployer:
         if spec["Type"] == "AWS::Serverless::Function":
             globals_ = self.template.get("Globals", {}).get("Function", {})
             merged = dict(globals_) | properties
-            variables = globals_.get("Environment", {}).get("Variables", {}) | properties.get(
-                "Environment", {}).get("Variables", {})
+            variables = globals_.get("Environment", {}).get("Variables", {}) | properties.get("Environment", {}).get(
+                "Variables", {}
+            )
             merged["Environment"] = {"Variables": variables}
             properties = merged
         properties.pop("Policies", None)  # IAM is not enforced locally
@@ -114,8 +124,17 @@ class Deployer:
     def _create_AWS_DynamoDB_Table(self, logical_id: str, p: dict[str, Any]) -> None:
         name = p.get("TableName") or self._name(logical_id)
         ddb = self.client("dynamodb")
-        kwargs = {k: p[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
-                                    "LocalSecondaryIndexes", "BillingMode") if k in p}
+        kwargs = {
+            k: p[k]
+            for k in (
+                "AttributeDefinitions",
+                "KeySchema",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "BillingMode",
+            )
+            if k in p
+        }
         arn = ddb.create_table(TableName=name, **kwargs)["TableDescription"]["TableArn"]
         ttl = p.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
@@ -137,14 +156,26 @@ class Deployer:
         name = p.get("FunctionName") or self._name(logical_id)
         environment = {k: str(v) for k, v in p["Environment"]["Variables"].items()}
         arn = self.client("lambda").create_function(
-            FunctionName=name, Runtime=p["Runtime"], Role=self.role_arn, Handler=p["Handler"],
-            Code={"ZipFile": _placeholder_zip()}, Timeout=int(p.get("Timeout", 3)),
-            MemorySize=int(p.get("MemorySize", 128)), Environment={"Variables": environment},
+            FunctionName=name,
+            Runtime=p["Runtime"],
+            Role=self.role_arn,
+            Handler=p["Handler"],
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=int(p.get("Timeout", 3)),
+            MemorySize=int(p.get("MemorySize", 128)),
+            Environment={"Variables": environment},
         )["FunctionArn"]
-        self.functions.append(FunctionSpec(
-            name=name, code_dir=(self.root / p["CodeUri"]).resolve(), handler=p["Handler"],
-            environment=environment, timeout=int(p.get("Timeout", 3)), memory=int(p.get("MemorySize", 128)), arn=arn,
-        ))
+        self.functions.append(
+            FunctionSpec(
+                name=name,
+                code_dir=(self.root / p["CodeUri"]).resolve(),
+                handler=p["Handler"],
+                environment=environment,
+                timeout=int(p.get("Timeout", 3)),
+                memory=int(p.get("MemorySize", 128)),
+                arn=arn,
+            )
+        )
         self.resolver.define(logical_id, name, Arn=arn)
 
     def _create_AWS_Serverless_StateMachine(self, logical_id: str, p: dict[str, Any]) -> None:

@@ -26,10 +26,21 @@ FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED"}
 
 # Pacing for local runs: short waits so a job finishes in seconds, the same code paths as in AWS.
 LOCAL_VENDOR_SETTINGS = {
-    "pubrio": {"first_wait_seconds": 1, "backoff_base_seconds": 1, "backoff_max_seconds": 3,
-               "max_polls": 30, "deadline_seconds": 120, "http_timeout_seconds": 5},
-    "prospeo": {"backoff_base_seconds": 1, "backoff_max_seconds": 3, "max_polls": 30,
-                "deadline_seconds": 120, "http_timeout_seconds": 5},
+    "pubrio": {
+        "first_wait_seconds": 1,
+        "backoff_base_seconds": 1,
+        "backoff_max_seconds": 3,
+        "max_polls": 30,
+        "deadline_seconds": 120,
+        "http_timeout_seconds": 5,
+    },
+    "prospeo": {
+        "backoff_base_seconds": 1,
+        "backoff_max_seconds": 3,
+        "max_polls": 30,
+        "deadline_seconds": 120,
+        "http_timeout_seconds": 5,
+    },
 }
 
 
@@ -51,13 +62,20 @@ class JobView:
 class LocalRuntime:
     """The whole product on this machine. Use as a context manager."""
 
-    def __init__(self, *, stack_name: str = "enrich-local", vendor_settings: dict[str, Any] | None = None,
-                 log_level: str = "WARNING", simulators: dict[str, Simulator] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stack_name: str = "enrich-local",
+        vendor_settings: dict[str, Any] | None = None,
+        log_level: str = "WARNING",
+        simulators: dict[str, Simulator] | None = None,
+    ) -> None:
         self.stack_name = stack_name
         self.vendor_settings = vendor_settings or LOCAL_VENDOR_SETTINGS
         self.log_level = log_level
         self.simulators: dict[str, Simulator] = simulators or {
-            "pubrio": PubrioSimulator(), "prospeo": ProspeoSimulator(),
+            "pubrio": PubrioSimulator(),
+            "prospeo": ProspeoSimulator(),
         }
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -76,18 +94,27 @@ class LocalRuntime:
         from moto.server import ThreadedMotoServer
 
         port = free_port()
-        self._set_env({
-            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
-            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "MOTO_PORT": str(port),
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": self.log_level,
-            "POWERTOOLS_SERVICE_NAME": "contact-enrichment",
-        })
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "MOTO_PORT": str(port),
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": self.log_level,
+                "POWERTOOLS_SERVICE_NAME": "contact-enrichment",
+            }
+        )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
-        httpx.post(f"http://127.0.0.1:{port}/moto-api/config",
-                   json={"stepfunctions": {"execute_state_machine": True}}).raise_for_status()
+        httpx.post(
+            f"http://127.0.0.1:{port}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}
+        ).raise_for_status()
         for simulator in self.simulators.values():
             simulator.start()
         parameters = {f"{name.title()}ApiUrl": sim.url for name, sim in self.simulators.items()}
@@ -98,8 +125,10 @@ class LocalRuntime:
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
         for name, simulator in self.simulators.items():
-            secrets.put_secret_value(SecretId=self.outputs[f"{name.title()}SecretArn"],
-                                     SecretString=json.dumps({"api_key": simulator.api_key}))
+            secrets.put_secret_value(
+                SecretId=self.outputs[f"{name.title()}SecretArn"],
+                SecretString=json.dumps({"api_key": simulator.api_key}),
+            )
 
     def stop(self) -> None:
         for simulator in self.simulators.values():
@@ -160,7 +189,9 @@ class LocalRuntime:
         found = JobStore(self.outputs["JobsTableName"]).get(job_id)
         return JobView(found.model_dump(mode="json")) if found else None
 
-    def wait(self, job_id: str, *, timeout: float = 300, on_progress: Callable[[JobView], None] | None = None) -> JobView:
+    def wait(
+        self, job_id: str, *, timeout: float = 300, on_progress: Callable[[JobView], None] | None = None
+    ) -> JobView:
         """Wait for the job's final status and for its execution to end (polls the job item, no fixed sleeps)."""
         deadline = time.monotonic() + timeout
         sfn = self.client("stepfunctions")

@@ -8,7 +8,18 @@ import random
 import uuid
 
 FIRST = ["Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Tim", "Radia"]
-LAST = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Berners-Lee", "Perlman"]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Thompson",
+    "Liskov",
+    "Ritchie",
+    "Allen",
+    "Berners-Lee",
+    "Perlman",
+]
 COMPANIES = [("Initech", "initech.com"), ("Globex", "globex.io"), ("Umbrella", "umbrella.co"), ("Hooli", "hooli.xyz")]
 
 
@@ -27,7 +38,7 @@ def pubrio_csv(rows: int, seed: int = 7) -> str:
         elif n % 15 == 0 and seen:
             row = list(rng.choice(seen))
         elif n % 10 == 0:
-            row = [rng.choice(["", "n/a", "12345", "=HYPERLINK(\"http://x\")"]), first, last, company]
+            row = [rng.choice(["", "n/a", "12345", '=HYPERLINK("http://x")']), first, last, company]
         else:
             row = [str(uuid.UUID(int=rng.getrandbits(128), version=4)), first, last, company]
             seen.append(row)
@@ -55,10 +66,13 @@ def prospeo_csv(rows: int, seed: int = 11) -> str:
         else:
             kind = n % 3
             row = [
-                first if kind == 0 else "", last if kind == 0 else "", "",
+                first if kind == 0 else "",
+                last if kind == 0 else "",
+                "",
                 f"{tag}@{domain}" if kind == 1 else "",
                 f"https://www.linkedin.com/in/{tag}" if kind == 2 else "",
-                company if kind == 0 else "", domain if kind == 0 else "",
+                company if kind == 0 else "",
+                domain if kind == 0 else "",
             ]
             seen.append(row)
         writer.writerow(row)

@@ -17,18 +17,37 @@ from localrt.simulators.pubrio import PubrioSimulator
 
 # Short waits and tight bounds, so the poll loop's every branch runs in seconds.
 TEST_VENDOR_SETTINGS = {
-    "pubrio": {"chunk_size": 100, "max_concurrency": 3, "first_wait_seconds": 1, "backoff_base_seconds": 1,
-               "backoff_max_seconds": 1, "max_polls": 5, "deadline_seconds": 60, "http_timeout_seconds": 2},
-    "prospeo": {"max_concurrency": 3, "backoff_base_seconds": 1, "backoff_max_seconds": 1, "max_polls": 5,
-                "deadline_seconds": 60, "http_timeout_seconds": 2},
+    "pubrio": {
+        "chunk_size": 100,
+        "max_concurrency": 3,
+        "first_wait_seconds": 1,
+        "backoff_base_seconds": 1,
+        "backoff_max_seconds": 1,
+        "max_polls": 5,
+        "deadline_seconds": 60,
+        "http_timeout_seconds": 2,
+    },
+    "prospeo": {
+        "max_concurrency": 3,
+        "backoff_base_seconds": 1,
+        "backoff_max_seconds": 1,
+        "max_polls": 5,
+        "deadline_seconds": 60,
+        "http_timeout_seconds": 2,
+    },
 }
 
 _names = itertools.count()
+# Distinctive vendor keys, so a test can prove none of them ever reaches a log line or an output.
+SECRETS = {"pubrio": "pubrio-key-7d1c9f3e-DO-NOT-LOG", "prospeo": "prospeo-key-52ab8e01-DO-NOT-LOG"}
 
 
 @pytest.fixture(scope="session")
 def runtime() -> Iterator[LocalRuntime]:
-    simulators = {"pubrio": PubrioSimulator(estimated_time=1, processing_seconds=1.5), "prospeo": ProspeoSimulator()}
+    simulators = {
+        "pubrio": PubrioSimulator(estimated_time=1, processing_seconds=1.5, api_key=SECRETS["pubrio"]),
+        "prospeo": ProspeoSimulator(api_key=SECRETS["prospeo"]),
+    }
     with LocalRuntime(vendor_settings=TEST_VENDOR_SETTINGS, log_level="INFO", simulators=simulators) as local:
         yield local
 

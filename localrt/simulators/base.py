@@ -106,8 +106,11 @@ class Simulator:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Request(
-                    self.command, parts.path, parse_qs(parts.query),
-                    {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length),
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
                 )
                 response = simulator.handle(request)
                 payload = response.raw if response.raw is not None else json.dumps(response.body).encode()

@@ -2,8 +2,9 @@
 
 Up to 50 records a call; records below the minimum datapoints come back in `invalid_datapoints`;
 1 credit a match, 10 when a mobile is included, 0 for no match, and re-enriching a record is free.
-Each record counts as one request against the per-minute limit (default: the Pro plan's 1,800) (headers x-minute-request-left and
-x-minute-reset-seconds, as third-party clients read them); over it, 429 RATE_LIMITED.
+Each record counts as one request against the per-minute limit (default: the Pro plan's 1,800;
+headers x-minute-request-left and x-minute-reset-seconds, as third-party clients read them);
+over it, 429 RATE_LIMITED.
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ from typing import Any
 
 from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
 
-REQUEST_FIELDS = ("first_name", "last_name", "full_name", "linkedin_url", "email",
-                  "company_name", "company_website", "company_linkedin_url", "person_id")
+REQUEST_FIELDS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "linkedin_url",
+    "email",
+    "company_name",
+    "company_website",
+    "company_linkedin_url",
+    "person_id",
+)
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
 
 
@@ -27,7 +37,8 @@ def matchable(record: dict[str, Any]) -> bool:
     has = {k for k in REQUEST_FIELDS if record.get(k)}
     company = bool(has & set(COMPANY_FIELDS))
     return bool(has & {"linkedin_url", "email", "person_id"}) or (
-        company and ({"first_name", "last_name"} <= has or "full_name" in has))
+        company and ({"first_name", "last_name"} <= has or "full_name" in has)
+    )
 
 
 class ProspeoSimulator(Simulator):
@@ -42,8 +53,11 @@ class ProspeoSimulator(Simulator):
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":
-            return Response(429, {"error": True, "error_code": "RATE_LIMITED"},
-                            headers={"x-minute-request-left": "0", "x-minute-reset-seconds": "1"})
+            return Response(
+                429,
+                {"error": True, "error_code": "RATE_LIMITED"},
+                headers={"x-minute-request-left": "0", "x-minute-reset-seconds": "1"},
+            )
         if fault.kind == "500":  # Prospeo reports its own faults as 400 INTERNAL_ERROR
             return _error(400, "INTERNAL_ERROR")
         return super().fault_response(fault)
@@ -58,8 +72,11 @@ class ProspeoSimulator(Simulator):
         except ValueError:
             return _error(400, "INVALID_REQUEST")
         data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list) or not 1 <= len(data) <= 50 or not all(
-                isinstance(r, dict) and r.get("identifier") for r in data):
+        if (
+            not isinstance(data, list)
+            or not 1 <= len(data) <= 50
+            or not all(isinstance(r, dict) and r.get("identifier") for r in data)
+        ):
             return _error(400, "INVALID_REQUEST")
         allowed, headers = self._admit(len(data))
         if not allowed:
@@ -78,8 +95,11 @@ class ProspeoSimulator(Simulator):
                     continue
                 key = self.record_key(record)
                 answer = self.person(record, mobile)
-                if answer is None or (verified_email and answer["person"]["email"]["status"] != "VERIFIED") or (
-                        verified_mobile and not answer["person"]["mobile"]["mobile"]):
+                if (
+                    answer is None
+                    or (verified_email and answer["person"]["email"]["status"] != "VERIFIED")
+                    or (verified_mobile and not answer["person"]["mobile"]["mobile"])
+                ):
                     not_matched.append(identifier)
                     continue
                 price = 10 if mobile and answer["person"]["mobile"]["mobile"] else 1
@@ -89,8 +109,17 @@ class ProspeoSimulator(Simulator):
                 matched.append({"identifier": identifier} | answer)
             self.credits -= cost
             self.charged_total += cost
-        return Response(200, {"error": False, "total_cost": cost, "matched": matched,
-                              "not_matched": not_matched, "invalid_datapoints": invalid}, headers=headers)
+        return Response(
+            200,
+            {
+                "error": False,
+                "total_cost": cost,
+                "matched": matched,
+                "not_matched": not_matched,
+                "invalid_datapoints": invalid,
+            },
+            headers=headers,
+        )
 
     def _admit(self, records: int) -> tuple[bool, dict[str, str]]:
         now = time.time()
@@ -102,8 +131,10 @@ class ProspeoSimulator(Simulator):
             if allowed:
                 used += records
             self._window = (minute, used)
-            headers = {"x-minute-request-left": str(max(0, self.records_per_minute - used)),
-                       "x-minute-reset-seconds": str(max(1, int(60 - now % 60)))}
+            headers = {
+                "x-minute-request-left": str(max(0, self.records_per_minute - used)),
+                "x-minute-reset-seconds": str(max(1, int(60 - now % 60))),
+            }
         return allowed, headers
 
     @staticmethod
@@ -123,18 +154,33 @@ class ProspeoSimulator(Simulator):
         return {
             "person": {
                 "person_id": f"p{int(luck * 1e12):012x}",
-                "first_name": first.title(), "last_name": last.title(), "full_name": f"{first} {last}".title(),
+                "first_name": first.title(),
+                "last_name": last.title(),
+                "full_name": f"{first} {last}".title(),
                 "linkedin_url": record.get("linkedin_url") or f"https://www.linkedin.com/in/{first}-{last}".lower(),
-                "headline": "Head of Operations", "current_job_title": "Head of Operations",
+                "headline": "Head of Operations",
+                "current_job_title": "Head of Operations",
                 "location": {"country": "United States", "city": "Austin"},
-                "email": {"status": "VERIFIED" if luck >= 0.4 else "UNVERIFIED", "revealed": True,
-                          "email": record.get("email") or f"{first}.{last}@{domain}".lower(),
-                          "verification_method": "SMTP", "email_mx_provider": "Google"},
-                "mobile": {"status": "VERIFIED" if has_mobile else None, "revealed": has_mobile,
-                           "mobile": f"+1 512 555 {int(luck * 1e4):04d}" if has_mobile else None,
-                           "mobile_international": f"+1512555{int(luck * 1e4):04d}" if has_mobile else None},
+                "email": {
+                    "status": "VERIFIED" if luck >= 0.4 else "UNVERIFIED",
+                    "revealed": True,
+                    "email": record.get("email") or f"{first}.{last}@{domain}".lower(),
+                    "verification_method": "SMTP",
+                    "email_mx_provider": "Google",
+                },
+                "mobile": {
+                    "status": "VERIFIED" if has_mobile else None,
+                    "revealed": has_mobile,
+                    "mobile": f"+1 512 555 {int(luck * 1e4):04d}" if has_mobile else None,
+                    "mobile_international": f"+1512555{int(luck * 1e4):04d}" if has_mobile else None,
+                },
             },
-            "company": {"name": record.get("company_name") or domain.split(".")[0].title(), "website": domain,
-                        "domain": domain, "industry": "Software", "employee_range": "51-200",
-                        "linkedin_url": record.get("company_linkedin_url")},
+            "company": {
+                "name": record.get("company_name") or domain.split(".")[0].title(),
+                "website": domain,
+                "domain": domain,
+                "industry": "Software",
+                "employee_range": "51-200",
+                "linkedin_url": record.get("company_linkedin_url"),
+            },
         }

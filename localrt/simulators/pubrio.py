@@ -40,8 +40,9 @@ def _error(status: int, message: str, code: int = 40001) -> Response:
 class PubrioSimulator(Simulator):
     name = "pubrio"
 
-    def __init__(self, *, estimated_time: int = 1, processing_seconds: float = 1.8, requests_per_minute: int = 300,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, estimated_time: int = 1, processing_seconds: float = 1.8, requests_per_minute: int = 300, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.estimated_time = estimated_time
         self.processing_seconds = processing_seconds
@@ -89,11 +90,28 @@ class PubrioSimulator(Simulator):
                 return Response(402, {"code": 40201, "message": "Insufficient credits.", "details": {}})
             fail = bool(self.take_fault("/redeem/people/batch", ("fail_job",)))
             never = bool(self.take_fault("/redeem/people/batch", ("never_complete",)))
-            redeem = Redeem(str(uuid.uuid4()), [str(p).lower() for p in body["peoples"]], types, time.time(),
-                            time.time() + self.processing_seconds, self.estimated_time, fail=fail, never_complete=never)
+            redeem = Redeem(
+                str(uuid.uuid4()),
+                [str(p).lower() for p in body["peoples"]],
+                types,
+                time.time(),
+                time.time() + self.processing_seconds,
+                self.estimated_time,
+                fail=fail,
+                never_complete=never,
+            )
             self.redeems[redeem.redeem_query_id] = redeem
-        return Response(200, {"data": {"redeem_query_id": redeem.redeem_query_id, "is_completed": False,
-                                       "estimated_time": redeem.estimated_time, "estimated_time_type": "second"}})
+        return Response(
+            200,
+            {
+                "data": {
+                    "redeem_query_id": redeem.redeem_query_id,
+                    "is_completed": False,
+                    "estimated_time": redeem.estimated_time,
+                    "estimated_time_type": "second",
+                }
+            },
+        )
 
     def _query(self, body: Any) -> Response:
         query_id = body.get("redeem_query_id") if isinstance(body, dict) else None
@@ -110,9 +128,12 @@ class PubrioSimulator(Simulator):
                 redeem.charged = sum(PRICES[c["type"]] for r in redeem.results for c in r["emails"] + r["phones"])
                 self.credits -= redeem.charged
                 self.charged_total += redeem.charged
-            query = {"redeem_query_id": redeem.redeem_query_id, "is_completed": done,
-                     "estimated_time": max(1, round(remaining)) if not done else redeem.estimated_time,
-                     "estimated_time_type": "second"}
+            query = {
+                "redeem_query_id": redeem.redeem_query_id,
+                "is_completed": done,
+                "estimated_time": max(1, round(remaining)) if not done else redeem.estimated_time,
+                "estimated_time_type": "second",
+            }
             profile = {"credit": self.credits, "topup_credit": 0, "total_charged_credit": redeem.charged or 0}
             peoples = redeem.results if done else []
         return Response(200, {"data": {"profile": profile, "query": query, "peoples": peoples}})
@@ -125,8 +146,13 @@ class PubrioSimulator(Simulator):
         if luck >= 0.2:
             handle = people_id.split("-")[0]
             if "email-work" in types and luck >= 0.3:
-                emails.append({"value": f"{handle}@work.example.com", "type": "email-work",
-                               "status": "Verified" if luck >= 0.45 else None})
+                emails.append(
+                    {
+                        "value": f"{handle}@work.example.com",
+                        "type": "email-work",
+                        "status": "Verified" if luck >= 0.45 else None,
+                    }
+                )
             if "email-personal" in types and luck < 0.7:
                 emails.append({"value": f"{handle}@mail.example.net", "type": "email-personal", "status": None})
             if "phone" in types and luck >= 0.5:

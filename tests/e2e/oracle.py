@@ -9,9 +9,15 @@ from typing import Any
 from localrt.simulators.prospeo import ProspeoSimulator, matchable
 from localrt.simulators.pubrio import PubrioSimulator
 
-PROSPEO_COLUMNS = {"firstName": "first_name", "last_name": "last_name", "Full Name": "full_name",
-                   "Email Address": "email", "LinkedIn": "linkedin_url", "Company": "company_name",
-                   "Website": "company_website"}
+PROSPEO_COLUMNS = {
+    "firstName": "first_name",
+    "last_name": "last_name",
+    "Full Name": "full_name",
+    "Email Address": "email",
+    "LinkedIn": "linkedin_url",
+    "Company": "company_name",
+    "Website": "company_website",
+}
 
 
 def expected_pubrio(rows: list[dict[str, Any]], contact_types: list[str]) -> list[tuple[str, int | None]]:

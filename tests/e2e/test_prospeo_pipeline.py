@@ -11,7 +11,6 @@ from tests.e2e.oracle import assert_rows_match, expected_prospeo
 PATH = "/bulk-enrich-person"
 
 
-
 def run(runtime, tmp_path, text, options=None):
     path = tmp_path / unique_name("prospeo")
     path.write_text(text, newline="")
@@ -31,7 +30,9 @@ def test_thousand_rows_every_outcome(runtime, prospeo, tmp_path):
     item = view.item
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
-    assert item["counts"] == {s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")}
+    assert item["counts"] == {
+        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")
+    }
     sendable = counts["matched"] + counts["not_matched"]
     assert item["chunks_total"] == -(-sendable // 50)  # at most 50 records a call
     assert prospeo.served(PATH) - before_calls == item["chunks_total"]

@@ -15,7 +15,6 @@ QUERY = "/redeem/people/batch/query"
 TYPES = ["email-work", "email-personal", "phone"]
 
 
-
 def run(runtime, tmp_path, text, options=None, timeout=120):
     path = tmp_path / unique_name("pubrio")
     path.write_text(text, newline="")
@@ -38,7 +37,9 @@ def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     item = view.item
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
-    assert item["counts"] == {s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")}
+    assert item["counts"] == {
+        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")
+    }
     assert item["rows_total"] == 1000 and item["chunks_done"] == item["chunks_total"] == 9
     assert item["credits"] == pubrio.charged_total - before_charged > 0
     # each chunk submitted exactly once, each redeem polled at least twice
@@ -134,5 +135,7 @@ def test_the_same_object_dropped_twice_is_one_job(runtime, pubrio, tmp_path):
     assert first == second
     runtime.wait(first, timeout=60)
     sfn = runtime.client("stepfunctions")
-    names = [e["name"] for e in sfn.list_executions(stateMachineArn=runtime.outputs["JobStateMachineArn"])["executions"]]
+    names = [
+        e["name"] for e in sfn.list_executions(stateMachineArn=runtime.outputs["JobStateMachineArn"])["executions"]
+    ]
     assert names.count(first) == 1

@@ -22,7 +22,11 @@ def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
 def client(service: str) -> Any:
     import os
 
-    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    return _client(
+        service,
+        os.environ.get("AWS_ENDPOINT_URL"),
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+    )
 
 
 def reset_clients() -> None:

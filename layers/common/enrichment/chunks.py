@@ -87,7 +87,8 @@ class ChunkStep:
         key = layout.chunk_result_key(self.task.job_id, index)
         if not storage.exists(self.settings.data_bucket, key):
             storage.put_json(
-                self.settings.data_bucket, key,
+                self.settings.data_bucket,
+                key,
                 ChunkResult(chunk_index=index, status="failed", reason=reason).model_dump(mode="json"),
             )
         self.store.settle_chunk(self.task.job_id, index, credits=0, failed=True)
@@ -104,8 +105,13 @@ class ChunkStep:
     def _progress(self, outcome: ChunkOutcome, *, submitted_at: float, polls: int) -> ChunkProgress:
         elapsed = int(time.time() - submitted_at)
         progress = ChunkProgress(
-            status=outcome.status, vendor_ref=outcome.vendor_ref, polls=polls, submitted_at=submitted_at,
-            elapsed_seconds=elapsed, progress=outcome.progress, reason=outcome.reason,
+            status=outcome.status,
+            vendor_ref=outcome.vendor_ref,
+            polls=polls,
+            submitted_at=submitted_at,
+            elapsed_seconds=elapsed,
+            progress=outcome.progress,
+            reason=outcome.reason,
         )
         if outcome.status == "done":
             self._store_result(outcome)

@@ -117,7 +117,8 @@ def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) ->
                 "reason": reason,
                 "vendor": job.vendor.value,
                 "duplicate_of": twin,
-                "input": dict(zip(header, cells, strict=False)) | ({"_extra": cells[len(header):]} if len(cells) > len(header) else {}),
+                "input": dict(zip(header, cells, strict=False))
+                | ({"_extra": cells[len(header) :]} if len(cells) > len(header) else {}),
                 "result": result.model_dump(mode="json", exclude={"raw"}) if result else None,
                 "vendor_answer": result.raw if result else None,
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -80,11 +81,8 @@ def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> J
 
 def start_execution(job: Job, settings: Settings) -> Job:
     sfn = client("stepfunctions")
-    try:
+    with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):  # an earlier delivery of the same event
         sfn.start_execution(
             stateMachineArn=settings.state_machine_arn, name=job.job_id, input=json.dumps({"job_id": job.job_id})
         )
-    except sfn.exceptions.ExecutionAlreadyExists:
-        pass  # started by an earlier delivery of the same event
     return job
-

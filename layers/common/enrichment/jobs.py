@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -88,7 +89,11 @@ class JobStore:
 
     def mark_running(self, job_id: str, *, rows_total: int, chunks_total: int) -> None:
         self.update(
-            job_id, status=JobStatus.RUNNING.value, started_at=now_iso(), rows_total=rows_total, chunks_total=chunks_total
+            job_id,
+            status=JobStatus.RUNNING.value,
+            started_at=now_iso(),
+            rows_total=rows_total,
+            chunks_total=chunks_total,
         )
 
     def settle_chunk(self, job_id: str, chunk_index: int, *, credits: float, failed: bool) -> bool:
@@ -126,7 +131,7 @@ class JobStore:
     def stop(self, job_id: str, *, reason: str, error: str) -> None:
         """Tell every chunk of the job to stop submitting (first reason wins)."""
         ddb = client("dynamodb")
-        try:
+        with contextlib.suppress(ddb.exceptions.ConditionalCheckFailedException):
             ddb.update_item(
                 TableName=self.table,
                 Key=_key(job_id),
@@ -134,5 +139,3 @@ class JobStore:
                 ConditionExpression="attribute_not_exists(stop_reason)",
                 ExpressionAttributeValues={":reason": {"S": reason}, ":error": {"S": error}},
             )
-        except ddb.exceptions.ConditionalCheckFailedException:
-            pass

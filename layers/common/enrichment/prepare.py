@@ -48,7 +48,8 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         nonlocal chunk, chunk_count
         if chunk:
             storage.put_json(
-                bucket, layout.chunk_key(job_id, chunk_count),
+                bucket,
+                layout.chunk_key(job_id, chunk_count),
                 {"job_id": job_id, "chunk_index": chunk_count, "records": chunk},
             )
             chunk_count += 1
@@ -69,8 +70,12 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
             elif reason := adapter.validate(fields):
                 entry |= {"status": RowStatus.INVALID_INPUT, "reason": reason}
             elif (twin := first_row_of.get(key := adapter.dedupe_key(fields))) is not None:
-                entry |= {"status": RowStatus.DUPLICATE, "reason": f"same request as row {twin[0]}",
-                          "twin": twin[0], "chunk": twin[1]}
+                entry |= {
+                    "status": RowStatus.DUPLICATE,
+                    "reason": f"same request as row {twin[0]}",
+                    "twin": twin[0],
+                    "chunk": twin[1],
+                }
             else:
                 first_row_of[key] = (number, chunk_count)
                 entry |= {"status": "send", "chunk": chunk_count}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -14,6 +15,11 @@ from enrichment.models import Vendor
 from enrichment.settings import Settings
 
 CACHE_SECONDS = 300
+
+# botocore logs whole request and response bodies at DEBUG, and a GetSecretValue response body is
+# the secret: keep those two loggers above DEBUG even when someone turns debug logging on.
+for _name in ("botocore.parsers", "botocore.endpoint"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 
 @functools.cache

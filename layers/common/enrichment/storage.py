@@ -14,7 +14,10 @@ from enrichment.aws import client
 
 def put_json(bucket: str, key: str, document: Any) -> None:
     client("s3").put_object(
-        Bucket=bucket, Key=key, Body=json.dumps(document, separators=(",", ":")).encode(), ContentType="application/json"
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(document, separators=(",", ":")).encode(),
+        ContentType="application/json",
     )
 
 

@@ -22,8 +22,16 @@ def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContex
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = ChunkTask.model_validate(event)
         progress = run_chunk_task(task, vendor, Settings.load(), context)
-        logger.info("chunk step", extra={"vendor": vendor.value, "chunk": task.chunk.chunk_index, "action": task.action,
-                                         "status": progress.status, "polls": progress.polls})
+        logger.info(
+            "chunk step",
+            extra={
+                "vendor": vendor.value,
+                "chunk": task.chunk.chunk_index,
+                "action": task.action,
+                "status": progress.status,
+                "polls": progress.polls,
+            },
+        )
         return progress.model_dump(mode="json")
 
     return lambda_handler

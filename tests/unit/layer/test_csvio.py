@@ -11,7 +11,7 @@ def lines(data: bytes, size: int = 7):
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     pending = ""
     for i in range(0, len(data), size):
-        pending += decoder.decode(data[i:i + size])
+        pending += decoder.decode(data[i : i + size])
         *done, pending = pending.split("\n")
         yield from (d + "\n" for d in done)
     pending += decoder.decode(b"", final=True)
@@ -27,7 +27,12 @@ def test_header_variants_map_to_one_column(names):
 def test_header_aliases():
     header = ["People Search ID", "LinkedIn", "Website", "Company", "E-mail Address", "Name"]
     assert map_header(header) == {
-        "people_search_id": 0, "linkedin_url": 1, "company_website": 2, "company_name": 3, "email": 4, "full_name": 5,
+        "people_search_id": 0,
+        "linkedin_url": 1,
+        "company_website": 2,
+        "company_name": 3,
+        "email": 4,
+        "full_name": 5,
     }
 
 

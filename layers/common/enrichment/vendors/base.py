@@ -34,8 +34,14 @@ class VendorAdapter(abc.ABC):
     options_model: ClassVar[type[BaseModel]]
     input_fields: ClassVar[tuple[str, ...]]  # the canonical fields this vendor can match on
 
-    def __init__(self, *, api_url: str, credentials: Mapping[str, str], settings: VendorSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        credentials: Mapping[str, str],
+        settings: VendorSettings,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings
@@ -68,7 +74,9 @@ class VendorAdapter(abc.ABC):
     # ---- shared HTTP plumbing ----
 
     def _http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=self.settings.http_timeout_seconds, transport=self._transport)
+        return httpx.Client(
+            base_url=self.api_url, timeout=self.settings.http_timeout_seconds, transport=self._transport
+        )
 
     def request(self, method: str, path: str, classify: Callable[[httpx.Response, Any], None], **kwargs: Any) -> Any:
         """One call: transport faults become Transient; the vendor's own errors go through `classify`."""

@@ -20,10 +20,21 @@ from enrichment.vendors.base import ChunkOutcome, VendorAdapter, raise_for_statu
 
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
 REQUEST_FIELDS = (
-    "first_name", "last_name", "full_name", "linkedin_url", "email", *COMPANY_FIELDS, "person_id",
+    "first_name",
+    "last_name",
+    "full_name",
+    "linkedin_url",
+    "email",
+    *COMPANY_FIELDS,
+    "person_id",
 )
-ERROR_STATUS = {"INSUFFICIENT_CREDITS": 402, "INVALID_API_KEY": 401, "RATE_LIMITED": 429,
-                "INVALID_REQUEST": 400, "INTERNAL_ERROR": 503}
+ERROR_STATUS = {
+    "INSUFFICIENT_CREDITS": 402,
+    "INVALID_API_KEY": 401,
+    "RATE_LIMITED": 429,
+    "INVALID_REQUEST": 400,
+    "INTERNAL_ERROR": 503,
+}
 
 
 class ProspeoOptions(BaseModel, extra="forbid"):
@@ -67,8 +78,10 @@ class ProspeoAdapter(VendorAdapter):
             return None
         if company and ({"first_name", "last_name"} <= has or "full_name" in has):
             return None
-        return ("too few datapoints: Prospeo needs first and last name with a company, a full name with a "
-                "company, a LinkedIn URL, an email or a person_id")
+        return (
+            "too few datapoints: Prospeo needs first and last name with a company, a full name with a "
+            "company, a LinkedIn URL, an email or a person_id"
+        )
 
     @classmethod
     def dedupe_key(cls, fields: Mapping[str, str]) -> str:
@@ -91,7 +104,9 @@ class ProspeoAdapter(VendorAdapter):
             for r in chunk.records
         ]
         body = self.request(
-            "POST", "/bulk-enrich-person", self._classify,
+            "POST",
+            "/bulk-enrich-person",
+            self._classify,
             json=options.model_dump() | {"data": data},
             headers={"X-KEY": self.credentials["api_key"], "Accept": "application/json"},
         )
@@ -101,15 +116,18 @@ class ProspeoAdapter(VendorAdapter):
             ref = str(match.get("identifier"))
             results[ref] = self._normalize(match, options)
         for ref in answer.not_matched:
-            reason = "no match" + (" with the verified-only options" if options.only_verified_email or
-                                   options.only_verified_mobile else "")
+            reason = "no match" + (
+                " with the verified-only options" if options.only_verified_email or options.only_verified_mobile else ""
+            )
             results[str(ref)] = RecordResult(status=RowStatus.NOT_MATCHED, reason=reason, credits=0)
         for ref in answer.invalid_datapoints:
             results[str(ref)] = RecordResult(
                 status=RowStatus.INVALID_INPUT, reason="Prospeo found too few datapoints to match", credits=0
             )
         for record in chunk.records:
-            results.setdefault(record.ref, RecordResult(status=RowStatus.ERROR, reason="Prospeo did not answer for this record"))
+            results.setdefault(
+                record.ref, RecordResult(status=RowStatus.ERROR, reason="Prospeo did not answer for this record")
+            )
         # Per-row price from the documented rule, kept only when it adds up to what Prospeo charged
         # (re-enriching a record is free, so the rule can overstate).
         if sum(r.credits or 0 for r in results.values()) != (answer.total_cost or 0):
@@ -127,11 +145,15 @@ class ProspeoAdapter(VendorAdapter):
         emails, phones = [], []
         email = person.get("email") or {}
         if email.get("email"):
-            emails.append(Email(value=email["email"], type="work", status=_text(email.get("status")) and email["status"].lower()))
+            emails.append(
+                Email(value=email["email"], type="work", status=_text(email.get("status")) and email["status"].lower())
+            )
         mobile = person.get("mobile") or {}
         number = mobile.get("mobile_international") or mobile.get("mobile")
         if number:
-            phones.append(Phone(value=number, type="mobile", status=_text(mobile.get("status")) and mobile["status"].lower()))
+            phones.append(
+                Phone(value=number, type="mobile", status=_text(mobile.get("status")) and mobile["status"].lower())
+            )
         return RecordResult(
             status=RowStatus.MATCHED,
             emails=emails,

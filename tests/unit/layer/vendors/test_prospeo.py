@@ -17,8 +17,9 @@ def sim():
 
 
 def adapter(sim, key="sim-key"):
-    return ProspeoAdapter(api_url=sim.url, credentials={"api_key": key},
-                          settings=VendorSettings(chunk_size=50, http_timeout_seconds=1))
+    return ProspeoAdapter(
+        api_url=sim.url, credentials={"api_key": key}, settings=VendorSettings(chunk_size=50, http_timeout_seconds=1)
+    )
 
 
 def chunk(n=20):

@@ -22,13 +22,17 @@ def sim():
 
 
 def adapter(sim, key="sim-key"):
-    return PubrioAdapter(api_url=sim.url, credentials={"api_key": key},
-                         settings=VendorSettings(chunk_size=100, http_timeout_seconds=1))
+    return PubrioAdapter(
+        api_url=sim.url, credentials={"api_key": key}, settings=VendorSettings(chunk_size=100, http_timeout_seconds=1)
+    )
 
 
 def chunk():
-    return Chunk(job_id="j", chunk_index=0,
-                 records=[Record(ref=str(n), fields={"people_search_id": i}) for n, i in enumerate(IDS, 1)])
+    return Chunk(
+        job_id="j",
+        chunk_index=0,
+        records=[Record(ref=str(n), fields={"people_search_id": i}) for n, i in enumerate(IDS, 1)],
+    )
 
 
 OPTIONS = PubrioOptions(contact_types=["email-work", "email-personal", "phone"])
@@ -56,13 +60,22 @@ def test_submit_then_poll_until_complete(sim):
 def test_verified_work_email_comes_first(sim):
     from enrichment.vendors.pubrio import _People
 
-    result = PubrioAdapter._normalize(_People.model_validate({
-        "people_search_id": IDS[0],
-        "emails": [{"value": "p@x", "type": "email-personal", "status": None},
-                   {"value": "w@x", "type": "email-work", "status": "Verified"}],
-        "phones": [],
-    }))
-    assert [(e.value, e.type, e.status) for e in result.emails] == [("w@x", "work", "verified"), ("p@x", "personal", None)]
+    result = PubrioAdapter._normalize(
+        _People.model_validate(
+            {
+                "people_search_id": IDS[0],
+                "emails": [
+                    {"value": "p@x", "type": "email-personal", "status": None},
+                    {"value": "w@x", "type": "email-work", "status": "Verified"},
+                ],
+                "phones": [],
+            }
+        )
+    )
+    assert [(e.value, e.type, e.status) for e in result.emails] == [
+        ("w@x", "work", "verified"),
+        ("p@x", "personal", None),
+    ]
 
 
 @pytest.mark.parametrize(("fault", "error"), [("429", Throttled), ("500", Transient), ("malformed", Transient)])

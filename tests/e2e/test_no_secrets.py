@@ -1,0 +1,46 @@
+"""No vendor key ever reaches a log line, an error, or an output file."""
+
+from __future__ import annotations
+
+import logging
+
+from localrt.samples import prospeo_csv, pubrio_csv
+from tests.conftest import SECRETS, unique_name
+
+
+def test_keys_never_appear_in_logs_errors_or_outputs(runtime, pubrio, prospeo, tmp_path, capfd, caplog):
+    caplog.set_level(logging.DEBUG)
+    pubrio.inject("429", times=1)
+    pubrio.inject("500", times=1)
+    prospeo.inject("429", times=1)
+    jobs = []
+    for vendor, text in (("pubrio", pubrio_csv(60, seed=9)), ("prospeo", prospeo_csv(60, seed=9))):
+        path = tmp_path / unique_name(vendor)
+        path.write_text(text)
+        jobs.append(runtime.drop(path, vendor))
+    views = [runtime.wait(job_id, timeout=120) for job_id in jobs]
+    # and a job whose key the vendor rejects (rotated on its side), so the credentials error path logs too
+    prospeo.api_key = "rotated-key"
+    path = tmp_path / unique_name("rejected")
+    path.write_text(prospeo_csv(10, seed=10))
+    jobs.append(runtime.drop(path, "prospeo"))
+    try:
+        views.append(runtime.wait(jobs[-1], timeout=120))
+    finally:
+        prospeo.api_key = SECRETS["prospeo"]
+    assert [v.status for v in views] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
+    assert "credentials rejected" in views[2].item["error"]
+
+    captured = capfd.readouterr()
+    texts = [captured.out, captured.err, caplog.text, *(str(v.item) for v in views)]
+    for job_id in jobs:
+        folder = runtime.download(job_id, tmp_path / job_id)
+        texts += [p.read_text() for p in folder.iterdir()]
+    sfn = runtime.client("stepfunctions")
+    for job_id in jobs:
+        arn = runtime.outputs["JobStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{job_id}"
+        texts.append(str(sfn.get_execution_history(executionArn=arn)["events"]))
+    assert "job started" in captured.out, "the handlers' logs were captured"
+    for secret in SECRETS.values():
+        leaks = [text[max(0, text.index(secret) - 300) : text.index(secret) + 50] for text in texts if secret in text]
+        assert not leaks
