@@ -11,6 +11,8 @@ PY := $(VENV)/bin/python
 INPUT ?=
 VENDOR ?=
 OPTIONS ?=
+# Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
+PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
 .PHONY: help setup demo run sample test lint static sam-setup clean
 
@@ -23,14 +25,14 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (the Lambda runtime): install it or set PYTHON=/path/to/python3.13" >&2; exit 1; }
 	@echo "setting up $(VENV) with $(PYTHON) ..." >&2
 	@$(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | $(PIP_FILTER)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
 	@echo "setting up $(SAM_VENV) (aws-sam-cli) ..." >&2
 	@$(PYTHON) -m venv $(SAM_VENV)
-	@$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt >&2
+	@set -o pipefail; $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt 2>&1 | $(PIP_FILTER)
 	@touch $@
 
 setup: $(VENV)/.installed
