@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -132,9 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
 
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "local-run.log"
     print("starting emulated AWS, vendor simulators, and deploying template.yaml ...", file=sys.stderr)
-    with LocalRuntime() as runtime:
-        summary = run_jobs(runtime, jobs, args.out.resolve())
+    print(f"function logs and metrics: {log_path}", file=sys.stderr)
+    # The handlers log (Powertools JSON) and emit metrics (EMF) on stdout, as in Lambda: keep them in a file.
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalRuntime(log_level="INFO") as runtime:
+        summary = run_jobs(runtime, jobs, out)
     print(_table(summary), file=sys.stderr)
     for row in summary:
         if row["reason"]:
