@@ -41,12 +41,16 @@ class FunctionSpec:
     arn: str
     _idle: list[ModuleType] = field(default_factory=list, repr=False)
     _started: int = field(default=0, repr=False)
+    running: int = 0
+    peak_concurrency: int = 0  # the most invocations at once: shows the Map kept its concurrency
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def environment_instance(self) -> Iterator[Any]:
         module_name, function_name = self.handler.rsplit(".", 1)
         with self._lock:
+            self.running += 1
+            self.peak_concurrency = max(self.peak_concurrency, self.running)
             module = self._idle.pop() if self._idle else None
             if module is None:
                 self._started += 1
@@ -57,6 +61,7 @@ class FunctionSpec:
             yield getattr(module, function_name)
         finally:
             with self._lock:
+                self.running -= 1
                 self._idle.append(module)
 
     def _load(self, module_name: str, instance: int) -> ModuleType:
