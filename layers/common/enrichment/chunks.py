@@ -1,15 +1,20 @@
 """The vendor step: submit a chunk, check its vendor job, or settle it as failed.
 
 One implementation for every vendor; the adapter is the only vendor-specific part.
-A submit is idempotent per (job, chunk): a retried step returns the first answer instead of
-paying the vendor twice.
+- A submit is idempotent per (job, chunk): a retried step returns the first answer instead of
+  paying the vendor twice.
+- Throttling never fails a chunk: the step returns "running" with the wait the vendor asked for (or
+  a jittered backoff), and the state machine's Wait state sleeps it before trying again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -20,9 +25,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from enrichment import layout, storage
 from enrichment.aws import client
-from enrichment.errors import FATAL_ERRORS, JobStopped
+from enrichment.errors import FATAL_ERRORS, JobStopped, Throttled
 from enrichment.jobs import JobStore
 from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Job, Vendor
+from enrichment.pacing import RateGate
 from enrichment.secrets import vendor_credentials
 from enrichment.settings import Settings, VendorSettings
 from enrichment.vendors import ChunkOutcome, VendorAdapter, adapter_class
@@ -34,6 +40,8 @@ def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings, lambda_c
         return step.abandon()
     try:
         return step.submit() if task.action == "submit" else step.check()
+    except Throttled as throttled:
+        return step.throttled(throttled)
     except FATAL_ERRORS as error:
         step.store.stop(task.job_id, reason=str(error), error=type(error).__name__)
         raise
@@ -47,6 +55,9 @@ class ChunkStep:
         self.settings = settings
         self.vendor_settings: VendorSettings = settings.vendor(vendor)
         self.store = JobStore(settings.jobs_table)
+        self.gate = RateGate(settings.jobs_table, vendor, self.vendor_settings.requests_per_minute)
+        previous = task.progress
+        self.started_at = previous.started_at if previous and previous.started_at else time.time()
 
     # ---- actions ----
 
@@ -76,9 +87,29 @@ class ChunkStep:
             raise ValueError("check needs the progress returned by submit")
         chunk = self._chunk()
         adapter = self._adapter()
-        outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(job.options))
-        polls = progress.polls + 1
-        return self._progress(outcome, submitted_at=progress.submitted_at, polls=polls)
+        with self._paced(adapter.request_cost(chunk, "check")):
+            outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(job.options))
+        return self._progress(outcome, polls=progress.polls + 1)
+
+    def throttled(self, throttled: Throttled) -> ChunkProgress:
+        """Wait and try the same step again: the vendor's hint when it gave one, else a jittered backoff."""
+        previous = self.task.progress
+        throttles = (previous.throttles if previous else 0) + 1
+        if throttled.retry_after is not None:
+            wait = math.ceil(throttled.retry_after) + random.randint(0, 2)  # spread the chunks that waited together
+        else:
+            wait = random.randint(1, min(self.vendor_settings.backoff_max_seconds, 2**throttles))
+        return ChunkProgress(
+            status="running",
+            vendor_ref=previous.vendor_ref if previous else None,
+            wait_seconds=max(1, wait),
+            polls=(previous.polls if previous else 0) + 1,
+            throttles=throttles,
+            started_at=self.started_at,
+            elapsed_seconds=int(time.time() - self.started_at),
+            progress=previous.progress if previous else None,
+            reason=str(throttled),
+        )
 
     def abandon(self) -> ChunkProgress:
         """Settle the chunk as failed: every row of it becomes an error with the reason."""
@@ -99,17 +130,30 @@ class ChunkStep:
 
     def _submit_to_vendor(self, task: dict[str, Any], job: Job) -> dict[str, Any]:
         adapter = self._adapter()
-        outcome = adapter.submit(self._chunk(), adapter.parse_options(job.options))
-        return self._progress(outcome, submitted_at=time.time(), polls=0).model_dump(mode="json")
+        chunk = self._chunk()
+        with self._paced(adapter.request_cost(chunk, "submit")):
+            outcome = adapter.submit(chunk, adapter.parse_options(job.options))
+        polls = self.task.progress.polls if self.task.progress else 0
+        return self._progress(outcome, polls=polls).model_dump(mode="json")
 
-    def _progress(self, outcome: ChunkOutcome, *, submitted_at: float, polls: int) -> ChunkProgress:
-        elapsed = int(time.time() - submitted_at)
+    @contextlib.contextmanager
+    def _paced(self, cost: int) -> Iterator[None]:
+        """Within the shared budget; a vendor's reset hint is recorded for every other chunk to honour."""
+        self.gate.acquire(cost)
+        try:
+            yield
+        except Throttled as throttled:
+            if throttled.retry_after:
+                self.gate.block(throttled.retry_after)
+            raise
+
+    def _progress(self, outcome: ChunkOutcome, *, polls: int) -> ChunkProgress:
         progress = ChunkProgress(
             status=outcome.status,
             vendor_ref=outcome.vendor_ref,
             polls=polls,
-            submitted_at=submitted_at,
-            elapsed_seconds=elapsed,
+            started_at=self.started_at,
+            elapsed_seconds=int(time.time() - self.started_at),
             progress=outcome.progress,
             reason=outcome.reason,
         )
@@ -171,4 +215,5 @@ class ChunkStep:
             api_url=self.settings.vendor_api_url(self.vendor),
             credentials=vendor_credentials(self.vendor, self.settings),
             settings=self.vendor_settings,
+            extra_urls=self.settings.vendor_extra_urls(self.vendor),
         )

@@ -188,7 +188,8 @@ class ChunkProgress(BaseModel):
     vendor_ref: str | None = None
     wait_seconds: int = 0
     polls: int = 0
-    submitted_at: float = 0
+    throttles: int = 0
+    started_at: float = 0
     elapsed_seconds: int = 0
     progress: float | None = None
     reason: str | None = None

@@ -109,6 +109,15 @@ class Settings(BaseModel):
     def vendor_api_url(self, vendor: Vendor) -> str:
         return self.env.get(f"{vendor.name}_API_URL") or VENDOR_API_URLS[vendor]
 
+    def vendor_extra_urls(self, vendor: Vendor) -> dict[str, str]:
+        """Further endpoints a vendor has (InsideView's login host), from <VENDOR>_<NAME>_URL settings."""
+        prefix, suffix = f"{vendor.name}_", "_URL"
+        return {
+            key.removeprefix(prefix).removesuffix(suffix).lower(): value
+            for key, value in self.env.items()
+            if key.startswith(prefix) and key.endswith(suffix) and key != f"{vendor.name}_API_URL" and value
+        }
+
     def vendor_secret_name(self, vendor: Vendor) -> str:
         name = self.env.get(f"{vendor.name}_SECRET")
         if not name:

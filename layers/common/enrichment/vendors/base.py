@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
@@ -13,6 +14,10 @@ from pydantic import BaseModel, ValidationError
 from enrichment.errors import BadChunk, BadCredentials, EnrichmentError, OutOfCredits, Throttled, Transient
 from enrichment.models import Chunk, RecordResult, Vendor
 from enrichment.settings import VendorSettings
+
+# httpx logs each request's full URL at INFO, and Check365 takes its key in the query string.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class ChunkOutcome(BaseModel):
@@ -40,12 +45,12 @@ class VendorAdapter(abc.ABC):
         api_url: str,
         credentials: Mapping[str, str],
         settings: VendorSettings,
-        transport: httpx.BaseTransport | None = None,
+        extra_urls: Mapping[str, str] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings
-        self._transport = transport
+        self.extra_urls = dict(extra_urls or {})
 
     # ---- input side: used by prepare, no network ----
 
@@ -65,6 +70,10 @@ class VendorAdapter(abc.ABC):
 
     # ---- vendor side ----
 
+    def request_cost(self, chunk: Chunk, action: str) -> int:
+        """How much of the vendor's request budget one call takes (most count calls)."""
+        return 1
+
     @abc.abstractmethod
     def submit(self, chunk: Chunk, options: BaseModel) -> ChunkOutcome: ...
 
@@ -73,16 +82,22 @@ class VendorAdapter(abc.ABC):
 
     # ---- shared HTTP plumbing ----
 
-    def _http(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.api_url, timeout=self.settings.http_timeout_seconds, transport=self._transport
-        )
+    def request(
+        self,
+        method: str,
+        url: str,
+        classify: Callable[[httpx.Response, Any], None],
+        *,
+        text: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """One call (`url` is a path on the API, or absolute). Transport faults become Transient; the
+        vendor's own errors go through `classify`. Returns the JSON body, or the text when `text`.
 
-    def request(self, method: str, path: str, classify: Callable[[httpx.Response, Any], None], **kwargs: Any) -> Any:
-        """One call: transport faults become Transient; the vendor's own errors go through `classify`."""
+        Messages never carry the URL: some vendors take their key in the query string."""
         try:
-            with self._http() as http:
-                response = http.request(method, path, **kwargs)
+            with httpx.Client(base_url=self.api_url, timeout=self.settings.http_timeout_seconds) as http:
+                response = http.request(method, url, **kwargs)
         except httpx.TimeoutException:
             raise Transient(f"{self.vendor.value}: no answer within {self.settings.http_timeout_seconds:g}s") from None
         except httpx.TransportError as exc:
@@ -92,6 +107,8 @@ class VendorAdapter(abc.ABC):
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         classify(response, body)
+        if text:
+            return response.text
         if body is None:
             raise Transient(f"{self.vendor.value}: HTTP {response.status_code} with a body that is not JSON")
         return body

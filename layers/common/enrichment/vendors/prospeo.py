@@ -98,6 +98,9 @@ class ProspeoAdapter(VendorAdapter):
         reset = retry_after_seconds(response, "x-minute-reset-seconds")
         raise_for_status(Vendor.PROSPEO, code, message, reset)
 
+    def request_cost(self, chunk: Chunk, action: str) -> int:
+        return len(chunk.records)  # documented: each record in a bulk call counts as one request
+
     def submit(self, chunk: Chunk, options: ProspeoOptions) -> ChunkOutcome:
         data = [
             {"identifier": r.ref} | {k: r.fields[k].strip() for k in REQUEST_FIELDS if r.fields.get(k, "").strip()}
