@@ -13,10 +13,12 @@ from typing import Any
 from localrt.runtime import ROOT, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
-SAMPLES = {"pubrio": ROOT / "samples" / "pubrio.csv", "prospeo": ROOT / "samples" / "prospeo.csv"}
+SAMPLES = {vendor: ROOT / "samples" / f"{vendor}.csv" for vendor in ("pubrio", "prospeo", "check365", "insideview")}
 SAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "pubrio": {"contact_types": ["email-work", "email-personal", "phone"]},
     "prospeo": {"enrich_mobile": True},
+    "check365": {},
+    "insideview": {},
 }
 
 

@@ -14,34 +14,56 @@ from typing import Any
 
 import boto3
 import httpx
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from localrt import lambdas, s3_events
 from localrt.deploy import REGION, Deployment, deploy
 from localrt.simulators.base import Simulator
+from localrt.simulators.check365 import Check365Simulator
+from localrt.simulators.insideview import InsideViewSimulator
 from localrt.simulators.prospeo import ProspeoSimulator
 from localrt.simulators.pubrio import PubrioSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED"}
 
+# The template's name for each vendor (parameters <Name>ApiUrl, outputs <Name>SecretArn).
+TEMPLATE_NAMES = {"pubrio": "Pubrio", "prospeo": "Prospeo", "check365": "Check365", "insideview": "InsideView"}
+
 # Pacing for local runs: short waits so a job finishes in seconds, the same code paths as in AWS.
-LOCAL_VENDOR_SETTINGS = {
-    "pubrio": {
-        "first_wait_seconds": 1,
-        "backoff_base_seconds": 1,
-        "backoff_max_seconds": 3,
-        "max_polls": 30,
-        "deadline_seconds": 120,
-        "http_timeout_seconds": 5,
-    },
-    "prospeo": {
-        "backoff_base_seconds": 1,
-        "backoff_max_seconds": 3,
-        "max_polls": 30,
-        "deadline_seconds": 120,
-        "http_timeout_seconds": 5,
-    },
+_FAST = {
+    "first_wait_seconds": 1,
+    "backoff_base_seconds": 1,
+    "backoff_max_seconds": 3,
+    "max_polls": 30,
+    "deadline_seconds": 120,
+    "http_timeout_seconds": 5,
 }
+LOCAL_VENDOR_SETTINGS = {
+    "pubrio": _FAST,
+    "prospeo": _FAST | {"requests_per_minute": 1800},  # the simulator's plan: Pro
+    "check365": _FAST | {"chunk_size": 200},
+    "insideview": _FAST | {"chunk_size": 200},
+}
+
+
+def default_simulators() -> dict[str, Simulator]:
+    return {
+        "pubrio": PubrioSimulator(),
+        "prospeo": ProspeoSimulator(),
+        "check365": Check365Simulator(),
+        "insideview": InsideViewSimulator(),
+    }
+
+
+class _ScaledSleep:
+    """Stands in for the `time` module inside moto's retrier."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self.scale)
 
 
 def free_port() -> int:
@@ -69,14 +91,15 @@ class LocalRuntime:
         vendor_settings: dict[str, Any] | None = None,
         log_level: str = "WARNING",
         simulators: dict[str, Simulator] | None = None,
+        retry_delay_scale: float = 1.0,
     ) -> None:
+        """`retry_delay_scale` shortens the state machine's Retry intervals (tests use 0.1): the same
+        retries, on a faster clock. Wait states need no such help: their seconds come from the data."""
         self.stack_name = stack_name
         self.vendor_settings = vendor_settings or LOCAL_VENDOR_SETTINGS
         self.log_level = log_level
-        self.simulators: dict[str, Simulator] = simulators or {
-            "pubrio": PubrioSimulator(),
-            "prospeo": ProspeoSimulator(),
-        }
+        self.simulators: dict[str, Simulator] = simulators or default_simulators()
+        self.retry_delay_scale = retry_delay_scale
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.deployment: Deployment | None = None
@@ -117,17 +140,20 @@ class LocalRuntime:
         ).raise_for_status()
         for simulator in self.simulators.values():
             simulator.start()
-        parameters = {f"{name.title()}ApiUrl": sim.url for name, sim in self.simulators.items()}
+        parameters = {f"{TEMPLATE_NAMES[name]}ApiUrl": sim.url for name, sim in self.simulators.items()}
+        if "insideview" in self.simulators:  # the simulator serves the login host too
+            parameters["InsideViewLoginUrl"] = self.simulators["insideview"].url
         parameters |= {"VendorSettings": json.dumps(self.vendor_settings), "LogLevel": self.log_level}
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
         s3_events.install()
+        retrier_decl.time = _ScaledSleep(self.retry_delay_scale)
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
         for name, simulator in self.simulators.items():
             secrets.put_secret_value(
-                SecretId=self.outputs[f"{name.title()}SecretArn"],
-                SecretString=json.dumps({"api_key": simulator.api_key}),
+                SecretId=self.outputs[f"{TEMPLATE_NAMES[name]}SecretArn"],
+                SecretString=json.dumps(simulator.credentials()),
             )
 
     def stop(self) -> None:
@@ -138,6 +164,7 @@ class LocalRuntime:
             self._server = None
         lambdas.uninstall()
         s3_events.uninstall()
+        retrier_decl.time = time
         self._reset_layer_caches()
         for key, value in self._saved_env.items():
             if value is None:

@@ -79,4 +79,51 @@ def prospeo_csv(rows: int, seed: int = 11) -> str:
     return out.getvalue()
 
 
-GENERATORS = {"pubrio": pubrio_csv, "prospeo": prospeo_csv}
+def check365_csv(rows: int, seed: int = 13) -> str:
+    """Emails to validate; every 10th row not an address, and duplicates differing only in case and spaces."""
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Email", "Name", "Company"])
+    seen: list[str] = []
+    for n in range(1, rows + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company, domain = rng.choice(COMPANIES)
+        if n % 50 == 0:
+            row = ["", "", ""]
+        elif n % 15 == 0 and seen:
+            row = [f"  {rng.choice(seen).upper()} ", f"{first} {last}", company]
+        elif n % 10 == 0:
+            row = [rng.choice(["not-an-email", f"{first}@", "@nowhere.com", f"{first} {last}"]), first, company]
+        else:
+            email = f"{rng.choice(['', 'info.', 'sales.'])}{first}.{last}{n}@{domain}".lower()
+            seen.append(email)
+            row = [email, f"{first} {last}", company]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def insideview_csv(rows: int, seed: int = 17) -> str:
+    """InsideView contact ids; every 10th row not an id, every 15th a duplicate, every 50th blank."""
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["InsideView Contact ID", "Account"])
+    seen: list[str] = []
+    for n in range(1, rows + 1):
+        company = rng.choice(COMPANIES)[0]
+        if n % 50 == 0:
+            row = ["", ""]
+        elif n % 15 == 0 and seen:
+            row = [rng.choice(seen), company]
+        elif n % 10 == 0:
+            row = [rng.choice(["n/a", "12 345", "id:77", "#REF!"]), company]
+        else:
+            contact_id = str(rng.randint(100_000, 99_999_999))
+            seen.append(contact_id)
+            row = [contact_id, company]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+GENERATORS = {"pubrio": pubrio_csv, "prospeo": prospeo_csv, "check365": check365_csv, "insideview": insideview_csv}

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from localrt.runtime import LocalRuntime
+from localrt.simulators.check365 import Check365Simulator
+from localrt.simulators.insideview import InsideViewSimulator
 from localrt.simulators.prospeo import ProspeoSimulator
 from localrt.simulators.pubrio import PubrioSimulator
 
@@ -39,7 +41,12 @@ TEST_VENDOR_SETTINGS = {
 
 _names = itertools.count()
 # Distinctive vendor keys, so a test can prove none of them ever reaches a log line or an output.
-SECRETS = {"pubrio": "pubrio-key-7d1c9f3e-DO-NOT-LOG", "prospeo": "prospeo-key-52ab8e01-DO-NOT-LOG"}
+SECRETS = {
+    "pubrio": "pubrio-key-7d1c9f3e-DO-NOT-LOG",
+    "prospeo": "prospeo-key-52ab8e01-DO-NOT-LOG",
+    "check365": "check365-key-0c4d77aa-DO-NOT-LOG",
+    "insideview": "insideview-secret-9e2b6f10-DO-NOT-LOG",
+}
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +54,12 @@ def runtime() -> Iterator[LocalRuntime]:
     simulators = {
         "pubrio": PubrioSimulator(estimated_time=1, processing_seconds=1.5, api_key=SECRETS["pubrio"]),
         "prospeo": ProspeoSimulator(api_key=SECRETS["prospeo"]),
+        "check365": Check365Simulator(processing_seconds=1.5, api_key=SECRETS["check365"]),
+        "insideview": InsideViewSimulator(processing_seconds=1.5, client_secret=SECRETS["insideview"]),
     }
-    with LocalRuntime(vendor_settings=TEST_VENDOR_SETTINGS, log_level="INFO", simulators=simulators) as local:
+    with LocalRuntime(
+        vendor_settings=TEST_VENDOR_SETTINGS, log_level="INFO", simulators=simulators, retry_delay_scale=0.1
+    ) as local:
         yield local
 
 
@@ -63,6 +74,22 @@ def pubrio(runtime: LocalRuntime) -> Iterator[PubrioSimulator]:
 @pytest.fixture
 def prospeo(runtime: LocalRuntime) -> Iterator[ProspeoSimulator]:
     simulator = runtime.simulators["prospeo"]
+    yield simulator
+    simulator.faults.clear()
+    simulator.credits = 1_000_000
+
+
+@pytest.fixture
+def check365(runtime: LocalRuntime) -> Iterator[Check365Simulator]:
+    simulator = runtime.simulators["check365"]
+    yield simulator
+    simulator.faults.clear()
+    simulator.credits = 1_000_000
+
+
+@pytest.fixture
+def insideview(runtime: LocalRuntime) -> Iterator[InsideViewSimulator]:
+    simulator = runtime.simulators["insideview"]
     yield simulator
     simulator.faults.clear()
     simulator.credits = 1_000_000

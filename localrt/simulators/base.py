@@ -84,6 +84,10 @@ class Simulator:
                     return fault
         return None
 
+    def credentials(self) -> dict[str, str]:
+        """What the vendor's secret holds for this simulator."""
+        return {"api_key": self.api_key}
+
     def calls(self, path: str) -> int:
         with self.lock:
             return sum(1 for _, _, p, _, _ in self.log if p == path)

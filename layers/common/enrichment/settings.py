@@ -56,12 +56,26 @@ class VendorSettings(BaseModel):
 DEFAULT_VENDOR_SETTINGS: dict[Vendor, dict[str, Any]] = {
     # Batch size is not documented (assumption: 100); 300 requests/min is documented.
     Vendor.PUBRIO: {"chunk_size": 100, "max_concurrency": 4, "requests_per_minute": 300},
-    # Documented: at most 50 records per call; each record counts as one request.
-    Vendor.PROSPEO: {"chunk_size": 50, "max_concurrency": 2, "first_wait_seconds": 0},
-    # Batch size and rate limits are not documented (assumption).
-    Vendor.CHECK365: {"chunk_size": 1000, "max_concurrency": 2},
-    # Documented: up to 10,000 ids per job; at most 2 jobs at once is inferred.
-    Vendor.INSIDEVIEW: {"chunk_size": 10000, "max_concurrency": 2, "first_wait_seconds": 60},
+    # Documented: at most 50 records per call; each record counts as one request; Starter allows 300 a minute.
+    Vendor.PROSPEO: {"chunk_size": 50, "max_concurrency": 2, "first_wait_seconds": 0, "requests_per_minute": 300},
+    # Batch size, rate limits and timing are not documented (assumptions).
+    Vendor.CHECK365: {
+        "chunk_size": 500,
+        "max_concurrency": 2,
+        "first_wait_seconds": 10,
+        "backoff_base_seconds": 10,
+        "backoff_max_seconds": 120,
+        "requests_per_minute": 120,
+    },
+    # Documented: up to 10,000 ids a job, jobs take a minute to hours. At most 2 jobs at once is inferred.
+    Vendor.INSIDEVIEW: {
+        "chunk_size": 10000,
+        "max_concurrency": 2,
+        "first_wait_seconds": 60,
+        "backoff_base_seconds": 30,
+        "backoff_max_seconds": 600,
+        "deadline_seconds": 24 * 3600,
+    },
 }
 
 VENDOR_API_URLS: dict[Vendor, str] = {

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from enrichment.models import Vendor
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter
+from enrichment.vendors.check365 import Check365Adapter
+from enrichment.vendors.insideview import InsideViewAdapter
 from enrichment.vendors.prospeo import ProspeoAdapter
 from enrichment.vendors.pubrio import PubrioAdapter
 
 ADAPTERS: dict[Vendor, type[VendorAdapter]] = {
     Vendor.PUBRIO: PubrioAdapter,
     Vendor.PROSPEO: ProspeoAdapter,
+    Vendor.CHECK365: Check365Adapter,
+    Vendor.INSIDEVIEW: InsideViewAdapter,
 }
 
 

@@ -1,0 +1,159 @@
+"""Check365 simulator: bulk-upload with a client-chosen job_id, then bulk-status, as documented.
+
+A job moves pending -> processing -> completed over `processing_seconds`, reporting progress; one
+credit per address, charged at completion. Uploading again with a job_id it knows answers as the
+first upload did (so a retried upload is one job). Errors (undocumented, inferred): 401 for a bad
+key, 402 when out of credits, 429 over `requests_per_minute`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
+
+VERDICTS = [  # (status, safeToSend, risk, statusReason)
+    ("active", True, "low", "accepted_email"),
+    ("inactive", False, "high", "mailbox_not_found"),
+    ("invalid", False, "high", "invalid_domain"),
+    ("spam trap", False, "high", "spam_trap"),
+    ("unvalidated", False, "medium", "timeout"),
+]
+ROLE_PREFIXES = ("info", "sales", "support", "admin", "hello", "contact")
+
+
+@dataclass
+class BulkJob:
+    job_id: str
+    emails: list[str]
+    submitted_at: float
+    fail: bool = False
+    never_complete: bool = False
+    charged: float | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Check365Simulator(Simulator):
+    name = "check365"
+
+    def __init__(self, *, processing_seconds: float = 1.5, requests_per_minute: int = 600, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.processing_seconds = processing_seconds
+        self.requests_per_minute = requests_per_minute
+        self.jobs: dict[str, BulkJob] = {}
+        self.uploads = 0
+        self.charged_total = 0.0
+        self._window = (0, 0)
+
+    def fault_response(self, fault: Fault) -> Response:
+        if fault.kind == "429":
+            return Response(429, {"success": False, "message": "Too many requests"}, headers={"Retry-After": "1"})
+        if fault.kind == "500":
+            return Response(502, {"success": False, "message": "Bad gateway"})
+        return super().fault_response(fault)
+
+    def route(self, request: Request) -> Response:
+        if not self._admit():
+            return Response(429, {"success": False, "message": "Too many requests"}, headers={"Retry-After": "1"})
+        if request.method == "POST" and request.path == "/api/validation/bulk-upload":
+            try:
+                body = request.json()
+            except ValueError:
+                return Response(400, {"success": False, "message": "Body must be JSON"})
+            return self._upload(body if isinstance(body, dict) else {})
+        if request.method == "GET" and request.path == "/api/validation/bulk-status":
+            return self._status({k: v[0] for k, v in request.query.items()})
+        return Response(404, {"success": False, "message": "Not found"})
+
+    def _admit(self) -> bool:
+        minute = int(time.time() // 60)
+        with self.lock:
+            window, count = self._window
+            count = count + 1 if window == minute else 1
+            self._window = (minute, count)
+            return count <= self.requests_per_minute
+
+    def _upload(self, body: dict[str, Any]) -> Response:
+        if body.get("api_key") != self.api_key:
+            return Response(401, {"success": False, "message": "Invalid API key"})
+        emails, job_id = body.get("emails"), body.get("job_id")
+        if not isinstance(emails, list) or not emails or not job_id:
+            return Response(400, {"success": False, "message": "emails and job_id are required"})
+        with self.lock:
+            if job_id in self.jobs:
+                return Response(200, {"success": True, "message": "Job already exists", "job_id": job_id})
+            if self.credits < len(emails):
+                return Response(402, {"success": False, "message": "Insufficient credits"})
+            self.uploads += 1
+            self.jobs[job_id] = BulkJob(
+                job_id,
+                [str(e) for e in emails],
+                time.time(),
+                fail=bool(self.take_fault("/api/validation/bulk-upload", ("fail_job",))),
+                never_complete=bool(self.take_fault("/api/validation/bulk-upload", ("never_complete",))),
+            )
+        return Response(200, {"success": True, "message": "Job created", "job_id": job_id})
+
+    def _status(self, query: dict[str, str]) -> Response:
+        if query.get("api_key") != self.api_key:
+            return Response(401, {"success": False, "message": "Invalid API key"})
+        with self.lock:
+            job = self.jobs.get(query.get("job_id", ""))
+            if job is None:
+                return Response(404, {"success": False, "message": "Job not found"})
+            done_fraction = min(1.0, (time.time() - job.submitted_at) / self.processing_seconds)
+            if job.never_complete:
+                done_fraction = min(done_fraction, 0.5)
+            if job.fail and done_fraction >= 1:
+                data = {
+                    "jobId": job.job_id,
+                    "status": "failed",
+                    "creditsUsed": 0,
+                    "progress": 100,
+                    "total": len(job.emails),
+                    "results": [],
+                }
+                return Response(200, {"success": True, "message": "Job failed", "data": data})
+            if done_fraction < 1:
+                status = "pending" if done_fraction < 0.2 else "processing"
+                data = {
+                    "jobId": job.job_id,
+                    "status": status,
+                    "creditsUsed": 0,
+                    "progress": int(done_fraction * 100),
+                    "total": len(job.emails),
+                    "results": [],
+                }
+                return Response(200, {"success": True, "message": "Job is being processed", "data": data})
+            if job.charged is None:
+                job.results = [self.verdict(e) for e in job.emails]
+                job.charged = float(len(job.emails))
+                self.credits -= job.charged
+                self.charged_total += job.charged
+            data = {
+                "jobId": job.job_id,
+                "status": "completed",
+                "creditsUsed": job.charged,
+                "progress": 100,
+                "total": len(job.emails),
+                "results": job.results,
+            }
+        return Response(200, {"success": True, "message": "Job has been completed", "data": data})
+
+    @staticmethod
+    def verdict(email: str) -> dict[str, Any]:
+        status, safe, risk, reason = VERDICTS[int(stable_fraction("check365", email.lower()) * len(VERDICTS))]
+        local, _, domain = email.partition("@")
+        provider = "google_workspace" if domain.endswith((".io", ".xyz")) else "microsoft365"
+        return {
+            "email": email,
+            "emailProvider": provider,
+            "emailType": "professional",
+            "status": status,
+            "safeToSend": safe,
+            "risk": risk,
+            "isRole": local.lower() in ROLE_PREFIXES,
+            "statusReason": reason,
+        }
