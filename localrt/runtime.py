@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -157,6 +158,8 @@ class LocalRuntime:
             )
 
     def stop(self) -> None:
+        if self._server is not None and self.deployment is not None:
+            self._stop_executions()
         for simulator in self.simulators.values():
             simulator.stop()
         if self._server is not None:
@@ -171,6 +174,15 @@ class LocalRuntime:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+    def _stop_executions(self) -> None:
+        """Executions still polling (a job left unfinished) would call a server that is going away."""
+        sfn = self.client("stepfunctions")
+        with contextlib.suppress(Exception):
+            paginator = sfn.get_paginator("list_executions")
+            for page in paginator.paginate(stateMachineArn=self.outputs["JobStateMachineArn"], statusFilter="RUNNING"):
+                for execution in page["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="local runtime stopping")
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():

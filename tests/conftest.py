@@ -18,25 +18,20 @@ from localrt.simulators.prospeo import ProspeoSimulator
 from localrt.simulators.pubrio import PubrioSimulator
 
 # Short waits and tight bounds, so the poll loop's every branch runs in seconds.
+_FAST = {
+    "max_concurrency": 3,
+    "first_wait_seconds": 1,
+    "backoff_base_seconds": 1,
+    "backoff_max_seconds": 1,
+    "max_polls": 5,
+    "deadline_seconds": 60,
+    "http_timeout_seconds": 2,
+}
 TEST_VENDOR_SETTINGS = {
-    "pubrio": {
-        "chunk_size": 100,
-        "max_concurrency": 3,
-        "first_wait_seconds": 1,
-        "backoff_base_seconds": 1,
-        "backoff_max_seconds": 1,
-        "max_polls": 5,
-        "deadline_seconds": 60,
-        "http_timeout_seconds": 2,
-    },
-    "prospeo": {
-        "max_concurrency": 3,
-        "backoff_base_seconds": 1,
-        "backoff_max_seconds": 1,
-        "max_polls": 5,
-        "deadline_seconds": 60,
-        "http_timeout_seconds": 2,
-    },
+    "pubrio": _FAST | {"chunk_size": 100},
+    "prospeo": _FAST | {"requests_per_minute": 1800},
+    "check365": _FAST | {"chunk_size": 100, "max_polls": 6},
+    "insideview": _FAST | {"chunk_size": 100, "max_concurrency": 2, "max_polls": 8},
 }
 
 _names = itertools.count()

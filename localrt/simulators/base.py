@@ -84,6 +84,10 @@ class Simulator:
                     return fault
         return None
 
+    def jobs_created(self) -> int | None:
+        """How many vendor jobs exist (None for a vendor without jobs): each chunk should make one."""
+        return None
+
     def credentials(self) -> dict[str, str]:
         """What the vendor's secret holds for this simulator."""
         return {"api_key": self.api_key}
@@ -155,7 +159,9 @@ class Simulator:
             time.sleep(fault.seconds or 10)  # the client gives up first; the request is then served late
         response = self.fault_response(fault) if fault and fault.kind != "timeout" else self.route(request)
         with self.lock:
-            self.log.append((time.time(), request.method, request.path, response.status, fault and fault.kind))
+            # A timed-out request is still processed (late), as a real server would: not marked as a fault.
+            marked = fault.kind if fault and fault.kind != "timeout" else None
+            self.log.append((time.time(), request.method, request.path, response.status, marked))
         return response
 
     def served(self, path: str) -> int:

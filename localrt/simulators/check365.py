@@ -54,6 +54,10 @@ class Check365Simulator(Simulator):
             return Response(502, {"success": False, "message": "Bad gateway"})
         return super().fault_response(fault)
 
+    def jobs_created(self) -> int:
+        with self.lock:
+            return len(self.jobs)
+
     def route(self, request: Request) -> Response:
         if not self._admit():
             return Response(429, {"success": False, "message": "Too many requests"}, headers={"Retry-After": "1"})

@@ -105,6 +105,10 @@ class InsideViewSimulator(Simulator):
 
     # ---- routes ----
 
+    def jobs_created(self) -> int:
+        with self.lock:
+            return len(self.jobs)
+
     def route(self, request: Request) -> Response:
         if request.path == "/Auth/login/v1/token.json" and request.method == "POST":
             return self._login(request)

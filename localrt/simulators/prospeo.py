@@ -27,6 +27,7 @@ REQUEST_FIELDS = (
     "person_id",
 )
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
+PATH = "/bulk-enrich-person"
 
 
 def _error(status: int, code: str) -> Response:
@@ -63,10 +64,12 @@ class ProspeoSimulator(Simulator):
         return super().fault_response(fault)
 
     def route(self, request: Request) -> Response:
-        if request.method != "POST" or request.path != "/bulk-enrich-person":
+        if request.method != "POST" or request.path != PATH:
             return Response(404, {"error": True, "error_code": "INVALID_REQUEST"})
         if request.headers.get("x-key") != self.api_key:
             return _error(401, "INVALID_API_KEY")
+        if self.take_fault(PATH, ("fail_job",)):  # Prospeo has no jobs: a failed one is a rejected call
+            return _error(400, "INVALID_REQUEST")
         try:
             body = request.json()
         except ValueError:

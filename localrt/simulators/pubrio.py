@@ -51,6 +51,10 @@ class PubrioSimulator(Simulator):
         self.charged_total = 0.0
         self._window = (0, 0)  # (minute, requests)
 
+    def jobs_created(self) -> int:
+        with self.lock:
+            return len(self.redeems)
+
     def route(self, request: Request) -> Response:
         if request.headers.get("pubrio-api-key") != self.api_key:
             return Response(401, {"error": "Invalid API key."})

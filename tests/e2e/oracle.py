@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from localrt.simulators.insideview import InsideViewSimulator
 from localrt.simulators.prospeo import ProspeoSimulator, matchable
 from localrt.simulators.pubrio import PubrioSimulator
 
@@ -62,6 +63,46 @@ def expected_prospeo(rows: list[dict[str, Any]], options: dict[str, Any]) -> lis
             out.append(("not_matched", None))
         else:
             out.append(("matched", None))
+    return out
+
+
+def _blank(row: dict[str, Any]) -> bool:
+    return not any((v or "").strip() for v in row.values())
+
+
+def expected_check365(
+    rows: list[dict[str, Any]], options: dict[str, Any] | None = None
+) -> list[tuple[str, int | None]]:
+    out: list[tuple[str, int | None]] = []
+    first: dict[str, int] = {}
+    for number, row in enumerate(rows, 1):
+        email = (row.get("Email") or "").strip()
+        local, _, domain = email.partition("@")
+        if _blank(row) or not local or "." not in domain or " " in email:
+            out.append(("invalid_input", None))
+        elif email.lower() in first:
+            out.append(("duplicate", first[email.lower()]))
+        else:
+            first[email.lower()] = number
+            out.append(("matched", None))  # every address gets a verdict
+    return out
+
+
+def expected_insideview(
+    rows: list[dict[str, Any]], options: dict[str, Any] | None = None
+) -> list[tuple[str, int | None]]:
+    out: list[tuple[str, int | None]] = []
+    first: dict[str, int] = {}
+    for number, row in enumerate(rows, 1):
+        contact_id = (row.get("InsideView Contact ID") or "").strip()
+        if _blank(row) or not contact_id.isalnum():
+            out.append(("invalid_input", None))
+        elif contact_id in first:
+            out.append(("duplicate", first[contact_id]))
+        else:
+            first[contact_id] = number
+            found = InsideViewSimulator.contact(contact_id)
+            out.append(("matched" if found and (found["email"] or found["phone"]) else "not_matched", None))
     return out
 
 

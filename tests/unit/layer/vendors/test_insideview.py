@@ -1,0 +1,116 @@
+"""The InsideView adapter against the InsideView simulator (real HTTP on 127.0.0.1)."""
+
+import time
+
+import pytest
+
+from enrichment.errors import BadChunk, BadCredentials, OutOfCredits, Throttled, Transient
+from enrichment.models import Chunk, Record, RowStatus
+from enrichment.settings import VendorSettings
+from enrichment.vendors import insideview as module
+from enrichment.vendors.insideview import InsideViewAdapter, InsideViewOptions
+from localrt.simulators.insideview import InsideViewSimulator
+
+IDS = [str(10_000 + i * 7919) for i in range(15)]
+
+
+@pytest.fixture
+def sim():
+    module._tokens.clear()
+    simulator = InsideViewSimulator(processing_seconds=0.3, max_running_jobs=2).start()
+    yield simulator
+    simulator.stop()
+
+
+def adapter(sim, secret=None):
+    credentials = sim.credentials() | ({"client_secret": secret} if secret else {})
+    return InsideViewAdapter(
+        api_url=sim.url,
+        credentials=credentials,
+        settings=VendorSettings(chunk_size=100, http_timeout_seconds=1),
+        extra_urls={"login": sim.url},
+    )
+
+
+def chunk():
+    return Chunk(
+        job_id="j", chunk_index=0, records=[Record(ref=str(n), fields={"contact_id": i}) for n, i in enumerate(IDS, 1)]
+    )
+
+
+def wait_done(sim, ref):
+    for _ in range(30):
+        outcome = adapter(sim).check(ref, chunk(), InsideViewOptions())
+        if outcome.status != "running":
+            return outcome
+        time.sleep(0.1)
+    raise AssertionError("never finished")
+
+
+def test_submit_poll_and_download_the_results_file(sim):
+    started = adapter(sim).submit(chunk(), InsideViewOptions())
+    assert started.status == "running" and started.vendor_ref in sim.jobs
+    done = wait_done(sim, started.vendor_ref)
+    assert done.status == "done" and done.credits == sim.charged_total > 0
+    for n, contact_id in enumerate(IDS, 1):
+        expected = InsideViewSimulator.contact(contact_id)
+        result = done.results[str(n)]
+        if expected and (expected["email"] or expected["phone"]):
+            assert result.status == RowStatus.MATCHED
+            assert result.person.full_name == expected["fullName"] and result.company.name == expected["companyName"]
+        else:
+            assert result.status == RowStatus.NOT_MATCHED
+    assert sim.logins == 1, "the token is cached"
+
+
+def test_expired_token_is_renewed(sim):
+    sim.token_ttl_seconds = 0.2
+    module.TOKEN_MARGIN_SECONDS, margin = 0, module.TOKEN_MARGIN_SECONDS
+    try:
+        started = adapter(sim).submit(chunk(), InsideViewOptions())
+        time.sleep(0.3)
+        adapter(sim).check(started.vendor_ref, chunk(), InsideViewOptions())
+    finally:
+        module.TOKEN_MARGIN_SECONDS = margin
+    assert sim.logins == 2
+
+
+def test_too_many_jobs_waits_instead_of_failing(sim):
+    for _ in range(2):
+        adapter(sim).submit(chunk(), InsideViewOptions())
+    with pytest.raises(Throttled, match="Too many jobs"):
+        adapter(sim).submit(chunk(), InsideViewOptions())
+
+
+def test_errors_by_kind(sim):
+    with pytest.raises(BadCredentials):
+        adapter(sim, secret="not-the-secret").submit(chunk(), InsideViewOptions())
+    with pytest.raises(BadChunk):
+        adapter(sim).check("no-such-job", chunk(), InsideViewOptions())
+    sim.inject("500")
+    with pytest.raises(Transient):
+        adapter(sim).submit(chunk(), InsideViewOptions())
+    sim.inject("out_of_credits")
+    with pytest.raises(OutOfCredits, match="quota"):
+        adapter(sim).submit(chunk(), InsideViewOptions())
+
+
+def test_plain_text_body_and_json_answers_are_what_the_simulator_demands(sim):
+    # Without Accept: application/json InsideView answers XML; without Content-Type, 415.
+    import httpx
+
+    token = adapter(sim)._token()
+    xml = httpx.post(
+        f"{sim.url}/api/v1/contact/job", content=b"1,2", headers={"accessToken": token, "Content-Type": "text/plain"}
+    )
+    assert xml.headers["content-type"] == "application/xml"
+    missing = httpx.post(
+        f"{sim.url}/api/v1/contact/job", content=b"1", headers={"accessToken": token, "Content-Type": ""}
+    )
+    assert missing.status_code == 415
+
+
+def test_ids_are_validated():
+    assert InsideViewAdapter.validate({"contact_id": "13496440"}) is None
+    for bad in ("", "12 345", "n/a", "#REF!"):
+        assert InsideViewAdapter.validate({"contact_id": bad}) is not None
