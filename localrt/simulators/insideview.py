@@ -100,6 +100,11 @@ class InsideViewSimulator(Simulator):
             return super().take_fault(path, kinds) or super().take_fault("/api/v1/contact/job/*", kinds)
         return super().take_fault(path, kinds)
 
+    def expire_tokens(self) -> None:
+        """Every token handed out so far stops working (as at expiry): the next call gets 401."""
+        with self.lock:
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
+
     def credentials(self) -> dict[str, str]:
         return {"client_id": self.client_id, "client_secret": self.client_secret}
 

@@ -6,7 +6,7 @@ import logging
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from localrt.samples import prospeo_csv, pubrio_csv
+from localrt.samples import check365_csv, insideview_csv, prospeo_csv, pubrio_csv
 from tests.conftest import SECRETS, unique_name
 
 
@@ -22,7 +22,9 @@ class Collect(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def test_keys_never_appear_in_logs_errors_or_outputs(runtime, pubrio, prospeo, tmp_path, capfd, caplog):
+def test_keys_never_appear_in_logs_errors_or_outputs(
+    runtime, pubrio, prospeo, check365, insideview, tmp_path, capfd, caplog
+):
     caplog.set_level(logging.DEBUG)  # botocore and httpx included
     powertools = logging.getLogger("contact-enrichment")
     collect = Collect()
@@ -30,8 +32,14 @@ def test_keys_never_appear_in_logs_errors_or_outputs(runtime, pubrio, prospeo, t
     pubrio.inject("429", times=1)
     pubrio.inject("500", times=1)
     prospeo.inject("429", times=1)
+    check365.inject("timeout", times=1, seconds=3)  # its key rides in the query string of the timed-out call
+    check365.inject("500", times=1)
+    insideview.expire_tokens()  # a login again, with the client secret in the query string
+    insideview.inject("429", times=1)
+    samples = {"pubrio": pubrio_csv, "prospeo": prospeo_csv, "check365": check365_csv, "insideview": insideview_csv}
     jobs = []
-    for vendor, text in (("pubrio", pubrio_csv(60, seed=9)), ("prospeo", prospeo_csv(60, seed=9))):
+    for vendor, sample in samples.items():
+        text = sample(60, seed=9)
         path = tmp_path / unique_name(vendor)
         path.write_text(text)
         jobs.append(runtime.drop(path, vendor))
@@ -46,8 +54,8 @@ def test_keys_never_appear_in_logs_errors_or_outputs(runtime, pubrio, prospeo, t
     finally:
         prospeo.api_key = SECRETS["prospeo"]
         powertools.removeHandler(collect)
-    assert [v.status for v in views] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
-    assert "credentials rejected" in views[2].item["error"]
+    assert [v.status for v in views] == ["SUCCEEDED"] * 4 + ["FAILED"]
+    assert "credentials rejected" in views[-1].item["error"]
 
     captured = capfd.readouterr()
     texts = [captured.out, captured.err, caplog.text, *collect.lines, *(str(v.item) for v in views)]

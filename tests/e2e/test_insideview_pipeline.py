@@ -1,0 +1,60 @@
+"""InsideView end to end: token, text/plain submit, status polling, results file download."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from enrichment.csvio import safe_cell
+from localrt.samples import insideview_csv
+from localrt.simulators.insideview import InsideViewSimulator
+from tests.conftest import parse_csv, read_results, unique_name
+from tests.e2e.oracle import assert_rows_match, expected_insideview
+
+
+def run(runtime, tmp_path, text):
+    path = tmp_path / unique_name("insideview")
+    path.write_text(text, newline="")
+    job_id = runtime.drop(path, "insideview")
+    view = runtime.wait(job_id, timeout=180)
+    return view, read_results(runtime.download(job_id, tmp_path / job_id))
+
+
+def test_thousand_rows_every_outcome(runtime, insideview, tmp_path):
+    text = insideview_csv(1000, seed=131)
+    jobs_before, charged_before = insideview.jobs_created(), insideview.charged_total
+    view, results = run(runtime, tmp_path, text)
+    rows = parse_csv(text)
+    expected = expected_insideview(rows)
+    assert_rows_match(results, expected, "insideview")
+    item = view.item
+    assert item["status"] == "SUCCEEDED"
+    counts = Counter(status for status, _ in expected)
+    assert item["counts"] == {
+        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")
+    }
+    assert insideview.jobs_created() - jobs_before == item["chunks_total"]
+    assert item["credits"] == insideview.charged_total - charged_before > 0
+    for row, source in zip(results, rows, strict=True):
+        if row["result_status"] == "matched":
+            contact = InsideViewSimulator.contact(source["InsideView Contact ID"].strip())
+            assert row["result_full_name"] == contact["fullName"]
+            assert row["result_company_name"] == contact["companyName"]
+            assert row["result_email"] == contact["email"] and row["result_phone"] == safe_cell(contact["phone"])
+
+
+def test_too_many_jobs_waits_and_an_expired_token_is_renewed(runtime, insideview, tmp_path):
+    """InsideView runs few jobs at once: a 'too many jobs' answer waits and retries, never failing a chunk.
+    Tokens that expire mid-job are renewed."""
+    insideview.max_running_jobs = 1
+    insideview.expire_tokens()  # the token the functions cached is no longer valid
+    logins = insideview.logins
+    try:
+        text = insideview_csv(300, seed=141)
+        view, results = run(runtime, tmp_path, text)
+    finally:
+        insideview.max_running_jobs = 2
+    assert view.status == "SUCCEEDED", view.item.get("error")
+    assert_rows_match(results, expected_insideview(parse_csv(text)), "insideview")
+    refused = [e for e in insideview.log if e[2] == "/api/v1/contact/job" and e[3] == 400]
+    assert refused, "the simulator refused a job while another ran"
+    assert insideview.logins > logins
