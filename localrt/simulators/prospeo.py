@@ -10,6 +10,7 @@ over it, 429 RATE_LIMITED.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -150,9 +151,15 @@ class ProspeoSimulator(Simulator):
         luck = stable_fraction("prospeo", cls.record_key(record))
         if luck < 0.25:
             return None
-        first = record.get("first_name") or (record.get("full_name") or "alex").split()[0]
-        last = record.get("last_name") or (record.get("full_name") or "x sample").split()[-1]
-        domain = (record.get("company_website") or "example.com").removeprefix("https://").removeprefix("www.")
+        # Names from what was sent: the name fields, else the email's or LinkedIn handle's words.
+        handle = (record.get("email") or "").split("@")[0] or (record.get("linkedin_url") or "").rstrip("/")
+        words = [w for w in re.split(r"[^A-Za-z]+", handle.rsplit("/", 1)[-1]) if w] or ["alex", "sample"]
+        full = (record.get("full_name") or " ".join(words[:3])).split()
+        first = record.get("first_name") or full[0]
+        last = record.get("last_name") or (" ".join(full[1:]) or "sample")
+        email_domain = (record.get("email") or "").partition("@")[2]
+        domain = record.get("company_website") or email_domain or "example.com"
+        domain = domain.removeprefix("https://").removeprefix("http://").removeprefix("www.")
         has_mobile = mobile and luck >= 0.6
         return {
             "person": {
@@ -160,7 +167,8 @@ class ProspeoSimulator(Simulator):
                 "first_name": first.title(),
                 "last_name": last.title(),
                 "full_name": f"{first} {last}".title(),
-                "linkedin_url": record.get("linkedin_url") or f"https://www.linkedin.com/in/{first}-{last}".lower(),
+                "linkedin_url": record.get("linkedin_url")
+                or f"https://www.linkedin.com/in/{first}-{last}".lower().replace(" ", "-"),
                 "headline": "Head of Operations",
                 "current_job_title": "Head of Operations",
                 "location": {"country": "United States", "city": "Austin"},
