@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+from localrt.runtime import TEMPLATE_NAMES
 from localrt.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +40,9 @@ def filled_definition() -> str:
 
 def sam_environment() -> dict[str, str]:
     env = dict(os.environ, SAM_CLI_TELEMETRY="0")
-    python313 = os.environ.get("PYTHON313")
-    if python313:  # sam build looks for python3.13 on PATH
-        env["PATH"] = f"{Path(python313).parent}{os.pathsep}{env['PATH']}"
+    # sam build looks for python3.13 on PATH: the one `make` found, else this interpreter (also 3.13).
+    python313 = Path(os.environ.get("PYTHON313") or sys.executable)
+    env["PATH"] = f"{python313.parent}{os.pathsep}{env['PATH']}"
     return env
 
 
@@ -80,12 +81,17 @@ def test_one_poll_loop_serves_every_vendor():
     assert not re.search(r"pubrio|prospeo", ASL.read_text(), re.IGNORECASE)
 
 
-def test_every_vendor_function_is_known_to_prepare():
+def test_every_vendor_has_a_function_a_secret_and_its_settings():
     template = load_template(ROOT / "template.yaml")
-    variables = template["Resources"]["PrepareFunction"]["Properties"]["Environment"]["Variables"]
-    mapping = variables["VENDOR_FUNCTIONS"]["Fn::Sub"]
-    for vendor in ("pubrio", "prospeo"):
-        assert f'"{vendor}": "${{{vendor.title()}Function.Arn}}"' in mapping
+    resources = template["Resources"]
+    mapping = resources["PrepareFunction"]["Properties"]["Environment"]["Variables"]["VENDOR_FUNCTIONS"]["Fn::Sub"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for vendor, name in TEMPLATE_NAMES.items():
+        assert f'"{vendor}": "${{{name}Function.Arn}}"' in mapping
+        assert resources[f"{name}Function"]["Properties"]["CodeUri"] == f"functions/vendor_{vendor}"
+        assert resources[f"{name}Secret"]["Type"] == "AWS::SecretsManager::Secret"
+        assert variables[f"{vendor.upper()}_SECRET"] == {"Ref": f"{name}Secret"}
+        assert variables[f"{vendor.upper()}_API_URL"] == {"Ref": f"{name}ApiUrl"}
 
 
 def test_sam_validate_lint():
@@ -112,5 +118,11 @@ def test_sam_build(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     layer = tmp_path / "build" / "CommonLayer" / "python"
     assert (layer / "enrichment" / "chunks.py").is_file() and (layer / "httpx").is_dir()
-    for function in ("IngestFunction", "PrepareFunction", "FinalizeFunction", "PubrioFunction", "ProspeoFunction"):
+    functions = [
+        "IngestFunction",
+        "PrepareFunction",
+        "FinalizeFunction",
+        *(f"{n}Function" for n in TEMPLATE_NAMES.values()),
+    ]
+    for function in functions:
         assert (tmp_path / "build" / function / "app.py").is_file()
