@@ -14,12 +14,13 @@ OPTIONS ?=
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run sample test lint static sam-setup clean
+.PHONY: help setup demo run api sample test lint static sam-setup clean
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
 	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder"
 	@echo "make test                                   every test, static checks included"
+	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (the Lambda runtime): install it or set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -45,6 +46,9 @@ demo: setup
 run: setup
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo [OPTIONS='enrich_mobile=true']" >&2; exit 2; }
 	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)")
+
+api: setup
+	@$(PY) -m localrt api --port "$(or $(PORT),3000)"
 
 sample: setup
 	@$(PY) -m localrt sample --vendor "$(VENDOR)" --rows "$(or $(ROWS),1000)" --output "$(or $(OUTPUT),out/sample-$(VENDOR).csv)"

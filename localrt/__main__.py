@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,31 @@ def run_jobs(runtime: LocalRuntime, jobs: list[tuple[str, Path, dict[str, Any]]]
     return summary
 
 
+def serve_api(port: int, out: Path) -> int:
+    from localrt.api_server import LocalApi
+
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "local-api.log"
+    print("starting emulated AWS, vendor simulators, and deploying template.yaml ...", file=sys.stderr)
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalRuntime(log_level="INFO") as runtime:
+        api = LocalApi(runtime, port).start()
+        print(f"jobs API:    {api.url}  (Swagger UI: {api.url}/swagger)", file=sys.stderr)
+        print(f"data bucket: {runtime.bucket}; function logs: {log_path}", file=sys.stderr)
+        print(
+            "scheduled rules (POST /_local/rules/<name> to fire one): "
+            + ", ".join(sorted(runtime.deployment.schedules)),
+            file=sys.stderr,
+        )
+        print("press Ctrl-C to stop", file=sys.stderr, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping", file=sys.stderr)
+        finally:
+            api.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localrt", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,11 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone",
     )
     demo = commands.add_parser("demo", help="a sample job per vendor")
+    api = commands.add_parser("api", help="serve the jobs API on 127.0.0.1 until interrupted")
+    api.add_argument("--port", type=int, default=3000)
     sample = commands.add_parser("sample", help="write a test file with invalid rows, blanks and duplicates")
     sample.add_argument("--vendor", required=True, choices=sorted(GENERATORS))
     sample.add_argument("--rows", type=int, default=1000)
     sample.add_argument("--output", required=True, type=Path)
-    for command in (run, demo):
+    for command in (run, demo, api):
         command.add_argument("--out", type=Path, default=ROOT / "out")
     args = parser.parse_args(argv)
 
@@ -128,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print(args.output)
         return 0
 
+    if args.command == "api":
+        return serve_api(args.port, args.out.resolve())
     if args.command == "run":
         if not args.input.is_file():
             parser.error(f"--input {args.input} is not a file")

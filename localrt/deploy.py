@@ -5,6 +5,7 @@ from __future__ import annotations
 import graphlib
 import io
 import json
+import secrets
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ class Deployment:
     functions: list[FunctionSpec]
     layer_dirs: list[Path]
     resources: dict[str, Any] = field(default_factory=dict)  # logical id -> Ref value
+    schedules: dict[str, str] = field(default_factory=dict)  # scheduled rule name -> the function it invokes
+    api_routes: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, function)
 
 
 def _placeholder_zip() -> bytes:
@@ -58,6 +61,8 @@ class Deployer:
         self.functions: list[FunctionSpec] = []
         self.layer_dirs: list[Path] = []
         self.role_arn = ""
+        self.schedules: dict[str, str] = {}
+        self.api_routes: list[tuple[str, str, str]] = []
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -87,6 +92,8 @@ class Deployer:
             self.functions,
             self.layer_dirs,
             {k: self.resolver.values[k] for k in resources},
+            self.schedules,
+            self.api_routes,
         )
 
     # ---- helpers ----
@@ -142,10 +149,24 @@ class Deployer:
         self.resolver.define(logical_id, name, Arn=arn)
 
     def _create_AWS_SecretsManager_Secret(self, logical_id: str, p: dict[str, Any]) -> None:
+        kwargs: dict[str, Any] = {}
+        if generate := p.get("GenerateSecretString"):
+            value = json.loads(generate.get("SecretStringTemplate", "{}"))
+            value[generate["GenerateStringKey"]] = secrets.token_urlsafe(int(generate.get("PasswordLength", 32)))
+            kwargs["SecretString"] = json.dumps(value)
         answer = self.client("secretsmanager").create_secret(
-            Name=p.get("Name") or self._name(logical_id), Description=p.get("Description", "")
+            Name=p.get("Name") or self._name(logical_id), Description=p.get("Description", ""), **kwargs
         )
         self.resolver.define(logical_id, answer["ARN"], Id=answer["ARN"])
+
+    def _create_AWS_Events_EventBus(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("Name") or self._name(logical_id)
+        arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
+        self.resolver.define(logical_id, name, Arn=arn, Name=name)
+
+    def _create_AWS_Serverless_Api(self, logical_id: str, p: dict[str, Any]) -> None:
+        # Served locally by `python -m localrt api` (localrt/api_server.py), which makes the same events.
+        self.resolver.define(logical_id, f"local{logical_id.lower()}", RootResourceId="root")
 
     def _create_AWS_Serverless_LayerVersion(self, logical_id: str, p: dict[str, Any]) -> None:
         directory = (self.root / p["ContentUri"]).resolve()
@@ -190,20 +211,42 @@ class Deployer:
 
     def _wire_events(self, resources: dict[str, dict[str, Any]]) -> None:
         notifications: dict[str, list[dict[str, Any]]] = {}
+        events = self.client("events")
         for logical_id, spec in resources.items():
             for event_name, event in spec.get("Properties", {}).get("Events", {}).items():
                 props = self.resolver.resolve(event.get("Properties", {}))
-                if event["Type"] != "S3":
-                    raise NotImplementedError(f"{logical_id}.{event_name}: {event['Type']} events are not emulated")
-                events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
-                config: dict[str, Any] = {
-                    "Id": f"{logical_id}-{event_name}",
-                    "LambdaFunctionArn": self.resolver.get_att(logical_id, "Arn"),
-                    "Events": events,
-                }
-                if "Filter" in props:
-                    config["Filter"] = {"Key": {"FilterRules": props["Filter"]["S3Key"]["Rules"]}}
-                notifications.setdefault(props["Bucket"], []).append(config)
+                function_arn = self.resolver.get_att(logical_id, "Arn")
+                function_name = self.resolver.ref(logical_id)
+                kind = event["Type"]
+                if kind == "S3":
+                    config: dict[str, Any] = {
+                        "Id": f"{logical_id}-{event_name}",
+                        "LambdaFunctionArn": function_arn,
+                        "Events": props["Events"] if isinstance(props["Events"], list) else [props["Events"]],
+                    }
+                    if "Filter" in props:
+                        config["Filter"] = {"Key": {"FilterRules": props["Filter"]["S3Key"]["Rules"]}}
+                    notifications.setdefault(props["Bucket"], []).append(config)
+                elif kind == "Api":
+                    self.api_routes.append((props["Method"].upper(), props["Path"], function_name))
+                elif kind in ("Schedule", "EventBridgeRule"):
+                    name = props.get("Name") or f"{self.stack_name}-{logical_id}-{event_name}"
+                    rule: dict[str, Any] = {"Name": name}
+                    if kind == "Schedule":
+                        rule["ScheduleExpression"] = props["Schedule"]
+                        rule["State"] = "ENABLED" if props.get("Enabled", True) else "DISABLED"
+                    else:
+                        rule["EventPattern"] = json.dumps(props["Pattern"])
+                        rule["EventBusName"] = props.get("EventBusName", "default")
+                    events.put_rule(**rule)
+                    target = {"Id": f"{logical_id}-{event_name}", "Arn": function_arn}
+                    if "Input" in props:
+                        target["Input"] = props["Input"]
+                    events.put_targets(Rule=name, EventBusName=rule.get("EventBusName", "default"), Targets=[target])
+                    if kind == "Schedule":
+                        self.schedules[name] = function_name
+                else:
+                    raise NotImplementedError(f"{logical_id}.{event_name}: {kind} events are not emulated")
         for bucket, configs in notifications.items():
             self.client("s3").put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs}

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,8 @@ import boto3
 import httpx
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from localrt import lambdas, s3_events
-from localrt.deploy import REGION, Deployment, deploy
+from localrt import event_rules, lambdas, s3_events
+from localrt.deploy import ACCOUNT, REGION, Deployment, deploy
 from localrt.simulators.base import Simulator
 from localrt.simulators.check365 import Check365Simulator
 from localrt.simulators.insideview import InsideViewSimulator
@@ -148,6 +149,7 @@ class LocalRuntime:
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
         s3_events.install()
+        event_rules.install()
         retrier_decl.time = _ScaledSleep(self.retry_delay_scale)
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
@@ -167,6 +169,7 @@ class LocalRuntime:
             self._server = None
         lambdas.uninstall()
         s3_events.uninstall()
+        event_rules.uninstall()
         retrier_decl.time = time
         self._reset_layer_caches()
         for key, value in self._saved_env.items():
@@ -212,6 +215,37 @@ class LocalRuntime:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
+
+    def function_name(self, logical_id: str) -> str:
+        assert self.deployment is not None
+        return self.deployment.resources[logical_id]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke a deployed function as AWS would; returns its answer and whether it raised."""
+        answer = self.client("lambda").invoke(FunctionName=self.function_name(logical_id), Payload=json.dumps(event))
+        return json.loads(answer["Payload"].read() or b"null"), "FunctionError" in answer
+
+    def trigger(self, rule_name: str) -> tuple[Any, bool]:
+        """Fire a scheduled rule now: its function gets the Scheduled Event EventBridge would send."""
+        assert self.deployment is not None
+        if rule_name not in self.deployment.schedules:
+            known = ", ".join(sorted(self.deployment.schedules))
+            raise KeyError(f"no scheduled rule {rule_name!r} in the template (scheduled rules: {known})")
+        rule_arn = self.client("events").describe_rule(Name=rule_name)["Arn"]
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": REGION,
+            "resources": [rule_arn],
+            "detail": {},
+        }
+        function = self.deployment.schedules[rule_name]
+        answer = self.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event))
+        return json.loads(answer["Payload"].read() or b"null"), "FunctionError" in answer
 
     def drop(self, path: Path, vendor: str, options: dict[str, Any] | None = None, name: str | None = None) -> str:
         """Put a file under inbox/<vendor>/ as a user would; returns the job id it starts."""

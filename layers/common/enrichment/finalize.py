@@ -11,9 +11,11 @@ from typing import Any
 
 from enrichment import layout, storage
 from enrichment.csvio import read_rows, safe_cell
+from enrichment.events import emit_job_ended
 from enrichment.jobs import JobStore, now_iso
 from enrichment.models import ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
 from enrichment.output import RESULT_COLUMNS, result_cells
+from enrichment.service import CANCELLED
 from enrichment.settings import Settings
 
 
@@ -34,6 +36,8 @@ def failure_reason(failure: dict[str, Any] | None, job: Job) -> str | None:
 def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     store = JobStore(settings.jobs_table)
     job = store.require(request.job_id)
+    if job.status.is_final:
+        return job  # finalized already (a retried step, or a cancellation racing the last state)
     bucket = settings.data_bucket
     reason = failure_reason(request.failure, job)
     prefix = layout.output_prefix(job.job_id)
@@ -44,7 +48,9 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     elif reason is None:
         reason = "the job ended before its input was read"
 
-    if reason is not None:
+    if job.stop_error == CANCELLED:
+        status = JobStatus.CANCELLED
+    elif reason is not None:
         status = JobStatus.FAILED
     elif counts[RowStatus.ERROR]:
         status = JobStatus.PARTIAL
@@ -78,7 +84,9 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         credits=credits,
         **({"error": reason} if reason else {}),
     )
-    return store.require(job.job_id)
+    ended = store.require(job.job_id)
+    emit_job_ended(ended, settings)
+    return ended
 
 
 def _seconds_between(start: str, end: str) -> float:

@@ -1,17 +1,15 @@
-"""Starting jobs: create the job item, then start the state machine with the job id as execution name."""
+"""The S3 drop: a CSV put under inbox/<vendor>/ becomes a job, with its options from the object's metadata."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
 from typing import Any
 
-from enrichment import layout
 from enrichment.aws import client
-from enrichment.jobs import JobStore, now_iso
-from enrichment.models import Job, JobStatus, Vendor
+from enrichment.models import Job, Vendor
+from enrichment.service import start_job
 from enrichment.settings import Settings
 from enrichment.vendors import UnsupportedVendor, adapter_class
 
@@ -57,32 +55,12 @@ def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> J
         vendor = Vendor(adapter_class(parts[0].lower()).vendor)
     except UnsupportedVendor as exc:
         raise JobRejected(str(exc)) from None
-    s3 = client("s3")
-    head = s3.head_object(Bucket=bucket, Key=key)
-    job_id = job_id_for("s3", bucket, key, etag.strip('"'))
-    job = Job(
-        job_id=job_id,
+    head = client("s3").head_object(Bucket=bucket, Key=key)
+    return start_job(
+        job_id=job_id_for("s3", bucket, key, etag.strip('"')),
         vendor=vendor,
         options=options_from_metadata(head.get("Metadata", {})),
         source=f"s3://{bucket}/{key}",
-        input_key=layout.input_key(job_id),
-        output_prefix=layout.output_prefix(job_id),
-        created_at=now_iso(),
+        settings=settings,
+        copy_from=(bucket, key),
     )
-    store = JobStore(settings.jobs_table)
-    if not store.create(job):
-        job = store.require(job_id)
-        if job.status != JobStatus.PENDING:
-            return job  # the same drop, already under way or done
-    # Copy even when the item existed: an earlier delivery may have stopped between the two steps.
-    s3.copy_object(Bucket=settings.data_bucket, Key=job.input_key, CopySource={"Bucket": bucket, "Key": key})
-    return start_execution(job, settings)
-
-
-def start_execution(job: Job, settings: Settings) -> Job:
-    sfn = client("stepfunctions")
-    with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):  # an earlier delivery of the same event
-        sfn.start_execution(
-            stateMachineArn=settings.state_machine_arn, name=job.job_id, input=json.dumps({"job_id": job.job_id})
-        )
-    return job

@@ -57,6 +57,7 @@ class JobStore:
         ddb = client("dynamodb")
         item = {k: _to_dynamo(v) for k, v in job.model_dump(mode="json", exclude_none=True).items()}
         item["item"] = {"S": JOB_ITEM}
+        item["listing"] = {"S": JOB_ITEM}  # the key of the newest-first index; only job items have it
         try:
             ddb.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(job_id)")
         except ddb.exceptions.ConditionalCheckFailedException:
@@ -68,6 +69,29 @@ class JobStore:
         if "Item" not in answer:
             return None
         return Job.model_validate(_from_dynamo(answer["Item"]))
+
+    def list(
+        self, *, status: str | None = None, limit: int = 25, start: dict[str, Any] | None = None
+    ) -> tuple[list[Job], dict[str, Any] | None]:
+        """Jobs newest first (optionally of one status), a page at a time; returns the page and where to go on."""
+        if status:
+            index, condition, values = "ByStatus", "#s = :v", {":v": {"S": status}}
+        else:
+            index, condition, values = "ByCreated", "#s = :v", {":v": {"S": JOB_ITEM}}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#s": "status" if status else "listing"},
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = client("dynamodb").query(**kwargs)
+        jobs = [Job.model_validate(_from_dynamo(item)) for item in answer.get("Items", [])]
+        return jobs, answer.get("LastEvaluatedKey")
 
     def require(self, job_id: str) -> Job:
         job = self.get(job_id)

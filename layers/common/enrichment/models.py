@@ -21,10 +21,11 @@ class JobStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     PARTIAL = "PARTIAL"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
     @property
     def is_final(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.PARTIAL, JobStatus.FAILED)
+        return self in (JobStatus.SUCCEEDED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class RowStatus(StrEnum):
@@ -151,6 +152,10 @@ class Job(BaseModel):
     error: str | None = None
     stop_reason: str | None = None
     stop_error: str | None = None
+    webhook_url: str | None = None
+    webhook_status: str | None = None  # delivered | failed
+    webhook_attempts: int = 0
+    webhook_error: str | None = None
 
 
 # ---- state machine payloads (small: S3 keys and counters, never row data) ----

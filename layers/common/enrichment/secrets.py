@@ -27,17 +27,21 @@ def _provider(secretsmanager: Any) -> SecretsProvider:
     return SecretsProvider(boto3_client=secretsmanager)
 
 
-def vendor_credentials(vendor: Vendor, settings: Settings) -> dict[str, str]:
-    """The vendor's secret: a JSON object such as {"api_key": "..."}. Its value is never logged."""
-    name = settings.vendor_secret_name(vendor)
+def secret_json(name: str) -> dict[str, str]:
+    """A secret holding a JSON object of strings. Its value is never logged or quoted in an error."""
     try:
         value = _provider(client("secretsmanager")).get(name, transform="json", max_age=CACHE_SECONDS)
     except (GetParameterError, TransformParameterError):
         # The provider's message may quote the secret's value when it is not JSON: never pass it on.
-        raise BadCredentials(
-            f"{vendor.value}: credentials could not be read from secret {name!r}: set it to a JSON object "
-            'such as {"api_key": "..."}'
-        ) from None
+        raise BadCredentials(f"secret {name!r} could not be read as a JSON object") from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadCredentials(f"{vendor.value}: secret {name!r} must be a JSON object of strings")
+        raise BadCredentials(f"secret {name!r} must be a JSON object of strings")
     return value
+
+
+def vendor_credentials(vendor: Vendor, settings: Settings) -> dict[str, str]:
+    """The vendor's secret, such as {"api_key": "..."}."""
+    try:
+        return secret_json(settings.vendor_secret_name(vendor))
+    except BadCredentials as error:
+        raise BadCredentials(f"{vendor.value}: credentials not usable: {error}") from None

@@ -95,6 +95,9 @@ class Settings(BaseModel):
     jobs_table: str
     idempotency_table: str
     state_machine_arn: str = ""
+    finalize_function: str = ""
+    event_bus: str = ""
+    webhook_secret_name: str = ""
     vendor_functions: dict[str, str] = {}
     vendor_overrides: dict[str, dict[str, Any]] = {}
     env: dict[str, str] = {}
@@ -108,6 +111,9 @@ class Settings(BaseModel):
                 jobs_table=env["JOBS_TABLE"],
                 idempotency_table=env["IDEMPOTENCY_TABLE"],
                 state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+                finalize_function=env.get("FINALIZE_FUNCTION", ""),
+                event_bus=env.get("EVENT_BUS_NAME", ""),
+                webhook_secret_name=env.get("WEBHOOK_SECRET", ""),
                 vendor_functions=json.loads(env.get("VENDOR_FUNCTIONS") or "{}"),
                 vendor_overrides=json.loads(env.get("VENDOR_SETTINGS") or "{}"),
                 env={k: v for k, v in env.items() if k.split("_", 1)[0] in _VENDOR_PREFIXES},

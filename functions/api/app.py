@@ -1,0 +1,156 @@
+"""The jobs API: uploads, jobs (create, list, show, cancel) and their results. IAM auth is API Gateway's."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from enrichment.api_models import JobCreated, JobPage, JobRequest, JobView, ResultFiles, UploadTicket
+from enrichment.aws import client
+from enrichment.jobs import JobStore
+from enrichment.models import JobStatus
+from enrichment.service import PRESIGN_SECONDS, Conflict, cancel_job, new_job_id, records_csv, result_urls
+from enrichment.service import start_job as start
+from enrichment.service import upload_url as new_upload
+from enrichment.settings import Settings
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True)
+app.enable_swagger(
+    path="/swagger",
+    title="Contact enrichment jobs API",
+    version="1.0.0",
+    description="Submit files of contacts to enrichment and validation vendors, follow the jobs, fetch the results.",
+)
+
+
+class ConflictError(ServiceError):
+    def __init__(self, message: str) -> None:
+        super().__init__(409, message)
+
+
+def _job_or_404(job_id: str, settings: Settings):
+    job = JobStore(settings.jobs_table).get(job_id)
+    if job is None:
+        raise NotFoundError(f"job {job_id} does not exist")
+    return job
+
+
+@app.post("/uploads", summary="A short-lived URL to PUT a large CSV to")
+def create_upload() -> Response[UploadTicket]:
+    url, key = new_upload(Settings.load())
+    body = UploadTicket(upload_url=url, input_key=key, expires_in=PRESIGN_SECONDS)
+    return Response(201, content_types.APPLICATION_JSON, body)
+
+
+@app.post("/jobs", summary="Start a job from inline records or an uploaded file")
+def create_job(
+    request: JobRequest,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Response[JobCreated]:
+    settings = Settings.load()
+
+    def create(call: dict) -> dict:
+        job_id = new_job_id()
+        if request.input_key is not None:
+            s3 = client("s3")
+            try:
+                s3.head_object(Bucket=settings.data_bucket, Key=request.input_key)
+            except s3.exceptions.ClientError:
+                raise ServiceError(422, f"input_key {request.input_key} has not been uploaded") from None
+            inputs = {"copy_from": (settings.data_bucket, request.input_key)}
+        else:
+            inputs = {"body": records_csv(request.records or [])}
+        job = start(
+            job_id=job_id,
+            vendor=request.vendor,
+            options=request.options,
+            source="api",
+            settings=settings,
+            webhook_url=str(request.webhook_url) if request.webhook_url else None,
+            **inputs,
+        )
+        return JobCreated(job_id=job.job_id, status=job.status.value).model_dump()
+
+    call = {"key": idempotency_key, "request": request.model_dump(mode="json")}
+    if idempotency_key:
+        # The same key and body return the first answer instead of starting a second job.
+        create = idempotent_function(
+            data_keyword_argument="call",
+            persistence_store=DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table, boto3_client=client("dynamodb")
+            ),
+            config=IdempotencyConfig(
+                event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
+            ),
+        )(create)
+    try:
+        created = JobCreated.model_validate(create(call=call))
+    except IdempotencyValidationError:
+        raise ConflictError("this Idempotency-Key was used with a different request") from None
+    return Response(202, content_types.APPLICATION_JSON, created)
+
+
+@app.get("/jobs", summary="Jobs, newest first")
+def list_jobs(
+    status: Annotated[JobStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    next_token: Annotated[str | None, Query(max_length=2000)] = None,
+) -> JobPage:
+    start_key = None
+    if next_token:
+        try:
+            start_key = json.loads(base64.urlsafe_b64decode(next_token.encode()))
+        except ValueError:
+            raise ServiceError(422, "next_token is not one this API gave") from None
+    jobs, last = JobStore(Settings.load().jobs_table).list(
+        status=status.value if status else None, limit=limit, start=start_key
+    )
+    token = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+    return JobPage(jobs=[JobView.of(j) for j in jobs], next_token=token)
+
+
+@app.get("/jobs/<job_id>", summary="A job's status, progress, counts, credits and error")
+def get_job(job_id: str) -> JobView:
+    return JobView.of(_job_or_404(job_id, Settings.load()))
+
+
+@app.get("/jobs/<job_id>/results", summary="Download links for results.csv, results.jsonl and summary.json")
+def get_results(job_id: str) -> ResultFiles:
+    settings = Settings.load()
+    try:
+        return ResultFiles(files=result_urls(_job_or_404(job_id, settings), settings))
+    except Conflict as conflict:
+        raise ConflictError(str(conflict)) from None
+
+
+@app.delete("/jobs/<job_id>", summary="Cancel: submit nothing more, keep what was answered")
+def delete_job(job_id: str) -> Response[JobView]:
+    settings = Settings.load()
+    _job_or_404(job_id, settings)
+    try:
+        job = cancel_job(job_id, settings)
+    except Conflict as conflict:
+        raise ConflictError(str(conflict)) from None
+    return Response(202, content_types.APPLICATION_JSON, JobView.of(job))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

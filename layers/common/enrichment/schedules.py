@@ -1,0 +1,49 @@
+"""Recurring jobs: each schedule names a vendor, an input file in the data bucket and options.
+
+A schedule is an event on ScheduleFunction in template.yaml (its timing) plus an entry in
+functions/schedule/schedules.json (what it runs), joined by the rule's name: <stack>-<schedule name>.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from enrichment import storage
+from enrichment.ingest import JobRejected, job_id_for
+from enrichment.models import Job, Vendor
+from enrichment.service import start_job
+from enrichment.settings import Settings
+
+
+class Schedule(BaseModel, extra="forbid"):
+    vendor: Vendor
+    input_key: str = Field(description="a CSV in the data bucket, e.g. schedules/weekly-revalidation.csv")
+    options: dict = {}
+    webhook_url: str | None = None
+
+
+def load_schedules(path: Path) -> dict[str, Schedule]:
+    return {name: Schedule.model_validate(spec) for name, spec in json.loads(path.read_text()).items()}
+
+
+def schedule_name(rule_arn: str, stack_prefix: str) -> str:
+    rule = rule_arn.rsplit("/", 1)[-1]
+    return rule.removeprefix(stack_prefix + "-") if stack_prefix else rule
+
+
+def run_schedule(name: str, schedule: Schedule, event_id: str, settings: Settings) -> Job:
+    """One run: a normal job. The same event delivered twice is one job (its id comes from the event)."""
+    if not storage.exists(settings.data_bucket, schedule.input_key):
+        raise JobRejected(f"schedule {name}: its input s3://{settings.data_bucket}/{schedule.input_key} does not exist")
+    return start_job(
+        job_id=job_id_for("schedule", name, event_id),
+        vendor=schedule.vendor,
+        options=schedule.options,
+        source=f"schedule:{name}",
+        settings=settings,
+        copy_from=(settings.data_bucket, schedule.input_key),
+        webhook_url=schedule.webhook_url,
+    )

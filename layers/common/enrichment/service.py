@@ -1,0 +1,129 @@
+"""Jobs as the entry points see them: create (from a drop, an upload or inline records), cancel, results."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import secrets
+from typing import Any
+
+from enrichment import layout, storage
+from enrichment.aws import client
+from enrichment.jobs import JobStore, now_iso
+from enrichment.models import Job, JobStatus, Vendor
+from enrichment.settings import Settings
+
+CANCELLED = "Cancelled"  # the stop error a cancellation records
+PRESIGN_SECONDS = 900
+
+
+class Conflict(Exception):
+    """The job is in the wrong state for the request (HTTP 409)."""
+
+
+def new_job_id() -> str:
+    return f"job-{secrets.token_hex(12)}"
+
+
+def records_csv(records: list[dict[str, Any]]) -> bytes:
+    """Inline records as a CSV file: the columns in the order they first appear."""
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow(["" if record.get(c) is None else str(record.get(c)) for c in columns])
+    return out.getvalue().encode()
+
+
+def start_job(
+    *,
+    job_id: str,
+    vendor: Vendor,
+    options: dict[str, Any],
+    source: str,
+    settings: Settings,
+    copy_from: tuple[str, str] | None = None,
+    body: bytes | None = None,
+    webhook_url: str | None = None,
+) -> Job:
+    """Create the job item, put its input in the job's folder, and start its execution (named by the job id).
+
+    Safe to repeat: a job that exists already is left as it is, or its start is completed."""
+    store = JobStore(settings.jobs_table)
+    job = Job(
+        job_id=job_id,
+        vendor=vendor,
+        options=options,
+        source=source,
+        input_key=layout.input_key(job_id),
+        output_prefix=layout.output_prefix(job_id),
+        created_at=now_iso(),
+        webhook_url=webhook_url,
+    )
+    if not store.create(job):
+        job = store.require(job_id)
+        if job.status != JobStatus.PENDING:
+            return job  # already under way or done
+    # Written even when the item existed: an earlier attempt may have stopped between the two steps.
+    s3 = client("s3")
+    if copy_from is not None:
+        s3.copy_object(
+            Bucket=settings.data_bucket, Key=job.input_key, CopySource={"Bucket": copy_from[0], "Key": copy_from[1]}
+        )
+    else:
+        s3.put_object(Bucket=settings.data_bucket, Key=job.input_key, Body=body or b"", ContentType="text/csv")
+    sfn = client("stepfunctions")
+    with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):  # an earlier attempt started it
+        sfn.start_execution(
+            stateMachineArn=settings.state_machine_arn, name=job.job_id, input=json.dumps({"job_id": job.job_id})
+        )
+    return job
+
+
+def execution_arn(settings: Settings, job_id: str) -> str:
+    return settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+
+
+def cancel_job(job_id: str, settings: Settings) -> Job:
+    """Stop submitting, stop the execution, and settle the job as CANCELLED keeping what was answered."""
+    store = JobStore(settings.jobs_table)
+    job = store.require(job_id)
+    if job.status.is_final:
+        raise Conflict(f"job {job_id} has already ended ({job.status.value})")
+    store.stop(job_id, reason="cancelled by the user", error=CANCELLED)
+    sfn = client("stepfunctions")
+    with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.stop_execution(executionArn=execution_arn(settings, job_id), cause="cancelled by the user")
+    # The stopped execution will not reach its Finalize state: finalize here, as the state machine would.
+    client("lambda").invoke(
+        FunctionName=settings.finalize_function,
+        InvocationType="Event",
+        Payload=json.dumps({"job_id": job_id, "failure": {"Error": CANCELLED, "Cause": "cancelled by the user"}}),
+    )
+    return store.require(job_id)
+
+
+def result_urls(job: Job, settings: Settings) -> dict[str, str]:
+    if not job.status.is_final:
+        raise Conflict(f"job {job.job_id} is {job.status.value}: results are ready once it ends")
+    s3 = client("s3")
+    urls = {}
+    for name in layout.OUTPUT_FILES:
+        key = job.output_prefix + name
+        if storage.exists(settings.data_bucket, key):
+            urls[name] = s3.generate_presigned_url(
+                "get_object", Params={"Bucket": settings.data_bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+            )
+    return urls
+
+
+def upload_url(settings: Settings) -> tuple[str, str]:
+    """A short-lived URL to PUT a large file to, and the input_key to create the job with."""
+    key = f"uploads/{secrets.token_hex(12)}.csv"
+    url = client("s3").generate_presigned_url(
+        "put_object", Params={"Bucket": settings.data_bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+    )
+    return url, key

@@ -1,0 +1,55 @@
+"""The sweeper: settles jobs whose execution ended without settling them (timed out, aborted, failed
+before finalize), so no job stays RUNNING forever. Runs on a schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from enrichment.aws import client
+from enrichment.finalize import finalize_job
+from enrichment.jobs import JobStore
+from enrichment.models import FinalizeInput, Job, JobStatus
+from enrichment.service import execution_arn
+from enrichment.settings import Settings
+
+GRACE_SECONDS = 300  # an execution that just ended may still be finalizing (a cancellation does so after)
+
+
+def _age_seconds(timestamp: str | dt.datetime | None) -> float:
+    if timestamp is None:
+        return 0.0
+    moment = dt.datetime.fromisoformat(timestamp) if isinstance(timestamp, str) else timestamp
+    return (dt.datetime.now(dt.UTC) - moment).total_seconds()
+
+
+def sweep(settings: Settings, grace_seconds: float = GRACE_SECONDS) -> list[Job]:
+    store = JobStore(settings.jobs_table)
+    sfn = client("stepfunctions")
+    settled = []
+    for status in (JobStatus.RUNNING, JobStatus.PENDING):
+        start = None
+        while True:
+            jobs, start = store.list(status=status.value, limit=100, start=start)
+            for job in jobs:
+                reason = _why_unsettled(job, sfn, settings, grace_seconds)
+                if reason:
+                    failure = {"Error": "Unsettled", "Cause": json.dumps({"errorMessage": reason})}
+                    settled.append(finalize_job(FinalizeInput(job_id=job.job_id, failure=failure), settings))
+            if not start:
+                break
+    return settled
+
+
+def _why_unsettled(job: Job, sfn, settings: Settings, grace_seconds: float) -> str | None:
+    try:
+        execution = sfn.describe_execution(executionArn=execution_arn(settings, job.job_id))
+    except sfn.exceptions.ExecutionDoesNotExist:
+        if _age_seconds(job.created_at) > grace_seconds:
+            return "the job's execution never started"
+        return None
+    if execution["status"] == "RUNNING" or _age_seconds(execution.get("stopDate")) <= grace_seconds:
+        return None
+    detail = execution.get("cause") or execution.get("error") or ""
+    ended = execution["status"].lower().replace("_", " ")
+    return f"the job's execution {ended} before the job was settled" + (f": {detail[:300]}" if detail else "")

@@ -1,0 +1,124 @@
+"""The jobs API on http://127.0.0.1:<port>, as `sam local start-api` would serve it: each HTTP request
+becomes an API Gateway (REST, proxy) event for the real API function, invoked through moto's Lambda.
+
+Only the routes the template gives the API function are served (anything else is 403, as API
+Gateway answers). IAM auth is API Gateway's and is not checked here. Two local-only routes fire
+scheduled rules: POST /_local/rules/<rule name> (e.g. enrich-local-sweeper).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from localrt.runtime import LocalRuntime
+
+TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+
+
+def route_pattern(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^}/]+\}", "[^/]+", path) + "$")
+
+
+def api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, resource: str) -> dict[str, Any]:
+    parts = urlsplit(raw_path)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    is_text = not body or any(t in headers.get("Content-Type", headers.get("content-type", "")) for t in TEXT_TYPES)
+    return {
+        "resource": resource,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/v1{parts.path}",
+            "stage": "v1",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "accountId": "123456789012",
+            "apiId": "local",
+        },
+        "body": (body.decode() if is_text else base64.b64encode(body).decode()) if body else None,
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+class LocalApi:
+    def __init__(self, runtime: LocalRuntime, port: int = 3000) -> None:
+        assert runtime.deployment is not None
+        self.runtime = runtime
+        self.routes = [(m, route_pattern(p), p, f) for m, p, f in runtime.deployment.api_routes]
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalApi:
+        threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        path = urlsplit(raw_path).path
+        if method == "POST" and path.startswith("/_local/rules/"):
+            answer, failed = self.runtime.trigger(path.removeprefix("/_local/rules/"))
+            return (500 if failed else 200), {"Content-Type": "application/json"}, json.dumps(answer).encode()
+        route = next((r for r in self.routes if r[0] == method and r[1].match(path)), None)
+        if route is None:
+            return 403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
+        _, _, resource, function = route
+        answer = self.runtime.client("lambda").invoke(
+            FunctionName=function, Payload=json.dumps(api_event(method, raw_path, headers, body, resource))
+        )
+        result = json.loads(answer["Payload"].read())
+        if "FunctionError" in answer:
+            return 502, {"Content-Type": "application/json"}, b'{"message":"Internal server error"}'
+        out = result.get("body") or ""
+        data = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()
+        response_headers = dict(result.get("headers") or {})
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            response_headers[key] = ", ".join(values)
+        return int(result.get("statusCode", 200)), response_headers, data
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, data = api.handle(self.command, self.path, dict(self.headers.items()), body)
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

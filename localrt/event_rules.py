@@ -1,0 +1,46 @@
+"""Deliver EventBridge events to Lambda targets, as EventBridge does (asynchronously).
+
+moto matches rules and delivers to logs, SQS and other buses, but not to Lambda functions; this adds
+that, for rules on any bus. Scheduled rules never fire in moto: `LocalRuntime.trigger` sends their
+event by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from moto.awslambda.utils import get_backend
+from moto.events.models import Rule
+
+_original_send = Rule.send_to_targets
+
+
+def _invoke(function_arn: str, event: Any) -> None:
+    _, _, _, region, account, *_ = function_arn.split(":")
+    get_backend(account, region).invoke(
+        function_name=function_arn,
+        qualifier=None,
+        body=json.dumps(event),
+        headers={"x-amz-invocation-type": "Event"},
+        response_headers={},
+    )
+
+
+def _send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    _original_send(self, original_event, transform_input)
+    if not self.event_pattern.matches_event(original_event):
+        return
+    for target in self.targets:
+        if target["Arn"].startswith("arn:aws:lambda:"):
+            event = json.loads(target["Input"]) if "Input" in target else original_event
+            threading.Thread(target=_invoke, args=(target["Arn"], event), daemon=True).start()
+
+
+def install() -> None:
+    Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    Rule.send_to_targets = _original_send  # type: ignore[method-assign]
