@@ -58,6 +58,15 @@ def runtime() -> Iterator[LocalRuntime]:
         yield local
 
 
+@pytest.fixture(scope="session")
+def api(runtime: LocalRuntime):
+    from localrt.api_server import LocalApi
+
+    local = LocalApi(runtime, port=0).start()
+    yield local
+    local.stop()
+
+
 @pytest.fixture
 def pubrio(runtime: LocalRuntime) -> Iterator[PubrioSimulator]:
     simulator = runtime.simulators["pubrio"]

@@ -23,7 +23,8 @@ def _age_seconds(timestamp: str | dt.datetime | None) -> float:
     return (dt.datetime.now(dt.UTC) - moment).total_seconds()
 
 
-def sweep(settings: Settings, grace_seconds: float = GRACE_SECONDS) -> list[Job]:
+def sweep(settings: Settings, grace_seconds: float | None = None) -> list[Job]:
+    grace_seconds = GRACE_SECONDS if grace_seconds is None else grace_seconds
     store = JobStore(settings.jobs_table)
     sfn = client("stepfunctions")
     settled = []

@@ -1,0 +1,152 @@
+"""The jobs API through the local API server: HTTP in, API Gateway events to the real handler, HTTP out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import httpx
+import pytest
+
+from localrt.samples import pubrio_csv
+from tests.conftest import parse_csv
+from tests.e2e.oracle import assert_rows_match, expected_pubrio
+
+
+def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = http.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"):
+            return job
+        time.sleep(0.2)
+    raise TimeoutError(job_id)
+
+
+@pytest.fixture
+def http(api):
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        yield client
+
+
+def test_upload_create_poll_and_download(http, pubrio):
+    text = pubrio_csv(120, seed=61)
+    ticket = http.post("/uploads").json()
+    assert httpx.put(ticket["upload_url"], content=text.encode()).status_code == 200
+    created = http.post("/jobs", json={"vendor": "pubrio", "input_key": ticket["input_key"]})
+    assert created.status_code == 202 and created.json()["status"] == "PENDING"
+    job_id = created.json()["job_id"]
+    running = http.get(f"/jobs/{job_id}/results")
+    job = wait_final(http, job_id)
+    assert running.status_code in (409, 200)
+    assert job["status"] == "SUCCEEDED" and job["rows"] == 120 and job["progress"]["percent"] == 100.0
+    files = http.get(f"/jobs/{job_id}/results").json()["files"]
+    assert set(files) == {"results.csv", "results.jsonl", "summary.json"}
+    rows = list(csv.DictReader(io.StringIO(httpx.get(files["results.csv"]).text)))
+    assert_rows_match(rows, expected_pubrio(parse_csv(text), ["email-work", "email-personal"]), "pubrio")
+    assert sum(job["counts"].values()) == 120
+
+
+def test_inline_records_and_the_idempotency_key(http, prospeo):
+    body = {
+        "vendor": "prospeo",
+        "options": {"enrich_mobile": True},
+        "records": [{"email": "ada@initech.com"}, {"full_name": "Grace Hopper", "company": "Navy"}],
+    }
+    first = http.post("/jobs", json=body, headers={"Idempotency-Key": "order-42"})
+    again = http.post("/jobs", json=body, headers={"Idempotency-Key": "order-42"})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["job_id"] == again.json()["job_id"]
+    other = http.post("/jobs", json=body | {"options": {}}, headers={"Idempotency-Key": "order-42"})
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["message"]
+    unkeyed = [http.post("/jobs", json=body).json()["job_id"] for _ in range(2)]
+    assert len(set(unkeyed)) == 2
+    job = wait_final(http, first.json()["job_id"])
+    assert job["status"] == "SUCCEEDED" and job["rows"] == 2 and job["options"] == {"enrich_mobile": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"records": [{"email": "a@b.co"}]}, "vendor"),
+        ({"vendor": "nobody", "records": [{"email": "a@b.co"}]}, "vendor"),
+        ({"vendor": "prospeo"}, "exactly one of records or input_key"),
+        ({"vendor": "prospeo", "records": []}, "records"),
+        ({"vendor": "prospeo", "records": [{"email": "x"}] * 1001}, "records"),
+        ({"vendor": "prospeo", "input_key": "jobs/someone-elses/input.csv"}, "POST /uploads"),
+        ({"vendor": "prospeo", "records": [{"email": "a@b.co"}], "webhook_url": "not a url"}, "webhook_url"),
+    ],
+)
+def test_a_bad_body_is_422_naming_the_field(http, body, field):
+    answer = http.post("/jobs", json=body)
+    assert answer.status_code == 422
+    assert field in answer.text
+
+
+def test_an_input_key_never_uploaded_is_422(http):
+    answer = http.post("/jobs", json={"vendor": "prospeo", "input_key": "uploads/nothing-here.csv"})
+    assert answer.status_code == 422 and "has not been uploaded" in answer.json()["message"]
+
+
+def test_unknown_jobs_are_404_and_unrouted_paths_403(http):
+    for method, path in (("GET", "/jobs/job-nope"), ("GET", "/jobs/job-nope/results"), ("DELETE", "/jobs/job-nope")):
+        answer = http.request(method, path)
+        assert answer.status_code == 404 and "job-nope" in answer.json()["message"]
+    assert http.get("/nowhere").status_code == 403
+
+
+def test_list_newest_first_filtered_and_paginated(http, prospeo):
+    ids = [
+        http.post("/jobs", json={"vendor": "prospeo", "records": [{"email": f"p{i}@x.io"}]}).json()["job_id"]
+        for i in range(3)
+    ]
+    for job_id in ids:
+        wait_final(http, job_id)
+    page = http.get("/jobs", params={"limit": 2}).json()
+    assert len(page["jobs"]) == 2 and page["next_token"]
+    created = [j["created_at"] for j in page["jobs"]]
+    assert created == sorted(created, reverse=True)
+    following = http.get("/jobs", params={"limit": 2, "next_token": page["next_token"]}).json()
+    assert following["jobs"] and following["jobs"][0]["created_at"] <= created[-1]
+    succeeded = http.get("/jobs", params={"status": "SUCCEEDED", "limit": 100}).json()["jobs"]
+    assert {j["status"] for j in succeeded} == {"SUCCEEDED"} and set(ids) <= {j["job_id"] for j in succeeded}
+    assert http.get("/jobs", params={"status": "WHATEVER"}).status_code == 422
+    assert http.get("/jobs", params={"next_token": "bogus"}).status_code == 422
+
+
+def test_cancel_mid_run_keeps_answers_and_submits_nothing_more(http, pubrio):
+    pubrio.processing_seconds = 30  # the first chunks stay with the vendor
+    try:
+        text = pubrio_csv(700, seed=62)  # 7 chunks of 100, 3 at once
+        ticket = http.post("/uploads").json()
+        httpx.put(ticket["upload_url"], content=text.encode())
+        job_id = http.post("/jobs", json={"vendor": "pubrio", "input_key": ticket["input_key"]}).json()["job_id"]
+        deadline = time.monotonic() + 30
+        while http.get(f"/jobs/{job_id}").json()["status"] != "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while pubrio.served("/redeem/people/batch") == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cancelled = http.delete(f"/jobs/{job_id}")
+        assert cancelled.status_code == 202
+        submitted = pubrio.served("/redeem/people/batch")
+        job = wait_final(http, job_id)
+        time.sleep(1.5)  # anything still in flight would have reached the vendor by now
+        assert pubrio.served("/redeem/people/batch") == submitted, "no chunk submitted after the cancel"
+    finally:
+        pubrio.processing_seconds = 1.5
+    assert job["status"] == "CANCELLED" and "cancelled" in job["error"]
+    files = http.get(f"/jobs/{job_id}/results").json()["files"]
+    rows = list(csv.DictReader(io.StringIO(httpx.get(files["results.csv"]).text)))
+    assert len(rows) == 700
+    assert {r["result_status"] for r in rows} <= {"error", "invalid_input", "duplicate"}
+    assert all("cancelled" in r["result_reason"] for r in rows if r["result_status"] == "error")
+    assert http.delete(f"/jobs/{job_id}").status_code == 409
+
+
+def test_openapi_document_and_swagger_ui(http):
+    ui = http.get("/swagger")
+    assert ui.status_code == 200 and "swagger-ui" in ui.text
+    spec = http.get("/swagger", params={"format": "json"}).json()
+    assert {"/uploads", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/results"} <= set(spec["paths"])
+    assert "JobRequest" in str(spec["components"]["schemas"])
