@@ -7,6 +7,7 @@ event by hand.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -29,13 +30,15 @@ def _invoke(function_arn: str, event: Any) -> None:
 
 
 def _send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    _original_send(self, original_event, transform_input)
+    functions = [t for t in self.targets if t["Arn"].startswith("arn:aws:lambda:")]
+    others = copy.copy(self)
+    others.targets = [t for t in self.targets if t not in functions]  # moto refuses targets it cannot reach
+    _original_send(others, original_event, transform_input)
     if not self.event_pattern.matches_event(original_event):
         return
-    for target in self.targets:
-        if target["Arn"].startswith("arn:aws:lambda:"):
-            event = json.loads(target["Input"]) if "Input" in target else original_event
-            threading.Thread(target=_invoke, args=(target["Arn"], event), daemon=True).start()
+    for target in functions:
+        event = json.loads(target["Input"]) if "Input" in target else original_event
+        threading.Thread(target=_invoke, args=(target["Arn"], event), daemon=True).start()
 
 
 def install() -> None:

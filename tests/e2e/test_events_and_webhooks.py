@@ -1,0 +1,104 @@
+"""Every job end is an EventBridge event; a job with a webhook_url gets it POSTed, signed."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from enrichment.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that records what it gets and answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append((dict(self.headers.items()), body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/enrichment"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    local = Receiver()
+    yield local
+    local.stop()
+
+
+def webhook_secret(runtime) -> str:
+    arn = next(a for k, a in runtime.deployment.resources.items() if k == "WebhookSecret")
+    return json.loads(runtime.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])["secret"]
+
+
+def wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        time.sleep(0.1)
+
+
+def test_the_completion_event_and_a_signed_webhook(runtime, api, receiver, prospeo):
+    # Listen on the bus as a consumer would: a rule sending the jobs' events to a queue.
+    sqs, events = runtime.client("sqs"), runtime.client("events")
+    queue = sqs.create_queue(QueueName="job-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = runtime.outputs["JobEventsBusName"]
+    events.put_rule(Name="listen", EventBusName=bus, EventPattern=json.dumps({"source": ["contact-enrichment"]}))
+    events.put_targets(Rule="listen", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    body = {
+        "vendor": "prospeo",
+        "records": [{"email": "ada@initech.com"}, {"full_name": "Solo"}],
+        "webhook_url": receiver.url,
+    }
+    job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    wait_for(lambda: receiver.requests)
+    headers, raw = receiver.requests[0]
+    assert verify(webhook_secret(runtime), headers[TIMESTAMP_HEADER], raw, headers[SIGNATURE_HEADER])
+    assert not verify("another-secret", headers[TIMESTAMP_HEADER], raw, headers[SIGNATURE_HEADER])
+    detail = json.loads(raw)
+    assert detail["job_id"] == job_id and detail["status"] == "SUCCEEDED" and detail["vendor"] == "prospeo"
+    assert detail["counts"]["invalid_input"] == 1 and detail["rows"] == 2
+    assert detail["outputs"]["files"]["results.csv"] == f"jobs/{job_id}/output/results.csv"
+
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    announced = [json.loads(m["Body"]) for m in messages]
+    ours = [e for e in announced if e["detail"]["job_id"] == job_id]
+    assert ours and ours[0]["detail-type"] == "Job Succeeded" and ours[0]["detail"] == detail
+    wait_for(lambda: runtime.job(job_id).item["webhook_status"] == "delivered")
+    assert runtime.job(job_id).item["webhook_attempts"] == 1
+
+
+def test_a_failing_webhook_is_retried_recorded_and_never_fails_the_job(runtime, api, receiver, prospeo):
+    receiver.status = 503
+    body = {"vendor": "prospeo", "records": [{"email": "grace@navy.mil"}], "webhook_url": receiver.url}
+    job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    wait_for(lambda: runtime.job(job_id).item.get("webhook_status") == "failed", timeout=60)
+    item = runtime.job(job_id).item
+    assert item["status"] == "SUCCEEDED"
+    assert item["webhook_attempts"] == len(receiver.requests) == 4
+    assert item["webhook_error"] == "HTTP 503"
