@@ -22,11 +22,12 @@ help:
 	@echo "make test                                   every test, static checks included"
 	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
 
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (the Lambda runtime): install it or set PYTHON=/path/to/python3.13" >&2; exit 1; }
 	@echo "setting up $(VENV) with $(PYTHON) ..." >&2
 	@$(PYTHON) -m venv $(VENV)
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | $(PIP_FILTER)
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | $(PIP_FILTER)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt

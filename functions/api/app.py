@@ -104,7 +104,8 @@ def create_job(
         )
         return JobCreated(job_id=job.job_id, status=job.status.value).model_dump()
 
-    call = {"key": idempotency_key, "request": request.model_dump(mode="json")}
+    # A repeat is compared on what it asks for; its input_key may differ (each upload gets a new one).
+    call = {"key": idempotency_key, "request": request.model_dump(mode="json", exclude={"input_key"})}
     if idempotency_key:
         # The same key and body return the first answer instead of starting a second job.
         create = idempotent_function(

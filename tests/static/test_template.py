@@ -94,6 +94,35 @@ def test_every_vendor_has_a_function_a_secret_and_its_settings():
         assert variables[f"{vendor.upper()}_API_URL"] == {"Ref": f"{name}ApiUrl"}
 
 
+def test_every_api_route_requires_iam_auth():
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    assert resources["JobsApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+    routes = [
+        (name, event["Properties"])
+        for name, spec in resources.items()
+        for event in spec.get("Properties", {}).get("Events", {}).values()
+        if event["Type"] == "Api"
+    ]
+    assert len(routes) >= 7
+    for name, route in routes:
+        assert route["RestApiId"] == {"Ref": "JobsApi"}, name
+        assert "Auth" not in route, f"{name} {route['Path']} must not override the IAM authorizer"
+
+
+def test_schedules_and_event_rules_are_in_the_template():
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    kinds = {
+        (name, event["Type"])
+        for name, spec in resources.items()
+        for event in spec.get("Properties", {}).get("Events", {}).values()
+    }
+    assert {
+        ("ScheduleFunction", "Schedule"),
+        ("SweeperFunction", "Schedule"),
+        ("WebhookFunction", "EventBridgeRule"),
+    } <= kinds
+
+
 def test_sam_validate_lint():
     result = subprocess.run(
         [sam(), "validate", "--lint", "--region", "us-east-1"],

@@ -1,0 +1,1 @@
+"""`enrich`: the command-line client of the jobs API."""

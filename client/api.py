@@ -1,0 +1,95 @@
+"""A small client of the jobs API: local by default, a deployed stack with SigV4 signing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        message = body.get("message") if isinstance(body, dict) else None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            message = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+        super().__init__(f"HTTP {status}: {message or body}")
+        self.status = status
+
+
+class SigV4(httpx.Auth):
+    """Signs each request with the caller's AWS credentials, as API Gateway's IAM auth requires."""
+
+    def __init__(self, region: str) -> None:
+        import boto3
+
+        credentials = boto3.Session().get_credentials()
+        if credentials is None:
+            raise SystemExit("no AWS credentials found to sign requests to a deployed API (see `aws configure`)")
+        self.credentials = credentials.get_frozen_credentials()
+        self.region = region
+
+    def auth_flow(self, request: httpx.Request):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        signed = AWSRequest(
+            method=request.method,
+            url=str(request.url),
+            data=request.content,
+            headers={k: v for k, v in request.headers.items() if k.lower() != "connection"},
+        )
+        SigV4Auth(self.credentials, "execute-api", self.region).add_auth(signed)
+        request.headers.update(dict(signed.headers.items()))
+        yield request
+
+
+def region_of(url: str, default: str | None) -> str:
+    match = re.search(r"\.execute-api\.([a-z0-9-]+)\.", urlsplit(url).netloc)
+    return match.group(1) if match else (default or "us-east-1")
+
+
+class JobsApi:
+    def __init__(self, url: str, region: str | None = None) -> None:
+        host = urlsplit(url).hostname or ""
+        auth = None if host in LOCAL_HOSTS else SigV4(region_of(url, region))
+        self.http = httpx.Client(base_url=url.rstrip("/"), auth=auth, timeout=60)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.ConnectError:
+            raise SystemExit(
+                f"cannot reach the jobs API at {self.http.base_url}: start it with `make api`, or pass --url"
+            ) from None
+        body = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body)
+        return body
+
+    def upload(self, content: bytes) -> str:
+        ticket = self._call("POST", "/uploads")
+        httpx.put(ticket["upload_url"], content=content, timeout=300).raise_for_status()
+        return ticket["input_key"]
+
+    def create(self, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self._call("POST", "/jobs", json=body, headers=headers)
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/jobs/{job_id}")
+
+    def list(self, status: str | None = None, limit: int = 25, next_token: str | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in {"status": status, "limit": limit, "next_token": next_token}.items() if v}
+        return self._call("GET", "/jobs", params=params)
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/jobs/{job_id}")
+
+    def results(self, job_id: str) -> dict[str, str]:
+        return self._call("GET", f"/jobs/{job_id}/results")["files"]

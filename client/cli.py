@@ -1,0 +1,154 @@
+"""enrich: submit a CSV, watch it with a progress bar, and fetch its results; or list, show and cancel jobs.
+
+The jobs API is http://127.0.0.1:3000 (`make api`) unless --url or ENRICH_API_URL names a deployed
+stack's ApiUrl, whose requests are then signed (SigV4) with your AWS credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from client.api import DEFAULT_URL, ApiError, JobsApi
+
+FINAL = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = [v.strip() for v in value.split(",")] if "," in value else value
+    return options
+
+
+def progress_line(job: dict[str, Any], width: int = 30) -> str:
+    progress = job["progress"]
+    total, done = progress["chunks_total"], progress["chunks_done"]
+    filled = int(width * done / total) if total else (width if job["status"] in FINAL else 0)
+    chunks = f"{done}/{total}" if total is not None else "-"
+    return (
+        f"{job['job_id']} [{'#' * filled}{'.' * (width - filled)}] chunks {chunks:<7} "
+        f"{job['status']:<9} credits {job['credits']:g}"
+    )
+
+
+def watch(api: JobsApi, job_id: str, interval: float = 1.0) -> dict[str, Any]:
+    tty = sys.stderr.isatty()
+    last = ""
+    while True:
+        job = api.get(job_id)
+        line = progress_line(job)
+        if line != last:
+            print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+            last = line
+        if job["status"] in FINAL:
+            if tty:
+                print(file=sys.stderr)
+            return job
+        time.sleep(interval)
+
+
+def download(api: JobsApi, job_id: str, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, url in api.results(job_id).items():
+        with httpx.stream("GET", url, timeout=300) as response:
+            response.raise_for_status()
+            with open(folder / name, "wb") as out:
+                for block in response.iter_bytes():
+                    out.write(block)
+    return folder
+
+
+def summary(job: dict[str, Any]) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in job["counts"].items() if v)
+    text = (
+        f"{job['job_id']}  {job['vendor']}  {job['status']}  rows {job['rows']}  ({counts})  credits {job['credits']:g}"
+    )
+    return text + (f"\n  error: {job['error']}" if job.get("error") else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="enrich", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default=os.environ.get("ENRICH_API_URL", DEFAULT_URL))
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    submit = commands.add_parser("submit", help="upload a CSV, start a job, watch it, download its results")
+    submit.add_argument("file", type=Path)
+    submit.add_argument("--vendor", required=True, choices=["pubrio", "prospeo", "check365", "insideview"])
+    submit.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+    submit.add_argument("--webhook", help="URL to POST the signed completion event to")
+    submit.add_argument("--out", type=Path, default=Path("results"), help="folder for the results (default ./results)")
+    submit.add_argument("--no-wait", action="store_true", help="print the job id and return")
+    for name, text in (
+        ("status", "a job's status"),
+        ("watch", "a job's progress until it ends"),
+        ("cancel", "cancel a job"),
+        ("download", "download a job's results"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("job_id")
+        if name == "download":
+            command.add_argument("--out", type=Path, default=Path("results"))
+    listing = commands.add_parser("list", help="jobs, newest first")
+    listing.add_argument("--status", choices=sorted(FINAL | {"PENDING", "RUNNING"}))
+    listing.add_argument("--limit", type=int, default=25)
+    args = parser.parse_args(argv)
+    api = JobsApi(args.url, args.region)
+
+    try:
+        if args.command == "submit":
+            if not args.file.is_file():
+                parser.error(f"{args.file} is not a file")
+            content = args.file.read_bytes()
+            body: dict[str, Any] = {"vendor": args.vendor, "options": _options(args.option)}
+            if args.webhook:
+                body["webhook_url"] = args.webhook
+            # Submitting the same file with the same settings again returns the same job, never a second one.
+            key = hashlib.sha256(content + json.dumps(body, sort_keys=True).encode()).hexdigest()
+            body["input_key"] = api.upload(content)
+            job_id = api.create(body, idempotency_key=key)["job_id"]
+            if args.no_wait:
+                print(job_id)
+                return 0
+            job = watch(api, job_id)
+            print(summary(job), file=sys.stderr)
+            print(download(api, job_id, args.out / job_id))
+            return 0 if job["status"] in ("SUCCEEDED", "PARTIAL") else 1
+        if args.command == "status":
+            print(json.dumps(api.get(args.job_id), indent=2))
+        elif args.command == "watch":
+            print(summary(watch(api, args.job_id)))
+        elif args.command == "cancel":
+            print(summary(api.cancel(args.job_id)))
+        elif args.command == "download":
+            print(download(api, args.job_id, args.out / args.job_id))
+        elif args.command == "list":
+            page = api.list(args.status, args.limit)
+            for job in page["jobs"]:
+                print(
+                    f"{job['created_at']}  {job['job_id']}  {job['vendor']:<10} {job['status']:<9} rows {job['rows']}"
+                )
+            if page.get("next_token"):
+                print("(more: use --limit)", file=sys.stderr)
+    except ApiError as error:
+        print(f"enrich: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
