@@ -22,7 +22,8 @@ from client.api import DEFAULT_URL, ApiError, JobsApi
 FINAL = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
 
 
-def _options(pairs: list[str]) -> dict[str, Any]:
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE pairs: JSON values (true, 3, ["a"]) or text; a comma list (email-work,phone) is a list."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.file.is_file():
                 parser.error(f"{args.file} is not a file")
             content = args.file.read_bytes()
-            body: dict[str, Any] = {"vendor": args.vendor, "options": _options(args.option)}
+            body: dict[str, Any] = {"vendor": args.vendor, "options": parse_options(args.option)}
             if args.webhook:
                 body["webhook_url"] = args.webhook
             # Submitting the same file with the same settings again returns the same job, never a second one.

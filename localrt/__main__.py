@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from client.cli import parse_options
 from localrt.runtime import ROOT, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
@@ -42,17 +42,6 @@ class Progress:
         if self.last.get(item["job_id"]) != line:
             self.last[item["job_id"]] = line
             print(line, file=sys.stderr, flush=True)
-
-
-def _options(pairs: list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        try:
-            options[key.strip()] = json.loads(value)
-        except ValueError:
-            options[key.strip()] = [v.strip() for v in value.split(",")] if "," in value else value
-    return options
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -161,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         if not args.input.is_file():
             parser.error(f"--input {args.input} is not a file")
-        jobs = [(args.vendor, args.input.resolve(), _options(args.option))]
+        jobs = [(args.vendor, args.input.resolve(), parse_options(args.option))]
     else:
         jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from localrt.runtime import LocalRuntime
+from localrt.simulators.base import Simulator
 from localrt.simulators.check365 import Check365Simulator
 from localrt.simulators.insideview import InsideViewSimulator
 from localrt.simulators.prospeo import ProspeoSimulator
@@ -67,36 +68,23 @@ def api(runtime: LocalRuntime):
     local.stop()
 
 
-@pytest.fixture
-def pubrio(runtime: LocalRuntime) -> Iterator[PubrioSimulator]:
-    simulator = runtime.simulators["pubrio"]
-    yield simulator
-    simulator.faults.clear()
-    simulator.credits = 1_000_000
+def _simulator(name: str):
+    """The session's simulator for a vendor, with faults cleared and credits restored after the test."""
+
+    @pytest.fixture
+    def fixture(runtime: LocalRuntime) -> Iterator[Simulator]:
+        simulator = runtime.simulators[name]
+        yield simulator
+        simulator.faults.clear()
+        simulator.credits = 1_000_000
+
+    return fixture
 
 
-@pytest.fixture
-def prospeo(runtime: LocalRuntime) -> Iterator[ProspeoSimulator]:
-    simulator = runtime.simulators["prospeo"]
-    yield simulator
-    simulator.faults.clear()
-    simulator.credits = 1_000_000
-
-
-@pytest.fixture
-def check365(runtime: LocalRuntime) -> Iterator[Check365Simulator]:
-    simulator = runtime.simulators["check365"]
-    yield simulator
-    simulator.faults.clear()
-    simulator.credits = 1_000_000
-
-
-@pytest.fixture
-def insideview(runtime: LocalRuntime) -> Iterator[InsideViewSimulator]:
-    simulator = runtime.simulators["insideview"]
-    yield simulator
-    simulator.faults.clear()
-    simulator.credits = 1_000_000
+pubrio = _simulator("pubrio")
+prospeo = _simulator("prospeo")
+check365 = _simulator("check365")
+insideview = _simulator("insideview")
 
 
 def unique_name(stem: str) -> str:

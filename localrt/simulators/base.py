@@ -60,6 +60,7 @@ class Simulator:
         self.api_key = api_key
         self.faults: deque[Fault] = deque()
         self.log: list[tuple[float, str, str, int, str | None]] = []  # (time, method, path, status, fault)
+        self._window = (0, 0)  # (minute, requests counted in it)
         self._server: ThreadingHTTPServer | None = None
 
     # ---- fault injection ----
@@ -87,6 +88,19 @@ class Simulator:
     def jobs_created(self) -> int | None:
         """How many vendor jobs exist (None for a vendor without jobs): each chunk should make one."""
         return None
+
+    def admit(self, limit_per_minute: int, cost: int = 1) -> tuple[bool, int, float]:
+        """A fixed one-minute window, as vendors count: (allowed, requests left, seconds to the reset)."""
+        now = time.time()
+        minute = int(now // 60)
+        with self.lock:
+            window, used = self._window
+            used = used if window == minute else 0
+            allowed = used + cost <= limit_per_minute
+            if allowed:
+                used += cost
+            self._window = (minute, used)
+        return allowed, max(0, limit_per_minute - used), 60 - now % 60
 
     def credentials(self) -> dict[str, str]:
         """What the vendor's secret holds for this simulator."""

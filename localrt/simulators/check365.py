@@ -45,7 +45,6 @@ class Check365Simulator(Simulator):
         self.jobs: dict[str, BulkJob] = {}
         self.uploads = 0
         self.charged_total = 0.0
-        self._window = (0, 0)
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":
@@ -59,7 +58,7 @@ class Check365Simulator(Simulator):
             return len(self.jobs)
 
     def route(self, request: Request) -> Response:
-        if not self._admit():
+        if not self.admit(self.requests_per_minute)[0]:
             return Response(429, {"success": False, "message": "Too many requests"}, headers={"Retry-After": "1"})
         if request.method == "POST" and request.path == "/api/validation/bulk-upload":
             try:
@@ -70,14 +69,6 @@ class Check365Simulator(Simulator):
         if request.method == "GET" and request.path == "/api/validation/bulk-status":
             return self._status({k: v[0] for k, v in request.query.items()})
         return Response(404, {"success": False, "message": "Not found"})
-
-    def _admit(self) -> bool:
-        minute = int(time.time() // 60)
-        with self.lock:
-            window, count = self._window
-            count = count + 1 if window == minute else 1
-            self._window = (minute, count)
-            return count <= self.requests_per_minute
 
     def _upload(self, body: dict[str, Any]) -> Response:
         if body.get("api_key") != self.api_key:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
@@ -51,7 +50,6 @@ class ProspeoSimulator(Simulator):
         self.records_per_minute = records_per_minute
         self.enriched: set[str] = set()
         self.charged_total = 0.0
-        self._window = (0, 0)
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":
@@ -126,20 +124,8 @@ class ProspeoSimulator(Simulator):
         )
 
     def _admit(self, records: int) -> tuple[bool, dict[str, str]]:
-        now = time.time()
-        minute = int(now // 60)
-        with self.lock:
-            window, used = self._window
-            used = used if window == minute else 0
-            allowed = used + records <= self.records_per_minute
-            if allowed:
-                used += records
-            self._window = (minute, used)
-            headers = {
-                "x-minute-request-left": str(max(0, self.records_per_minute - used)),
-                "x-minute-reset-seconds": str(max(1, int(60 - now % 60))),
-            }
-        return allowed, headers
+        allowed, left, reset = self.admit(self.records_per_minute, records)  # each record is a request
+        return allowed, {"x-minute-request-left": str(left), "x-minute-reset-seconds": str(max(1, int(reset)))}
 
     @staticmethod
     def record_key(record: dict[str, Any]) -> str:

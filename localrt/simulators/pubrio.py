@@ -49,7 +49,6 @@ class PubrioSimulator(Simulator):
         self.requests_per_minute = requests_per_minute
         self.redeems: dict[str, Redeem] = {}
         self.charged_total = 0.0
-        self._window = (0, 0)  # (minute, requests)
 
     def jobs_created(self) -> int:
         with self.lock:
@@ -58,7 +57,7 @@ class PubrioSimulator(Simulator):
     def route(self, request: Request) -> Response:
         if request.headers.get("pubrio-api-key") != self.api_key:
             return Response(401, {"error": "Invalid API key."})
-        if not self._admit():
+        if not self.admit(self.requests_per_minute)[0]:
             return Response(429, {"error": "Request rate limit exceeded. Please wait and try again later."})
         try:
             body = request.json()
@@ -69,14 +68,6 @@ class PubrioSimulator(Simulator):
         if request.method == "POST" and request.path == "/redeem/people/batch/query":
             return self._query(body)
         return Response(404, {"error": "Not found."})
-
-    def _admit(self) -> bool:
-        minute = int(time.time() // 60)
-        with self.lock:
-            window, count = self._window
-            count = count + 1 if window == minute else 1
-            self._window = (minute, count)
-            return count <= self.requests_per_minute
 
     def _submit(self, body: Any) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("peoples"), list) or not body["peoples"]:
