@@ -77,6 +77,8 @@ class LocalApi:
         self.server.server_close()
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        if raw_path.startswith("/v1/"):  # the stage, as in a deployed URL (and Swagger UI's "Try it out")
+            raw_path = raw_path.removeprefix("/v1")
         path = urlsplit(raw_path).path
         if method == "POST" and path.startswith("/_local/rules/"):
             answer, failed = self.runtime.trigger(path.removeprefix("/_local/rules/"))

@@ -94,6 +94,7 @@ def test_unknown_jobs_are_404_and_unrouted_paths_403(http):
         answer = http.request(method, path)
         assert answer.status_code == 404 and "job-nope" in answer.json()["message"]
     assert http.get("/nowhere").status_code == 403
+    assert http.get("/v1/jobs/job-nope").status_code == 404  # the stage prefix of deployed URLs works too
 
 
 def test_list_newest_first_filtered_and_paginated(http, prospeo):
