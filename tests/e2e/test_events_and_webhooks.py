@@ -10,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from enrichment import finalize
 from enrichment.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.conftest import unique_name
 
 
 class Receiver:
@@ -102,3 +104,34 @@ def test_a_failing_webhook_is_retried_recorded_and_never_fails_the_job(runtime, 
     assert item["status"] == "SUCCEEDED"
     assert item["webhook_attempts"] == len(receiver.requests) == 4
     assert item["webhook_error"] == "HTTP 503"
+
+
+def test_a_job_whose_finalize_fails_is_failed_and_announced_by_the_state_machine(
+    runtime, prospeo, monkeypatch, tmp_path
+):
+    sqs, events = runtime.client("sqs"), runtime.client("events")
+    queue = sqs.create_queue(QueueName="failed-jobs")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = runtime.outputs["JobEventsBusName"]
+    pattern = {"source": ["contact-enrichment"], "detail-type": ["Job Failed"]}
+    events.put_rule(Name="failed", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="failed", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(finalize, "_write_results", broken)  # the functions run this very module
+    import tempfile
+    from pathlib import Path
+
+
+    path = Path(tempfile.mkdtemp()) / unique_name("broken")
+    path.write_text("email\nada@initech.com\n")
+    job_id = runtime.drop(path, "prospeo")
+    view = runtime.wait(job_id, timeout=60)
+    assert (
+        view.status == "FAILED" and "could not be finalized" in view.item["error"] and "disk full" in view.item["error"]
+    )
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    details = [json.loads(m["Body"])["detail"] for m in messages]
+    assert any(d["job_id"] == job_id and d["status"] == "FAILED" for d in details)
