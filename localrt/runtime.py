@@ -44,7 +44,7 @@ _FAST = {
 LOCAL_VENDOR_SETTINGS = {
     "pubrio": _FAST,
     "prospeo": _FAST | {"requests_per_minute": 1800},  # the simulator's plan: Pro
-    "check365": _FAST | {"chunk_size": 200},
+    "check365": _FAST | {"chunk_size": 200, "requests_per_minute": 600},  # the simulator's limit
     "insideview": _FAST | {"chunk_size": 200},
 }
 

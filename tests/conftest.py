@@ -31,7 +31,7 @@ _FAST = {
 TEST_VENDOR_SETTINGS = {
     "pubrio": _FAST | {"chunk_size": 100},
     "prospeo": _FAST | {"requests_per_minute": 1800},
-    "check365": _FAST | {"chunk_size": 100, "max_polls": 6},
+    "check365": _FAST | {"chunk_size": 100, "max_polls": 6, "requests_per_minute": 600},  # the simulator's limit
     "insideview": _FAST | {"chunk_size": 100, "max_concurrency": 2, "max_polls": 8},
 }
 

@@ -124,7 +124,6 @@ def test_a_job_whose_finalize_fails_is_failed_and_announced_by_the_state_machine
     import tempfile
     from pathlib import Path
 
-
     path = Path(tempfile.mkdtemp()) / unique_name("broken")
     path.write_text("email\nada@initech.com\n")
     job_id = runtime.drop(path, "prospeo")

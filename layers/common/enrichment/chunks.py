@@ -103,7 +103,8 @@ class ChunkStep:
             status="running",
             vendor_ref=previous.vendor_ref if previous else None,
             wait_seconds=max(1, wait),
-            polls=(previous.polls if previous else 0) + 1,
+            # Waiting for a turn is not a check of the vendor's job: only the deadline bounds it.
+            polls=previous.polls if previous else 0,
             throttles=throttles,
             started_at=self.started_at,
             elapsed_seconds=int(time.time() - self.started_at),
