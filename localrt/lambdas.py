@@ -94,7 +94,6 @@ class LambdaContext:
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}
-INVOCATIONS: list[tuple[str, dict[str, Any], bool]] = []  # (function, event, is_error), for tests
 _original_invoke = LambdaFunction._invoke_lambda
 
 
@@ -108,10 +107,8 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
     try:
         with function_environment(spec.environment), spec.environment_instance() as handler:
             result = handler(payload, LambdaContext(spec))
-        INVOCATIONS.append((spec.name, payload, False))
         return json.dumps(result), False, ""
     except Exception as error:  # the Lambda service turns any exception into an error payload
-        INVOCATIONS.append((spec.name, payload, True))
         body = {
             "errorType": type(error).__name__,
             "errorMessage": str(error),
@@ -126,7 +123,6 @@ def install(specs: list[FunctionSpec], layer_dirs: list[Path]) -> None:
             sys.path.insert(0, str(directory))
     FUNCTIONS.clear()
     FUNCTIONS.update({s.name: s for s in specs})
-    INVOCATIONS.clear()
     LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
 
 
