@@ -75,8 +75,7 @@ def _simulator(name: str):
     def fixture(runtime: LocalRuntime) -> Iterator[Simulator]:
         simulator = runtime.simulators[name]
         yield simulator
-        simulator.faults.clear()
-        simulator.credits = 1_000_000
+        simulator.reset()
 
     return fixture
 

@@ -85,6 +85,12 @@ class Simulator:
                     return fault
         return None
 
+    def reset(self) -> None:
+        """Back to a clean account between tests: no pending faults, credits restored."""
+        with self.lock:
+            self.faults.clear()
+            self.credits = 1_000_000
+
     def jobs_created(self) -> int | None:
         """How many vendor jobs exist (None for a vendor without jobs): each chunk should make one."""
         return None

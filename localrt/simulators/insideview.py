@@ -100,6 +100,12 @@ class InsideViewSimulator(Simulator):
             return super().take_fault(path, kinds) or super().take_fault("/api/v1/contact/job/*", kinds)
         return super().take_fault(path, kinds)
 
+    def reset(self) -> None:
+        super().reset()
+        with self.lock:  # a job left unfinished on purpose would hold a running slot for good
+            for job in self.jobs.values():
+                job.never_complete = False
+
     def expire_tokens(self) -> None:
         """Every token handed out so far stops working (as at expiry): the next call gets 401."""
         with self.lock:
