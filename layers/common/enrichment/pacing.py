@@ -14,11 +14,12 @@ WINDOW_SECONDS = 60
 
 
 class RateGate:
-    def __init__(self, table: str, vendor: Vendor, requests_per_minute: int | None) -> None:
+    def __init__(self, table: str, vendor: Vendor, requests_per_minute: int | None, account: str = "") -> None:
+        """`account` separates budgets kept in one table (one per vendor account; tests use their own)."""
         self.table = table
         self.vendor = vendor
         self.limit = requests_per_minute
-        self.key = f"rate#{vendor.value}"
+        self.key = f"rate#{vendor.value}" + (f"#{account}" if account else "")
 
     def acquire(self, cost: int = 1) -> None:
         """Take `cost` requests from this minute's budget, or raise Throttled saying how long to wait."""
