@@ -10,7 +10,6 @@ One implementation for every vendor; the adapter is the only vendor-specific par
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
 import time
@@ -25,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from enrichment import layout, storage
 from enrichment.aws import client
-from enrichment.errors import FATAL_ERRORS, JobStopped, Throttled
+from enrichment.errors import FATAL_ERRORS, JobStopped, Throttled, caught_message
 from enrichment.jobs import JobStore
 from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Job, Vendor
 from enrichment.pacing import RateGate
@@ -185,13 +184,8 @@ class ChunkStep:
         return max(1, round(wait))
 
     def _failure_reason(self) -> str:
-        error = self.task.error
-        if error:
-            try:
-                message = json.loads(error.get("Cause") or "{}").get("errorMessage")
-            except (ValueError, AttributeError):
-                message = None
-            return message or f"{error.get('Error', 'error')}: {str(error.get('Cause', ''))[:300]}"
+        if self.task.error:
+            return caught_message(self.task.error)
         progress = self.task.progress
         if progress and progress.status == "failed":
             return progress.reason or f"the {self.vendor.value} job failed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class EnrichmentError(Exception):
     """Base class; `str(error)` must be safe to show to a user (no secrets, no row data)."""
@@ -40,3 +42,14 @@ class JobStopped(EnrichmentError):
 
 
 FATAL_ERRORS = (OutOfCredits, BadCredentials, JobStopped)
+
+
+def caught_message(failure: dict) -> str:
+    """The message a person should read from a state machine Catch's {"Error", "Cause"}: a Lambda's
+    `errorMessage` when the Cause is its error payload, else the error name and the Cause."""
+    cause = str(failure.get("Cause") or "")
+    try:
+        message = json.loads(cause).get("errorMessage")
+    except (ValueError, AttributeError):
+        message = None
+    return message or f"{failure.get('Error', 'error')}: {cause[:500]}".rstrip(": ")

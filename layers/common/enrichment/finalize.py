@@ -11,6 +11,7 @@ from typing import Any
 
 from enrichment import layout, storage
 from enrichment.csvio import read_rows, safe_cell
+from enrichment.errors import caught_message
 from enrichment.events import emit_job_ended
 from enrichment.jobs import JobStore, now_iso
 from enrichment.models import ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
@@ -23,14 +24,7 @@ def failure_reason(failure: dict[str, Any] | None, job: Job) -> str | None:
     """The reason a person should read: a vendor's stop reason first, then the error the state machine caught."""
     if job.stop_reason:
         return job.stop_reason
-    if not failure:
-        return None
-    cause = failure.get("Cause") or ""
-    try:
-        message = json.loads(cause).get("errorMessage")
-    except (ValueError, AttributeError):
-        message = None
-    return message or f"{failure.get('Error', 'error')}: {cause[:500]}".rstrip(": ")
+    return caught_message(failure) if failure else None
 
 
 def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
