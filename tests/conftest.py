@@ -91,6 +91,15 @@ def unique_name(stem: str) -> str:
     return f"{stem}-{next(_names)}-{id(object())}.csv"
 
 
+def run_job(runtime: LocalRuntime, tmp_path: Path, vendor: str, text: str, options: dict | None = None):
+    """Drop `text` as a new file for `vendor`, wait for the job to end, download its outputs: (job, folder)."""
+    path = tmp_path / unique_name(vendor)
+    path.write_text(text, newline="")
+    job_id = runtime.drop(path, vendor, options)
+    view = runtime.wait(job_id, timeout=180)
+    return view, runtime.download(job_id, tmp_path / job_id)
+
+
 def read_results(folder: Path) -> list[dict[str, str]]:
     with open(folder / "results.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

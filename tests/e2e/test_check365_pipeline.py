@@ -6,18 +6,15 @@ from collections import Counter
 
 from localrt.samples import check365_csv
 from localrt.simulators.check365 import Check365Simulator
-from tests.conftest import parse_csv, read_results, unique_name
+from tests.conftest import parse_csv, read_results, run_job
 from tests.e2e.oracle import assert_rows_match, expected_check365
 
 
 def test_thousand_rows_every_outcome(runtime, check365, tmp_path):
     text = check365_csv(1000, seed=121)
     jobs_before, charged_before = check365.jobs_created(), check365.charged_total
-    path = tmp_path / unique_name("check365")
-    path.write_text(text, newline="")
-    job_id = runtime.drop(path, "check365")
-    view = runtime.wait(job_id, timeout=180)
-    results = read_results(runtime.download(job_id, tmp_path / job_id))
+    view, out = run_job(runtime, tmp_path, "check365", text)
+    results = read_results(out)
     rows = parse_csv(text)
     expected = expected_check365(rows)
     assert_rows_match(results, expected, "check365")

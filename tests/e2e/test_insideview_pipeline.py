@@ -7,22 +7,15 @@ from collections import Counter
 from enrichment.csvio import safe_cell
 from localrt.samples import insideview_csv
 from localrt.simulators.insideview import InsideViewSimulator
-from tests.conftest import parse_csv, read_results, unique_name
+from tests.conftest import parse_csv, read_results, run_job
 from tests.e2e.oracle import assert_rows_match, expected_insideview
-
-
-def run(runtime, tmp_path, text):
-    path = tmp_path / unique_name("insideview")
-    path.write_text(text, newline="")
-    job_id = runtime.drop(path, "insideview")
-    view = runtime.wait(job_id, timeout=180)
-    return view, read_results(runtime.download(job_id, tmp_path / job_id))
 
 
 def test_thousand_rows_every_outcome(runtime, insideview, tmp_path):
     text = insideview_csv(1000, seed=131)
     jobs_before, charged_before = insideview.jobs_created(), insideview.charged_total
-    view, results = run(runtime, tmp_path, text)
+    view, out = run_job(runtime, tmp_path, "insideview", text)
+    results = read_results(out)
     rows = parse_csv(text)
     expected = expected_insideview(rows)
     assert_rows_match(results, expected, "insideview")
@@ -50,9 +43,10 @@ def test_too_many_jobs_waits_and_an_expired_token_is_renewed(runtime, insideview
     logins = insideview.logins
     try:
         text = insideview_csv(300, seed=141)
-        view, results = run(runtime, tmp_path, text)
+        view, out = run_job(runtime, tmp_path, "insideview", text)
     finally:
         insideview.max_running_jobs = 2
+    results = read_results(out)
     assert view.status == "SUCCEEDED", view.item.get("error")
     assert_rows_match(results, expected_insideview(parse_csv(text)), "insideview")
     refused = [e for e in insideview.log if e[2] == "/api/v1/contact/job" and e[3] == 400]

@@ -5,25 +5,17 @@ from __future__ import annotations
 from collections import Counter
 
 from localrt.samples import prospeo_csv
-from tests.conftest import parse_csv, read_results, unique_name
+from tests.conftest import parse_csv, read_results, run_job
 from tests.e2e.oracle import assert_rows_match, expected_prospeo
 
 PATH = "/bulk-enrich-person"
-
-
-def run(runtime, tmp_path, text, options=None):
-    path = tmp_path / unique_name("prospeo")
-    path.write_text(text, newline="")
-    job_id = runtime.drop(path, "prospeo", options)
-    view = runtime.wait(job_id, timeout=120)
-    return view, runtime.download(job_id, tmp_path / job_id)
 
 
 def test_thousand_rows_every_outcome(runtime, prospeo, tmp_path):
     options = {"enrich_mobile": True}
     text = prospeo_csv(1000, seed=111)
     before_calls, before_charged = prospeo.served(PATH), prospeo.charged_total
-    view, out = run(runtime, tmp_path, text, options)
+    view, out = run_job(runtime, tmp_path, "prospeo", text, options)
     results = read_results(out)
     expected = expected_prospeo(parse_csv(text), options)
     assert_rows_match(results, expected, "prospeo")
@@ -48,7 +40,7 @@ def test_thousand_rows_every_outcome(runtime, prospeo, tmp_path):
 def test_only_verified_email_option_reaches_the_vendor(runtime, prospeo, tmp_path):
     options = {"only_verified_email": True}
     text = prospeo_csv(120, seed=222)
-    view, out = run(runtime, tmp_path, text, options)
+    view, out = run_job(runtime, tmp_path, "prospeo", text, options)
     assert view.status == "SUCCEEDED"
     results = read_results(out)
     assert_rows_match(results, expected_prospeo(parse_csv(text), options), "prospeo")
@@ -62,7 +54,7 @@ def test_rate_limit_and_internal_error_are_survived_without_paying_twice(runtime
     prospeo.inject("500", times=1)  # Prospeo's 400 INTERNAL_ERROR
     prospeo.inject("malformed", times=1)
     before_calls = prospeo.served(PATH)
-    view, out = run(runtime, tmp_path, text, options)
+    view, out = run_job(runtime, tmp_path, "prospeo", text, options)
     assert view.status == "SUCCEEDED", view.item.get("error")
     assert_rows_match(read_results(out), expected_prospeo(parse_csv(text), options), "prospeo")
     assert prospeo.served(PATH) - before_calls == view.item["chunks_total"]
@@ -71,7 +63,7 @@ def test_rate_limit_and_internal_error_are_survived_without_paying_twice(runtime
 
 def test_out_of_credits_fails_the_job_with_the_reason(runtime, prospeo, tmp_path):
     prospeo.inject("out_of_credits")
-    view, out = run(runtime, tmp_path, prospeo_csv(60, seed=444))
+    view, out = run_job(runtime, tmp_path, "prospeo", prospeo_csv(60, seed=444))
     assert view.status == "FAILED"
     assert "INSUFFICIENT_CREDITS" in view.item["error"]
     results = read_results(out)

@@ -8,7 +8,7 @@ from collections import Counter
 from enrichment.csvio import safe_cell
 from localrt import lambdas
 from localrt.samples import pubrio_csv
-from tests.conftest import parse_csv, read_results, unique_name
+from tests.conftest import parse_csv, read_results, run_job, unique_name
 from tests.e2e.oracle import assert_rows_match, expected_pubrio
 
 SUBMIT = "/redeem/people/batch"
@@ -16,20 +16,12 @@ QUERY = "/redeem/people/batch/query"
 TYPES = ["email-work", "email-personal", "phone"]
 
 
-def run(runtime, tmp_path, text, options=None, timeout=120):
-    path = tmp_path / unique_name("pubrio")
-    path.write_text(text, newline="")
-    job_id = runtime.drop(path, "pubrio", options)
-    view = runtime.wait(job_id, timeout=timeout)
-    return view, runtime.download(job_id, tmp_path / job_id)
-
-
 def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     text = "\ufeff" + pubrio_csv(1000, seed=101)
     function = lambdas.FUNCTIONS[f"{runtime.stack_name}-PubrioFunction"]
     function.peak_concurrency = 0
     before_submits, before_queries, before_charged = pubrio.served(SUBMIT), pubrio.calls(QUERY), pubrio.charged_total
-    view, out = run(runtime, tmp_path, text, {"contact_types": TYPES})
+    view, out = run_job(runtime, tmp_path, "pubrio", text, {"contact_types": TYPES})
 
     results = read_results(out)
     expected = expected_pubrio(parse_csv(text), TYPES)
@@ -61,7 +53,7 @@ def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
 
 def test_formula_like_input_is_neutralised(runtime, pubrio, tmp_path):
     text = 'People Search ID,Note\r\n=HYPERLINK("http://x"),=1+2\r\n'
-    view, out = run(runtime, tmp_path, text)
+    view, out = run_job(runtime, tmp_path, "pubrio", text)
     row = read_results(out)[0]
     assert row["People Search ID"].startswith("'=") and row["Note"] == "'=1+2"
     assert row["result_status"] == "invalid_input"
@@ -75,7 +67,7 @@ def test_throttling_and_transient_errors_are_survived_without_paying_twice(runti
     pubrio.inject("429", times=1, path=QUERY)
     pubrio.inject("malformed", times=1, path=QUERY)
     before = pubrio.served(SUBMIT)
-    view, out = run(runtime, tmp_path, text, {"contact_types": TYPES})
+    view, out = run_job(runtime, tmp_path, "pubrio", text, {"contact_types": TYPES})
     assert view.status == "SUCCEEDED", view.item.get("error")
     assert_rows_match(read_results(out), expected_pubrio(parse_csv(text), TYPES), "pubrio")
     assert pubrio.served(SUBMIT) - before == view.item["chunks_total"] == 3
@@ -86,7 +78,7 @@ def test_out_of_credits_fails_the_job_with_the_reason(runtime, pubrio, tmp_path)
     text = pubrio_csv(120, seed=303)
     pubrio.inject("out_of_credits")
     before = pubrio.served(SUBMIT)
-    view, out = run(runtime, tmp_path, text)
+    view, out = run_job(runtime, tmp_path, "pubrio", text)
     assert view.status == "FAILED"
     assert "out of credits" in view.item["error"]
     results = read_results(out)
@@ -104,7 +96,7 @@ def test_out_of_credits_fails_the_job_with_the_reason(runtime, pubrio, tmp_path)
 def test_vendor_job_that_never_completes_ends_partial(runtime, pubrio, tmp_path):
     text = pubrio_csv(150, seed=404)  # two chunks; the first never completes
     pubrio.inject("never_complete", times=1, path=SUBMIT)
-    view, out = run(runtime, tmp_path, text)
+    view, out = run_job(runtime, tmp_path, "pubrio", text)
     assert view.status == "PARTIAL"
     results = read_results(out)
     errors = [r for r in results if r["result_status"] == "error"]
@@ -126,9 +118,9 @@ def test_malformed_file_fails_with_a_reason(runtime, pubrio, tmp_path):
 
 
 def test_missing_column_and_bad_options_fail_clearly(runtime, pubrio, tmp_path):
-    view, _ = run(runtime, tmp_path, "Name,Company\nAda,Initech\n")
+    view, _ = run_job(runtime, tmp_path, "pubrio", "Name,Company\nAda,Initech\n")
     assert view.status == "FAILED" and "people_search_id" in view.item["error"]
-    view, _ = run(runtime, tmp_path, pubrio_csv(5), {"contact_types": ["fax"]})
+    view, _ = run_job(runtime, tmp_path, "pubrio", pubrio_csv(5), {"contact_types": ["fax"]})
     assert view.status == "FAILED" and "contact_types" in view.item["error"]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localrt.simulators.base import Simulator
-from tests.conftest import parse_csv, read_results, unique_name
+from tests.conftest import parse_csv, read_results, run_job
 from tests.e2e.oracle import assert_rows_match
 
 Oracle = Callable[[list[dict[str, Any]], dict[str, Any]], list[tuple[str, int | None]]]
@@ -31,12 +31,8 @@ class VendorCase:
 
 def run(runtime, tmp_path, case: VendorCase, seed: int):
     text = case.sample(case.rows, seed=seed)
-    path = tmp_path / unique_name(case.vendor)
-    path.write_text(text, newline="")
-    job_id = runtime.drop(path, case.vendor)
-    view = runtime.wait(job_id, timeout=180)
-    results = read_results(runtime.download(job_id, tmp_path / job_id))
-    return view, results, case.oracle(parse_csv(text), {})
+    view, out = run_job(runtime, tmp_path, case.vendor, text)
+    return view, read_results(out), case.oracle(parse_csv(text), {})
 
 
 def assert_all_answered(runtime, tmp_path, case: VendorCase, sim: Simulator, seed: int) -> None:
