@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 
-def job_prefix(job_id: str) -> str:
-    return f"jobs/{job_id}/"
-
-
 def input_key(job_id: str) -> str:
     return f"jobs/{job_id}/input.csv"
 
