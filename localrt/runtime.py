@@ -249,7 +249,7 @@ class LocalRuntime:
 
     def drop(self, path: Path, vendor: str, options: dict[str, Any] | None = None, name: str | None = None) -> str:
         """Put a file under inbox/<vendor>/ as a user would; returns the job id it starts."""
-        from enrichment.ingest import job_id_for
+        from enrichment.jobs.ingest import job_id_for
 
         key = f"inbox/{vendor}/{name or path.name}"
         metadata = {f"option-{k.replace('_', '-')}": json.dumps(v) for k, v in (options or {}).items()}
@@ -257,7 +257,7 @@ class LocalRuntime:
         return job_id_for("s3", self.bucket, key, answer["ETag"].strip('"'))
 
     def job(self, job_id: str) -> JobView | None:
-        from enrichment.jobs import JobStore
+        from enrichment.jobs.store import JobStore
 
         found = JobStore(self.outputs["JobsTableName"]).get(job_id)
         return JobView(found.model_dump(mode="json")) if found else None
@@ -283,7 +283,7 @@ class LocalRuntime:
         raise TimeoutError(f"job {job_id} did not finish within {timeout:g}s")
 
     def download(self, job_id: str, folder: Path) -> Path:
-        from enrichment.layout import OUTPUT_FILES, output_prefix
+        from enrichment.files.layout import OUTPUT_FILES, output_prefix
 
         folder.mkdir(parents=True, exist_ok=True)
         s3 = self.client("s3")

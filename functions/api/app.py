@@ -20,13 +20,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.api_models import JobCreated, JobPage, JobRequest, JobView, ResultFiles, UploadTicket
 from enrichment.aws import client
-from enrichment.jobs import JobStore
+from enrichment.jobs.api_models import JobCreated, JobPage, JobRequest, JobView, ResultFiles, UploadTicket
+from enrichment.jobs.service import PRESIGN_SECONDS, Conflict, cancel_job, new_job_id, records_csv, result_urls
+from enrichment.jobs.service import start_job as start
+from enrichment.jobs.service import upload_url as new_upload
+from enrichment.jobs.store import JobStore
 from enrichment.models import JobStatus
-from enrichment.service import PRESIGN_SECONDS, Conflict, cancel_job, new_job_id, records_csv, result_urls
-from enrichment.service import start_job as start
-from enrichment.service import upload_url as new_upload
 from enrichment.settings import Settings
 
 logger = Logger()

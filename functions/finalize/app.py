@@ -4,8 +4,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.finalize import finalize_job
 from enrichment.models import FinalizeInput
+from enrichment.pipeline.finalize import finalize_job
 from enrichment.settings import Settings
 
 logger = Logger()

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.ingest import JobRejected, start_job_from_s3
+from enrichment.jobs.ingest import JobRejected, start_job_from_s3
 from enrichment.settings import Settings
 
 logger = Logger()

@@ -4,7 +4,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.models import JobInput
-from enrichment.prepare import prepare_job
+from enrichment.pipeline.prepare import prepare_job
 from enrichment.settings import Settings
 
 logger = Logger()

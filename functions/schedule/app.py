@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.schedules import load_schedules, run_schedule, schedule_name
+from enrichment.jobs.schedules import load_schedules, run_schedule, schedule_name
 from enrichment.settings import Settings, environ
 
 logger = Logger()

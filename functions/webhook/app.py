@@ -4,8 +4,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from enrichment.jobs.webhooks import deliver
 from enrichment.settings import Settings
-from enrichment.webhooks import deliver
 
 logger = Logger()
 tracer = Tracer()

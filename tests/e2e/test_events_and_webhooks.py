@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from enrichment import finalize
-from enrichment.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from enrichment.jobs.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from enrichment.pipeline import finalize
 from tests.conftest import unique_name
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from enrichment.csvio import safe_cell
+from enrichment.files.csvio import safe_cell
 from localrt.samples import insideview_csv
 from localrt.simulators.insideview import InsideViewSimulator
 from tests.conftest import parse_csv, read_results, run_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from enrichment.csvio import safe_cell
+from enrichment.files.csvio import safe_cell
 from localrt import lambdas
 from localrt.samples import pubrio_csv
 from tests.conftest import parse_csv, read_results, run_job, unique_name

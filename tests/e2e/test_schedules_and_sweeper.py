@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from enrichment import sweeper
+from enrichment.jobs import sweeper
 from localrt.samples import check365_csv, pubrio_csv
 from tests.conftest import unique_name
 

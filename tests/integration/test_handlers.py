@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from enrichment import layout
-from enrichment.jobs import JobStore, now_iso
+from enrichment.files import layout
+from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import Job, Vendor
 from localrt.samples import prospeo_csv, pubrio_csv
 from tests.conftest import unique_name

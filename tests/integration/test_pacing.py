@@ -6,7 +6,7 @@ import pytest
 
 from enrichment.errors import Throttled
 from enrichment.models import Vendor
-from enrichment.pacing import RateGate
+from enrichment.pipeline.pacing import RateGate
 
 
 def gate(runtime, vendor: Vendor, limit: int | None, account: str) -> RateGate:

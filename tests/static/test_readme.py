@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from enrichment.output import RESULT_COLUMNS
+from enrichment.files.output import RESULT_COLUMNS
 from enrichment.settings import DEFAULT_VENDOR_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

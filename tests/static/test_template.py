@@ -146,7 +146,7 @@ def test_sam_build(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     layer = tmp_path / "build" / "CommonLayer" / "python"
-    assert (layer / "enrichment" / "chunks.py").is_file() and (layer / "httpx").is_dir()
+    assert (layer / "enrichment" / "pipeline" / "chunks.py").is_file() and (layer / "httpx").is_dir()
     functions = [
         "IngestFunction",
         "PrepareFunction",

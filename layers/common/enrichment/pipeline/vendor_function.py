@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.chunks import run_chunk_task
 from enrichment.models import ChunkTask, Vendor
+from enrichment.pipeline.chunks import run_chunk_task
 from enrichment.settings import Settings
 
 

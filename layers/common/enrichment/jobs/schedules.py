@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from enrichment import storage
-from enrichment.ingest import JobRejected, job_id_for
+from enrichment.files import storage
+from enrichment.jobs.ingest import JobRejected, job_id_for
+from enrichment.jobs.service import start_job
 from enrichment.models import Job, Vendor
-from enrichment.service import start_job
 from enrichment.settings import Settings
 
 

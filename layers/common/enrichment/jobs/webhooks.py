@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from enrichment.jobs import JobStore
+from enrichment.jobs.store import JobStore
 from enrichment.secrets import secret_json
 from enrichment.settings import Settings
 

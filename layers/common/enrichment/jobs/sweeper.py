@@ -7,10 +7,9 @@ import datetime as dt
 import json
 
 from enrichment.aws import client
-from enrichment.finalize import finalize_job
-from enrichment.jobs import JobStore
+from enrichment.jobs.service import execution_arn
+from enrichment.jobs.store import JobStore
 from enrichment.models import FinalizeInput, Job, JobStatus
-from enrichment.service import execution_arn
 from enrichment.settings import Settings
 
 GRACE_SECONDS = 300  # an execution that just ended may still be finalizing (a cancellation does so after)
@@ -36,7 +35,7 @@ def sweep(settings: Settings, grace_seconds: float | None = None) -> list[Job]:
                 reason = _why_unsettled(job, sfn, settings, grace_seconds)
                 if reason:
                     failure = {"Error": "Unsettled", "Cause": json.dumps({"errorMessage": reason})}
-                    settled.append(finalize_job(FinalizeInput(job_id=job.job_id, failure=failure), settings))
+                    settled.append(_finalize(FinalizeInput(job_id=job.job_id, failure=failure), settings))
             if not start:
                 break
     return settled
@@ -54,3 +53,12 @@ def _why_unsettled(job: Job, sfn, settings: Settings, grace_seconds: float) -> s
     detail = execution.get("cause") or execution.get("error") or ""
     ended = execution["status"].lower().replace("_", " ")
     return f"the job's execution {ended} before the job was settled" + (f": {detail[:300]}" if detail else "")
+
+
+def _finalize(request: FinalizeInput, settings: Settings) -> Job:
+    """Ask the Finalize function, as the state machine would: the sweeper does not carry the pipeline."""
+    answer = client("lambda").invoke(FunctionName=settings.finalize_function, Payload=request.model_dump_json())
+    body = json.loads(answer["Payload"].read() or b"null")
+    if "FunctionError" in answer:
+        raise RuntimeError(f"finalize failed for {request.job_id}: {body.get('errorMessage') if body else ''}")
+    return JobStore(settings.jobs_table).require(request.job_id)

@@ -9,9 +9,9 @@ import json
 import secrets
 from typing import Any
 
-from enrichment import layout, storage
 from enrichment.aws import client
-from enrichment.jobs import JobStore, now_iso
+from enrichment.files import layout, storage
+from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import Job, JobStatus, Vendor
 from enrichment.settings import Settings
 

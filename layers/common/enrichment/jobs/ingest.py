@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from enrichment.aws import client
+from enrichment.jobs.service import start_job
 from enrichment.models import Job, Vendor
-from enrichment.service import start_job
 from enrichment.settings import Settings
 from enrichment.vendors import UnsupportedVendor, adapter_class
 

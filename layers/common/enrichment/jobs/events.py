@@ -12,7 +12,7 @@ import logging
 from pydantic import BaseModel
 
 from enrichment.aws import client
-from enrichment.layout import OUTPUT_FILES
+from enrichment.files.layout import OUTPUT_FILES
 from enrichment.models import Job
 from enrichment.settings import Settings
 

@@ -1,7 +1,7 @@
 import pytest
 
-from enrichment.csvio import map_header, read_rows, safe_cell
 from enrichment.errors import BadInput
+from enrichment.files.csvio import map_header, read_rows, safe_cell
 
 
 def lines(data: bytes, size: int = 7):

@@ -9,14 +9,14 @@ import json
 from collections import Counter
 from typing import Any
 
-from enrichment import layout, storage
-from enrichment.csvio import read_rows, safe_cell
 from enrichment.errors import caught_message
-from enrichment.events import emit_job_ended
-from enrichment.jobs import JobStore, now_iso
+from enrichment.files import layout, storage
+from enrichment.files.csvio import read_rows, safe_cell
+from enrichment.files.output import RESULT_COLUMNS, result_cells
+from enrichment.jobs.events import emit_job_ended
+from enrichment.jobs.service import CANCELLED
+from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
-from enrichment.output import RESULT_COLUMNS, result_cells
-from enrichment.service import CANCELLED
 from enrichment.settings import Settings
 
 

@@ -22,12 +22,12 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from enrichment import layout, storage
 from enrichment.aws import client
 from enrichment.errors import FATAL_ERRORS, JobStopped, Throttled, caught_message
-from enrichment.jobs import JobStore
+from enrichment.files import layout, storage
+from enrichment.jobs.store import JobStore
 from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Job, Vendor
-from enrichment.pacing import RateGate
+from enrichment.pipeline.pacing import RateGate
 from enrichment.secrets import vendor_credentials
 from enrichment.settings import Settings, VendorSettings
 from enrichment.vendors import ChunkOutcome, VendorAdapter, adapter_class

@@ -6,10 +6,10 @@ import json
 
 from pydantic import ValidationError
 
-from enrichment import layout, storage
-from enrichment.csvio import map_header, read_rows
 from enrichment.errors import BadInput
-from enrichment.jobs import JobStore
+from enrichment.files import layout, storage
+from enrichment.files.csvio import map_header, read_rows
+from enrichment.jobs.store import JobStore
 from enrichment.models import CANONICAL_FIELDS, Limits, PreparedJob, RowStatus
 from enrichment.settings import Settings, SettingsError
 from enrichment.vendors import adapter_class

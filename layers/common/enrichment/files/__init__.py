@@ -1,0 +1,1 @@
+"""Files: reading CSV input, S3 storage, output columns, the key layout."""
