@@ -1,4 +1,9 @@
-"""What every simulator shares: a threaded HTTP server on 127.0.0.1, fault injection, a request log."""
+"""What every simulator shares: a threaded HTTP server on 127.0.0.1, fault injection, a request log, a ledger.
+
+The ledger (`Simulator.ledger()`) counts, since the last `reset()`, what the vendor was asked and what it
+charged: submissions to the submit route, the paid ones, paid ones that repeat a record an earlier paid
+submission already held (money spent twice), credits charged, and answers that carried results.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,30 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("429", "500", "malformed", "timeout", "fail_job", "never_complete", "out_of_credits")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "malformed",
+    "timeout",
+    "fail_job",
+    "never_complete",
+    "out_of_credits",
+    "accept_then_drop",
+    "crash_after_accept",
+)
+# Faults that only ever apply to the submit route (`path=None` means the vendor's submit path). The vendor
+# processes the request in full; then either the connection is closed before any answer is written
+# (accept_then_drop) or the answer carries CRASH_HEADER, which the local runtime turns into the death of the
+# calling Lambda (crash_after_accept).
+SUBMIT_FAULTS = ("accept_then_drop", "crash_after_accept")
+CRASH_HEADER = "X-Sim-Crash-Caller"
+LEDGER_KEYS = ("submissions", "paid_submissions", "duplicate_paid_submissions", "credits_charged", "answers_served")
 
 
 @dataclass
@@ -34,6 +57,7 @@ class Response:
     headers: dict[str, str] | None = None
     raw: bytes | None = None
     content_type: str = "application/json"
+    drop: bool = False  # close the connection without writing anything (accept_then_drop)
 
 
 @dataclass
@@ -53,6 +77,7 @@ class Simulator:
     """Subclasses implement `route(request) -> Response` and may use the helpers."""
 
     name = "vendor"
+    submit_path = "/submit"  # the vendor's submit route (always a POST)
 
     def __init__(self, *, credits: float = 1_000_000, api_key: str = "sim-key") -> None:
         self.lock = threading.RLock()
@@ -62,17 +87,68 @@ class Simulator:
         self.log: list[tuple[float, str, str, int, str | None]] = []  # (time, method, path, status, fault)
         self._window = (0, 0)  # (minute, requests counted in it)
         self._server: ThreadingHTTPServer | None = None
+        self.charged_total = 0.0  # every credit charged since start (subclasses add to it)
+        self._credits_after: int | None = None  # out_of_credits after=k: submissions still served normally
+        self._reset_ledger()
+
+    # ---- the ledger ----
+
+    def _reset_ledger(self) -> None:
+        with self.lock:
+            self.submissions = 0
+            self.paid_submissions = 0
+            self.duplicate_paid_submissions = 0
+            self.answers_served = 0
+            self._paid_keys: set[str] = set()
+            self._charged_at_reset = getattr(self, "charged_total", 0.0)
+
+    def record_paid(self, keys: Iterable[str]) -> None:
+        """A submission the vendor accepted and that costs (or will cost) money, holding these record keys."""
+        keys = set(keys)
+        with self.lock:
+            self.paid_submissions += 1
+            if keys & self._paid_keys:
+                self.duplicate_paid_submissions += 1
+            self._paid_keys |= keys
+
+    def carries_results(self, request: Request, response: Response) -> bool:
+        """Whether this answer carries results (counted in the ledger's answers_served); per vendor."""
+        return False
+
+    def ledger(self) -> dict[str, float | int]:
+        """What the vendor was asked and charged since the last reset (keys: LEDGER_KEYS)."""
+        with self.lock:
+            return {
+                "submissions": self.submissions,
+                "paid_submissions": self.paid_submissions,
+                "duplicate_paid_submissions": self.duplicate_paid_submissions,
+                "credits_charged": self.charged_total - self._charged_at_reset,
+                "answers_served": self.answers_served,
+            }
 
     # ---- fault injection ----
 
-    def inject(self, kind: str, times: int = 1, path: str | None = None, seconds: float = 0) -> None:
-        """Make the next `times` matching requests fail as `kind` (see FAULT_KINDS)."""
+    def inject(
+        self, kind: str, times: int = 1, path: str | None = None, seconds: float = 0, after: int | None = None
+    ) -> None:
+        """Make the next `times` matching requests fail as `kind` (see FAULT_KINDS).
+
+        `out_of_credits` empties the account at once, or with `after=k` once k submissions have been
+        served normally (the k+1th finds no credits). The SUBMIT_FAULTS apply to the submit path only."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        if after is not None and (kind != "out_of_credits" or after < 0):
+            raise ValueError("after=k (k >= 0) goes with out_of_credits only")
         with self.lock:
             if kind == "out_of_credits":
-                self.credits = 0
+                if after:
+                    self._credits_after = after
+                else:
+                    self._credits_after = None
+                    self.credits = 0
                 return
+            if kind in SUBMIT_FAULTS:
+                path = path or self.submit_path
             self.faults.append(Fault(kind, times, path, seconds))
 
     def take_fault(self, path: str, kinds: tuple[str, ...] = ("429", "500", "malformed", "timeout")) -> Fault | None:
@@ -86,10 +162,12 @@ class Simulator:
         return None
 
     def reset(self) -> None:
-        """Back to a clean account between tests: no pending faults, credits restored."""
+        """Back to a clean account between tests: no pending faults, credits restored, an empty ledger."""
         with self.lock:
             self.faults.clear()
             self.credits = 1_000_000
+            self._credits_after = None
+            self._reset_ledger()
 
     def jobs_created(self) -> int | None:
         """How many vendor jobs exist (None for a vendor without jobs): each chunk should make one."""
@@ -141,6 +219,9 @@ class Simulator:
                     self.rfile.read(length),
                 )
                 response = simulator.handle(request)
+                if response.drop:  # processed, but the connection goes away before any answer
+                    self.close_connection = True
+                    return
                 payload = response.raw if response.raw is not None else json.dumps(response.body).encode()
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
@@ -168,26 +249,59 @@ class Simulator:
 
     def handle(self, request: Request) -> Response:
         if request.path == "/_sim/faults" and request.method == "POST":
-            spec = request.json() or {}
             try:
-                self.inject(spec["kind"], int(spec.get("times", 1)), spec.get("path"), float(spec.get("seconds", 0)))
-            except (KeyError, ValueError) as exc:
+                spec = request.json() or {}
+                after = spec.get("after")
+                self.inject(
+                    spec["kind"],
+                    int(spec.get("times", 1)),
+                    spec.get("path"),
+                    float(spec.get("seconds", 0)),
+                    None if after is None else int(after),
+                )
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 return Response(400, {"error": str(exc)})
             return Response(200, {"ok": True})
+        submit = request.method == "POST" and request.path == self.submit_path
+        if submit:
+            with self.lock:
+                self.submissions += 1
+                if self._credits_after is not None:  # out_of_credits after=k
+                    if self._credits_after <= 0:
+                        self.credits = 0
+                        self._credits_after = None
+                    else:
+                        self._credits_after -= 1
         fault = self.take_fault(request.path)
         if fault is not None and fault.kind == "timeout":
             time.sleep(fault.seconds or 10)  # the client gives up first; the request is then served late
-        response = self.fault_response(fault) if fault and fault.kind != "timeout" else self.route(request)
+        after_fault = None
+        if fault and fault.kind != "timeout":
+            response = self.fault_response(fault)
+        else:
+            after_fault = self.take_fault(request.path, SUBMIT_FAULTS) if submit else None
+            response = self.route(request)
+            if after_fault is not None and after_fault.kind == "accept_then_drop":
+                response.drop = True
+            elif after_fault is not None:  # crash_after_accept
+                response.headers = (response.headers or {}) | {CRASH_HEADER: "1"}
         with self.lock:
             # A timed-out request is still processed (late), as a real server would: not marked as a fault.
-            marked = fault.kind if fault and fault.kind != "timeout" else None
+            marked = fault.kind if fault and fault.kind != "timeout" else after_fault.kind if after_fault else None
             self.log.append((time.time(), request.method, request.path, response.status, marked))
+            if not response.drop and self.carries_results(request, response):
+                self.answers_served += 1
         return response
 
     def served(self, path: str) -> int:
-        """Requests to `path` the vendor really processed (status 200, no injected fault)."""
+        """Requests to `path` the vendor really processed (status 200; no injected fault, or one of the
+        SUBMIT_FAULTS, which strike after the vendor processed the request)."""
         with self.lock:
-            return sum(1 for _, _, p, status, fault in self.log if p == path and status == 200 and not fault)
+            return sum(
+                1
+                for _, _, p, status, fault in self.log
+                if p == path and status == 200 and (not fault or fault in SUBMIT_FAULTS)
+            )
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":

@@ -37,6 +37,7 @@ class BulkJob:
 
 class Check365Simulator(Simulator):
     name = "check365"
+    submit_path = "/api/validation/bulk-upload"
 
     def __init__(self, *, processing_seconds: float = 1.5, requests_per_minute: int = 600, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -89,6 +90,7 @@ class Check365Simulator(Simulator):
                 fail=bool(self.take_fault("/api/validation/bulk-upload", ("fail_job",))),
                 never_complete=bool(self.take_fault("/api/validation/bulk-upload", ("never_complete",))),
             )
+            self.record_paid(str(e).lower() for e in emails)
         return Response(200, {"success": True, "message": "Job created", "job_id": job_id})
 
     def _status(self, query: dict[str, str]) -> Response:
@@ -136,6 +138,11 @@ class Check365Simulator(Simulator):
                 "results": job.results,
             }
         return Response(200, {"success": True, "message": "Job has been completed", "data": data})
+
+    def carries_results(self, request: Request, response: Response) -> bool:
+        body = response.body if request.path == "/api/validation/bulk-status" and response.status == 200 else None
+        data = (body.get("data") or {}) if isinstance(body, dict) else {}
+        return data.get("status") == "completed" and bool(data.get("results"))
 
     @staticmethod
     def verdict(email: str) -> dict[str, Any]:

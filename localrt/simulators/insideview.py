@@ -34,6 +34,7 @@ COLUMNS = [
     "confidenceScore",
     "emailValidationStatus",
 ]
+CHECK_PATHS = "/api/v1/contact/job/**"  # a fault path that matches every job's status and results paths
 FIRST = ["Maya", "Omar", "Lena", "Ravi", "Sofia", "Jonas", "Amara", "Theo"]
 LAST = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Silva", "Novak", "Haddad", "Byrne"]
 COMPANIES = ["Acme Corp", "Vandelay Industries", "Stark Logistics", "Wayne Analytics"]
@@ -65,6 +66,7 @@ class ContactJob:
 
 class InsideViewSimulator(Simulator):
     name = "insideview"
+    submit_path = "/api/v1/contact/job"
 
     def __init__(
         self,
@@ -95,10 +97,20 @@ class InsideViewSimulator(Simulator):
         return super().fault_response(fault)
 
     def take_fault(self, path: str, kinds: tuple[str, ...] = ("429", "500", "malformed", "timeout")) -> Fault | None:
-        # Faults aimed at "/api/v1/contact/job/*" match every job's status path.
+        # Faults aimed at "/api/v1/contact/job/*" match every job's status path; faults aimed at
+        # "/api/v1/contact/job/**" match every path under it (status and results: every check).
         if re.fullmatch(r"/api/v1/contact/job/[^/]+", path):
-            return super().take_fault(path, kinds) or super().take_fault("/api/v1/contact/job/*", kinds)
+            return (
+                super().take_fault(path, kinds)
+                or super().take_fault("/api/v1/contact/job/*", kinds)
+                or super().take_fault(CHECK_PATHS, kinds)
+            )
+        if path.startswith("/api/v1/contact/job/"):
+            return super().take_fault(path, kinds) or super().take_fault(CHECK_PATHS, kinds)
         return super().take_fault(path, kinds)
+
+    def carries_results(self, request: Request, response: Response) -> bool:
+        return request.path.startswith("/files/") and response.status == 200
 
     def reset(self) -> None:
         super().reset()
@@ -190,6 +202,7 @@ class InsideViewSimulator(Simulator):
                 signature=secrets.token_hex(8),
             )
             self.jobs[job.job_id] = job
+            self.record_paid(ids)
         answer = {"jobId": job.job_id, "status": "accepted", "type": "contacts"}
         return self._answer(request, answer, "BulkLeadEnrichmentStatus")
 

@@ -44,6 +44,7 @@ def matchable(record: dict[str, Any]) -> bool:
 
 class ProspeoSimulator(Simulator):
     name = "prospeo"
+    submit_path = PATH
 
     def __init__(self, *, records_per_minute: int = 1800, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -89,13 +90,14 @@ class ProspeoSimulator(Simulator):
         with self.lock:
             if self.credits <= 0:
                 return _error(400, "INSUFFICIENT_CREDITS")
-            matched, not_matched, invalid, cost = [], [], [], 0
+            matched, not_matched, invalid, cost, keys = [], [], [], 0, set()
             for record in data:
                 identifier = str(record["identifier"])
                 if not matchable(record):
                     invalid.append(identifier)
                     continue
                 key = self.record_key(record)
+                keys.add(key)
                 answer = self.person(record, mobile)
                 if (
                     answer is None
@@ -111,6 +113,8 @@ class ProspeoSimulator(Simulator):
                 matched.append({"identifier": identifier} | answer)
             self.credits -= cost
             self.charged_total += cost
+            if cost > 0:  # re-enriching is free: a call that charged nothing is not a paid submission
+                self.record_paid(keys)
         return Response(
             200,
             {
@@ -122,6 +126,9 @@ class ProspeoSimulator(Simulator):
             },
             headers=headers,
         )
+
+    def carries_results(self, request: Request, response: Response) -> bool:
+        return request.path == PATH and response.status == 200
 
     def _admit(self, records: int) -> tuple[bool, dict[str, str]]:
         allowed, left, reset = self.admit(self.records_per_minute, records)  # each record is a request

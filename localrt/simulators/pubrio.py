@@ -39,6 +39,7 @@ def _error(status: int, message: str, code: int = 40001) -> Response:
 
 class PubrioSimulator(Simulator):
     name = "pubrio"
+    submit_path = "/redeem/people/batch"
 
     def __init__(
         self, *, estimated_time: int = 1, processing_seconds: float = 1.8, requests_per_minute: int = 300, **kwargs: Any
@@ -96,6 +97,7 @@ class PubrioSimulator(Simulator):
                 never_complete=never,
             )
             self.redeems[redeem.redeem_query_id] = redeem
+            self.record_paid(redeem.peoples)  # a redeem is paid for the details it will return
         return Response(
             200,
             {
@@ -132,6 +134,11 @@ class PubrioSimulator(Simulator):
             profile = {"credit": self.credits, "topup_credit": 0, "total_charged_credit": redeem.charged or 0}
             peoples = redeem.results if done else []
         return Response(200, {"data": {"profile": profile, "query": query, "peoples": peoples}})
+
+    def carries_results(self, request: Request, response: Response) -> bool:
+        body = response.body if request.path == "/redeem/people/batch/query" and response.status == 200 else None
+        data = (body.get("data") or {}) if isinstance(body, dict) else {}
+        return bool(data.get("query", {}).get("is_completed") and data.get("peoples"))
 
     @staticmethod
     def person(people_id: str, types: list[str]) -> dict[str, Any]:
