@@ -3,6 +3,15 @@
 Every invocation (boto3 Invoke, a Task state's lambda:invoke, an S3 notification) passes through
 `moto.awslambda.models.LambdaFunction._invoke_lambda`; replacing it runs the function's handler from
 its CodeUri with its own environment, in the calling thread, so Map iterations stay concurrent.
+
+Runtime faults, as the Lambda service shows them to the caller (is_error true, the payloads below):
+- a crash: an httpx answer with the simulator header `X-Sim-Crash-Caller: 1` (simulator fault
+  crash_after_accept) kills the invocation at once (`LambdaDied`, a BaseException the handler cannot
+  catch): `{"errorType": "Runtime.ExitError", "errorMessage": "RequestId: <id> Error: Runtime exited
+  without providing a reason"}`; the execution environment is discarded (the next call starts cold).
+- `check_timeout` (see `FAULTS`): the handler runs in full, side effects included, then the invocation
+  reports `{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out after
+  <timeout, 2 decimals> seconds"}` instead of its answer.
 """
 
 from __future__ import annotations
@@ -14,14 +23,126 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 from moto.awslambda.models import LambdaFunction
+
+from localrt.simulators.base import CRASH_HEADER
+
+RUNTIME_FAULT_KINDS = ("check_timeout",)
+
+
+class LambdaDied(BaseException):
+    """The function's process died during the invocation. A BaseException, so that the handler's own
+    `except Exception` blocks cannot catch it, as none can catch a killed process."""
+
+
+class RuntimeFaults:
+    """Counted faults per function name (thread-safe): `inject`, `take` one, `clear`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._remaining: dict[tuple[str, str], int] = {}
+
+    def inject(self, kind: str, function_name: str, times: int = 1) -> None:
+        if kind not in RUNTIME_FAULT_KINDS:
+            raise ValueError(f"unknown runtime fault {kind!r}; known: {', '.join(RUNTIME_FAULT_KINDS)}")
+        with self._lock:
+            key = (kind, function_name)
+            self._remaining[key] = self._remaining.get(key, 0) + times
+
+    def take(self, kind: str, function_name: str) -> bool:
+        with self._lock:
+            left = self._remaining.get((kind, function_name), 0)
+            if left <= 0:
+                return False
+            if left == 1:
+                del self._remaining[(kind, function_name)]
+            else:
+                self._remaining[(kind, function_name)] = left - 1
+            return True
+
+    def pending(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._remaining)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._remaining.clear()
+
+
+FAULTS = RuntimeFaults()
+_in_invocation: ContextVar[str | None] = ContextVar("localrt_invocation", default=None)  # the request id
+_original_send = httpx.Client.send
+
+
+def _send_or_die(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+    """httpx.Client.send while the runtime is installed: a crash header kills the running invocation."""
+    response = _original_send(self, request, **kwargs)
+    if _in_invocation.get() is not None and response.headers.get(CRASH_HEADER) == "1":
+        response.close()
+        raise LambdaDied(f"{request.method} {request.url.path} answered with {CRASH_HEADER}")
+    return response
+
+
+def install_crash_hook() -> None:
+    """Every httpx.Client (the vendor adapters make one per request) now honours CRASH_HEADER."""
+    httpx.Client.send = _send_or_die  # type: ignore[method-assign]
+
+
+def uninstall_crash_hook() -> None:
+    httpx.Client.send = _original_send  # type: ignore[method-assign]
+
+
+def exit_error(request_id: str) -> dict[str, str]:
+    """What Lambda answers for a process that died mid-invocation."""
+    return {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason",
+    }
+
+
+def timeout_error(request_id: str, seconds: float) -> dict[str, str]:
+    """What Lambda answers for an invocation that ran past its timeout."""
+    return {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds",
+    }
+
+
+def invoke_handler(
+    run: Callable[[], Any], request_id: str, *, timed_out_after: float | None = None
+) -> tuple[str, bool]:
+    """Run one invocation (`run` calls the handler) as the Lambda service would: (payload JSON, is_error).
+
+    An exception becomes the usual error payload; a `LambdaDied` (the crash hook) the exit error; with
+    `timed_out_after`, the handler still runs in full and the answer is a timeout instead of its result."""
+    token = _in_invocation.set(request_id)
+    try:
+        result = run()
+    except LambdaDied:
+        return json.dumps(exit_error(request_id)), True
+    except Exception as error:  # the Lambda service turns any exception into an error payload
+        if timed_out_after is not None:
+            return json.dumps(timeout_error(request_id, timed_out_after)), True
+        body = {
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
+        }
+        return json.dumps(body), True
+    finally:
+        _in_invocation.reset(token)
+    if timed_out_after is not None:
+        return json.dumps(timeout_error(request_id, timed_out_after)), True
+    return json.dumps(result), False
 
 
 @dataclass
@@ -57,12 +178,17 @@ class FunctionSpec:
                 instance = self._started
         if module is None:
             module = self._load(module_name, instance)
+        died = False
         try:
             yield getattr(module, function_name)
+        except LambdaDied:
+            died = True  # a dead process's environment is not reused: the next invocation starts cold
+            raise
         finally:
             with self._lock:
                 self.running -= 1
-                self._idle.append(module)
+                if not died:
+                    self._idle.append(module)
 
     def _load(self, module_name: str, instance: int) -> ModuleType:
         path = self.code_dir / (module_name.replace(".", "/") + ".py")
@@ -104,17 +230,16 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
     from enrichment.settings import function_environment  # the layer, on sys.path once deployed
 
     payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
-    try:
+    context = LambdaContext(spec)
+    is_check = isinstance(payload, dict) and payload.get("action") == "check"
+    timed_out = is_check and FAULTS.take("check_timeout", spec.name)
+
+    def run() -> Any:
         with function_environment(spec.environment), spec.environment_instance() as handler:
-            result = handler(payload, LambdaContext(spec))
-        return json.dumps(result), False, ""
-    except Exception as error:  # the Lambda service turns any exception into an error payload
-        body = {
-            "errorType": type(error).__name__,
-            "errorMessage": str(error),
-            "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
-        }
-        return json.dumps(body), True, ""
+            return handler(payload, context)
+
+    body, is_error = invoke_handler(run, context.aws_request_id, timed_out_after=spec.timeout if timed_out else None)
+    return body, is_error, ""
 
 
 def install(specs: list[FunctionSpec], layer_dirs: list[Path]) -> None:
@@ -124,10 +249,13 @@ def install(specs: list[FunctionSpec], layer_dirs: list[Path]) -> None:
     FUNCTIONS.clear()
     FUNCTIONS.update({s.name: s for s in specs})
     LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+    install_crash_hook()
 
 
 def uninstall() -> None:
     FUNCTIONS.clear()
+    FAULTS.clear()
+    uninstall_crash_hook()
     for name in [m for m in sys.modules if m.startswith("localfn_")]:
         del sys.modules[name]
     LambdaFunction._invoke_lambda = _original_invoke  # type: ignore[method-assign]

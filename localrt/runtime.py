@@ -220,6 +220,27 @@ class LocalRuntime:
         assert self.deployment is not None
         return self.deployment.resources[logical_id]
 
+    def vendor_function(self, vendor: str) -> str:
+        """The deployed name of a vendor's function (the template's <Name>Function)."""
+        if vendor not in TEMPLATE_NAMES:
+            raise KeyError(f"unknown vendor {vendor!r}; known: {', '.join(TEMPLATE_NAMES)}")
+        return self.function_name(f"{TEMPLATE_NAMES[vendor]}Function")
+
+    def inject_fault(self, kind: str, *, vendor: str, times: int = 1) -> None:
+        """A runtime fault in the vendor's function for its next `times` matching invocations.
+
+        `check_timeout`: an invocation whose event has "action": "check" runs the handler in full (its side
+        effects happen), then reports Sandbox.Timedout instead of its answer (see localrt.lambdas)."""
+        lambdas.FAULTS.inject(kind, self.vendor_function(vendor), times)
+
+    def runtime_faults(self) -> dict[tuple[str, str], int]:
+        """Runtime faults not yet met: {(kind, function name): times left}."""
+        return lambdas.FAULTS.pending()
+
+    def reset_faults(self) -> None:
+        """Forget every runtime fault not yet met."""
+        lambdas.FAULTS.clear()
+
     def invoke(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function as AWS would; returns its answer and whether it raised."""
         answer = self.client("lambda").invoke(FunctionName=self.function_name(logical_id), Payload=json.dumps(event))
