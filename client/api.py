@@ -88,8 +88,8 @@ class JobsApi:
         params = {k: v for k, v in {"status": status, "limit": limit, "next_token": next_token}.items() if v}
         return self._call("GET", "/jobs", params=params)
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
-        return self._call("DELETE", f"/jobs/{job_id}")
+    def cancel(self, job_id: str, *, hard: bool = False) -> dict[str, Any]:
+        return self._call("DELETE", f"/jobs/{job_id}", params={"hard": "true"} if hard else None)
 
     def results(self, job_id: str) -> dict[str, str]:
         return self._call("GET", f"/jobs/{job_id}/results")["files"]

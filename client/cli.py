@@ -97,15 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (
         ("status", "a job's status"),
         ("watch", "a job's progress until it ends"),
-        ("cancel", "cancel a job"),
+        ("cancel", "cancel a job: nothing more is sent; chunks the vendor accepted are still collected"),
         ("download", "download a job's results"),
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("job_id")
         if name == "download":
             command.add_argument("--out", type=Path, default=Path("results"))
+        if name == "cancel":
+            command.add_argument(
+                "--hard",
+                action="store_true",
+                help="stop at once: chunks in flight are abandoned although the vendor may charge for them",
+            )
     listing = commands.add_parser("list", help="jobs, newest first")
-    listing.add_argument("--status", choices=sorted(FINAL | {"PENDING", "RUNNING"}))
+    listing.add_argument("--status", choices=sorted(FINAL | {"PENDING", "RUNNING", "FINALIZING"}))
     listing.add_argument("--limit", type=int, default=25)
     args = parser.parse_args(argv)
     api = JobsApi(args.url, args.region)
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "watch":
             print(summary(watch(api, args.job_id)))
         elif args.command == "cancel":
-            print(summary(api.cancel(args.job_id)))
+            print(summary(api.cancel(args.job_id, hard=args.hard)))
         elif args.command == "download":
             print(download(api, args.job_id, args.out / args.job_id))
         elif args.command == "list":

@@ -24,15 +24,15 @@ _FAST = {
     "first_wait_seconds": 1,
     "backoff_base_seconds": 1,
     "backoff_max_seconds": 1,
-    "max_polls": 5,
+    "max_polls": 10,
     "deadline_seconds": 60,
     "http_timeout_seconds": 2,
 }
 TEST_VENDOR_SETTINGS = {
     "pubrio": _FAST | {"chunk_size": 100},
     "prospeo": _FAST | {"requests_per_minute": 1800},
-    "check365": _FAST | {"chunk_size": 100, "max_polls": 6, "requests_per_minute": 600},  # the simulator's limit
-    "insideview": _FAST | {"chunk_size": 100, "max_concurrency": 2, "max_polls": 8},
+    "check365": _FAST | {"chunk_size": 100, "requests_per_minute": 600},  # the simulator's limit
+    "insideview": _FAST | {"chunk_size": 100, "max_concurrency": 2, "max_polls": 12},
 }
 
 _names = itertools.count()
@@ -74,8 +74,10 @@ def _simulator(name: str):
     @pytest.fixture
     def fixture(runtime: LocalRuntime) -> Iterator[Simulator]:
         simulator = runtime.simulators[name]
+        simulator.reset()  # a clean ledger, whatever ran before
         yield simulator
         simulator.reset()
+        runtime.reset_faults()
 
     return fixture
 

@@ -121,6 +121,9 @@ def create_job(
         created = JobCreated.model_validate(create(call=call))
     except IdempotencyValidationError:
         raise ConflictError("this Idempotency-Key was used with a different request") from None
+    # A replay answers with the job as it stands now, not as it stood when it was created.
+    if (current := JobStore(settings.jobs_table).get(created.job_id)) is not None:
+        created.status = current.status.value
     return Response(202, content_types.APPLICATION_JSON, created)
 
 
@@ -157,12 +160,21 @@ def get_results(job_id: str) -> ResultFiles:
         raise ConflictError(str(conflict)) from None
 
 
-@app.delete("/jobs/<job_id>", summary="Cancel: submit nothing more, keep what was answered")
-def delete_job(job_id: str) -> Response[JobView]:
+@app.delete(
+    "/jobs/<job_id>",
+    summary="Cancel: submit nothing more, collect what the vendor already accepted, keep what was answered",
+)
+def delete_job(
+    job_id: str,
+    hard: Annotated[
+        bool,
+        Query(description="stop at once: chunks in flight are abandoned although the vendor may charge for them"),
+    ] = False,
+) -> Response[JobView]:
     settings = Settings.load()
     _job_or_404(job_id, settings)
     try:
-        job = cancel_job(job_id, settings)
+        job = cancel_job(job_id, settings, hard=hard)
     except Conflict as conflict:
         raise ConflictError(str(conflict)) from None
     return Response(202, content_types.APPLICATION_JSON, JobView.of(job))

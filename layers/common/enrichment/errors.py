@@ -21,6 +21,15 @@ class Transient(EnrichmentError):
     """A fault that may pass (5xx, timeouts, a vendor's retryable 400). Retried a bounded number of times."""
 
 
+class NotSent(Transient):
+    """The request never reached the vendor (connection refused, DNS, a pool or connect timeout): safe to send again."""
+
+
+class OutcomeUnknown(Transient):
+    """A paid request left, and its answer was lost (read timeout, 5xx, malformed body, dropped connection):
+    the vendor may have accepted and charged it. Reconciled with the vendor, never blindly sent again."""
+
+
 class OutOfCredits(EnrichmentError):
     """The vendor account has no credits left. The job stops submitting and ends FAILED."""
 

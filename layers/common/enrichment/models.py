@@ -18,6 +18,7 @@ class Vendor(StrEnum):
 class JobStatus(StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
+    FINALIZING = "FINALIZING"  # one finalizer has claimed the job and is writing its outputs
     SUCCEEDED = "SUCCEEDED"
     PARTIAL = "PARTIAL"
     FAILED = "FAILED"
@@ -156,6 +157,9 @@ class Job(BaseModel):
     webhook_status: str | None = None  # delivered | failed
     webhook_attempts: int = 0
     webhook_error: str | None = None
+    finalizer: str | None = None  # who claimed the job's finalize, and until when the claim holds
+    finalize_lease_until: float | None = None
+    announced_at: str | None = None
 
 
 # ---- state machine payloads (small: S3 keys and counters, never row data) ----
@@ -168,6 +172,7 @@ class JobInput(BaseModel):
 class Limits(BaseModel):
     max_polls: int
     deadline_seconds: int
+    retry_wait_seconds: int  # the wait after a check that failed, before checking again
 
 
 class PreparedJob(BaseModel):
@@ -213,3 +218,6 @@ class ChunkTask(BaseModel):
 class FinalizeInput(BaseModel):
     job_id: str
     failure: dict[str, Any] | None = None
+    finalizer: str | None = Field(
+        default=None, description="who asks (the execution, a cancel, the sweeper): a retry by the same one resumes"
+    )

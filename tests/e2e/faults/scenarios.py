@@ -1,15 +1,16 @@
 """The faults every vendor must survive, run end to end through the state machine.
 
-Each scenario drops a file of two chunks, injects a fault into the vendor's simulator, and checks
-every row of results.csv against the oracle: rows the fault did not touch have their true outcome,
-rows it did are `error` with the reason, and nothing is lost or paid for twice.
+Each scenario drops a file of two chunks, injects a fault into the vendor's simulator (or the local
+Lambda runtime), and checks every row of results.csv against the oracle: rows the fault did not touch have
+their true outcome, rows it did are `error` with the reason, and, from the simulator's ledger, nothing is
+paid for twice and every answer the vendor was paid for is collected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from localrt.simulators.base import Simulator
 from tests.conftest import parse_csv, read_results, run_job
@@ -26,25 +27,46 @@ class VendorCase:
     submit_path: str
     check_path: str  # where a timeout is safe to retry (a check, or a submit the vendor dedupes)
     timeout_path: str
+    # What a submission whose answer was lost becomes: looked up with the vendor, sent again because a
+    # repeat is free, or reported on its rows (a repeat would be paid twice).
+    answer_lost: Literal["looked_up", "resent", "reported"]
     rows: int = 150
 
 
-def run(runtime, tmp_path, case: VendorCase, seed: int):
+def run(runtime, tmp_path, case: VendorCase, seed: int, options: dict | None = None):
     text = case.sample(case.rows, seed=seed)
-    view, out = run_job(runtime, tmp_path, case.vendor, text)
+    view, out = run_job(runtime, tmp_path, case.vendor, text, options)
     return view, read_results(out), case.oracle(parse_csv(text), {})
 
 
-def assert_all_answered(runtime, tmp_path, case: VendorCase, sim: Simulator, seed: int) -> None:
-    jobs_before, charged_before = sim.jobs_created(), sim.charged_total
-    view, results, expected = run(runtime, tmp_path, case, seed)
-    assert view.status == "SUCCEEDED", view.item.get("error")
+def assert_all_answered(
+    runtime, tmp_path, case: VendorCase, sim: Simulator, seed: int, options: dict | None = None, repeats: int = 0
+) -> None:
+    jobs_before = sim.jobs_created()
+    view, results, expected = run(runtime, tmp_path, case, seed, options)
+    reasons = {r["result_reason"] for r in results if r["result_status"] == "error"}
+    assert view.status == "SUCCEEDED", (view.item.get("error"), reasons)
     assert_rows_match(results, expected, case.vendor)
-    # nothing paid twice: one vendor job a chunk, and every credit charged is on the job
+    # nothing paid twice (unless a repeat was allowed), every credit charged is on the job
+    ledger = sim.ledger()
+    assert ledger["duplicate_paid_submissions"] == repeats, ledger
     if jobs_before is not None:
-        assert sim.jobs_created() - jobs_before == view.item["chunks_total"]
-    assert sim.charged_total - charged_before == view.item["credits"]
+        assert sim.jobs_created() - jobs_before == view.item["chunks_total"] + repeats
+    assert ledger["credits_charged"] == view.item["credits"], ledger
     assert not sim.faults, "every injected fault was met"
+    assert not runtime.runtime_faults(), "every runtime fault was met"
+
+
+def assert_answer_lost(runtime, tmp_path, case: VendorCase, sim: Simulator, seed: int) -> None:
+    """A submission the vendor accepted, whose answer never reached us: reconciled, never paid twice."""
+    if case.answer_lost == "reported":
+        assert_one_chunk_lost(runtime, tmp_path, case, seed, reason="its answer was lost; not resent")
+        ledger = sim.ledger()
+        assert ledger["duplicate_paid_submissions"] == 0, ledger
+        # the lost one was accepted (and is paid for), but nobody can collect an answer no one knows of
+        assert ledger["paid_submissions"] == ledger["answers_served"] + 1, ledger
+    else:
+        assert_all_answered(runtime, tmp_path, case, sim, seed)
 
 
 def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason: str) -> None:
@@ -55,7 +77,8 @@ def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason
     for number, (row, (status, _)) in enumerate(zip(results, expected, strict=True), 1):
         if row["result_status"] == "error":
             errors += 1
-            assert status in ("matched", "not_matched"), f"row {number} should have been {status}"
+            # a duplicate of a row without an answer has none either
+            assert status in ("matched", "not_matched", "duplicate"), f"row {number} should have been {status}"
             assert reason in row["result_reason"], row["result_reason"]
         elif row["result_status"] == "duplicate":
             assert status == "duplicate"
@@ -77,8 +100,27 @@ def assert_out_of_credits_fails(runtime, tmp_path, case: VendorCase, sim: Simula
         if status == "invalid_input":
             assert row["result_status"] == "invalid_input"
         else:
-            assert row["result_status"] in ("error", "duplicate") and says.lower() in row["result_reason"].lower()
+            assert row["result_status"] == "error" and says.lower() in row["result_reason"].lower()
     assert sim.served(case.submit_path) == before, "nothing was accepted once credits ran out"
+
+
+def assert_out_of_credits_midway(runtime, tmp_path, case: VendorCase, sim: Simulator, seed: int, says: str) -> None:
+    """Credits run out after the first chunk was accepted: that chunk is still collected, the rest stop."""
+    sim.inject("out_of_credits", after=1)
+    view, results, expected = run(runtime, tmp_path, case, seed)
+    assert view.status == "FAILED" and says.lower() in view.item["error"].lower()
+    assert len(results) == case.rows
+    answered = 0
+    for number, (row, (status, _)) in enumerate(zip(results, expected, strict=True), 1):
+        if row["result_status"] == "error":
+            assert status != "invalid_input" and says.lower() in row["result_reason"].lower(), number
+        else:
+            assert row["result_status"] == status, f"row {number}"
+            answered += status in ("matched", "not_matched")
+    assert answered, "the chunk accepted before the credits ran out was collected"
+    ledger = sim.ledger()
+    assert ledger["paid_submissions"] == 1 and ledger["duplicate_paid_submissions"] == 0, ledger
+    assert ledger["answers_served"] == 1 and ledger["credits_charged"] == view.item["credits"], ledger
 
 
 def fault_tests(
@@ -103,9 +145,30 @@ def fault_tests(
 
     def test_5xx(runtime, tmp_path, request):
         sim = sim_of(request)
-        sim.inject("500", times=2, path=case.submit_path)
-        sim.inject("500", times=1, path=case.check_path)
+        sim.inject("500", times=2, path=case.check_path)
         assert_all_answered(runtime, tmp_path, case, sim, seed=2)
+
+    def test_5xx_at_submit_is_an_answer_lost(runtime, tmp_path, request):
+        sim = sim_of(request)
+        sim.inject("500", times=1, path=case.submit_path)
+        if case.answer_lost == "reported":
+            assert_one_chunk_lost(runtime, tmp_path, case, seed=8, reason="its answer was lost; not resent")
+            assert sim.ledger()["duplicate_paid_submissions"] == 0
+        else:
+            assert_all_answered(runtime, tmp_path, case, sim, seed=8)
+
+    def test_accept_then_drop(runtime, tmp_path, request):
+        sim = sim_of(request)
+        sim.inject("accept_then_drop", times=1, path=case.submit_path)
+        assert_answer_lost(runtime, tmp_path, case, sim, seed=9)
+
+    def test_crash_after_accept(runtime, tmp_path, request):
+        sim = sim_of(request)
+        sim.inject("crash_after_accept", times=1, path=case.submit_path)
+        assert_answer_lost(runtime, tmp_path, case, sim, seed=10)
+
+    def test_out_of_credits_after_the_first_chunk(runtime, tmp_path, request):
+        assert_out_of_credits_midway(runtime, tmp_path, case, sim_of(request), seed=11, says=credits_say)
 
     def test_timeout(runtime, tmp_path, request):
         sim = sim_of(request)
@@ -131,5 +194,24 @@ def fault_tests(
 
     def test_out_of_credits(runtime, tmp_path, request):
         assert_out_of_credits_fails(runtime, tmp_path, case, sim_of(request), seed=7, says=credits_say)
+
+    if case.answer_lost == "reported":
+
+        def test_accept_then_drop_resent_when_the_job_allows_it(runtime, tmp_path, request):
+            sim = sim_of(request)
+            sim.inject("accept_then_drop", times=1, path=case.submit_path)
+            assert_all_answered(runtime, tmp_path, case, sim, seed=12, options={"allow_resend": True}, repeats=1)
+
+    if case.check_path != case.submit_path:  # a vendor with jobs to check
+
+        def test_check_times_out(runtime, tmp_path, request):
+            sim = sim_of(request)
+            runtime.inject_fault("check_timeout", vendor=case.vendor, times=2)
+            assert_all_answered(runtime, tmp_path, case, sim, seed=13)
+
+        def test_check_5xx_outlasting_the_retries(runtime, tmp_path, request):
+            sim = sim_of(request)
+            sim.inject("500", times=8, path=case.check_path)  # more than one Check state's retries, twice
+            assert_all_answered(runtime, tmp_path, case, sim, seed=14)
 
     return {name: fn for name, fn in locals().items() if name.startswith("test_")}

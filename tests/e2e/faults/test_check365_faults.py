@@ -4,6 +4,7 @@ from tests.e2e.oracle import expected_check365
 
 CASE = VendorCase(
     vendor="check365",
+    answer_lost="looked_up",
     sample=check365_csv,
     oracle=expected_check365,
     submit_path="/api/validation/bulk-upload",

@@ -4,6 +4,7 @@ from tests.e2e.oracle import expected_insideview
 
 CASE = VendorCase(
     vendor="insideview",
+    answer_lost="reported",
     sample=insideview_csv,
     oracle=expected_insideview,
     submit_path="/api/v1/contact/job",

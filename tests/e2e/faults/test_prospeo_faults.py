@@ -5,6 +5,7 @@ from tests.e2e.oracle import expected_prospeo
 PATH = "/bulk-enrich-person"
 CASE = VendorCase(
     vendor="prospeo",
+    answer_lost="resent",
     sample=prospeo_csv,
     oracle=expected_prospeo,
     submit_path=PATH,

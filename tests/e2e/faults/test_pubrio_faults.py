@@ -4,6 +4,7 @@ from tests.e2e.oracle import expected_pubrio
 
 CASE = VendorCase(
     vendor="pubrio",
+    answer_lost="reported",
     sample=pubrio_csv,
     oracle=lambda rows, options: expected_pubrio(rows, ["email-work", "email-personal"]),
     submit_path="/redeem/people/batch",

@@ -72,6 +72,11 @@ class JobView(BaseModel):
     started_at: str | None
     finished_at: str | None
     error: str | None
+    stop_reason: str | None = Field(
+        default=None,
+        description="why the job sends nothing more (a cancel, the vendor's credits or credentials); "
+        "chunks the vendor already accepted are still collected before it ends",
+    )
     webhook: Webhook | None = None
 
     @classmethod
@@ -92,6 +97,7 @@ class JobView(BaseModel):
             started_at=job.started_at,
             finished_at=job.finished_at,
             error=job.error,
+            stop_reason=job.stop_reason,
             webhook=Webhook(
                 url=job.webhook_url, status=job.webhook_status, attempts=job.webhook_attempts, error=job.webhook_error
             )

@@ -87,22 +87,28 @@ def execution_arn(settings: Settings, job_id: str) -> str:
     return settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
 
 
-def cancel_job(job_id: str, settings: Settings) -> Job:
-    """Stop submitting, stop the execution, and settle the job as CANCELLED keeping what was answered."""
+def cancel_job(job_id: str, settings: Settings, *, hard: bool = False) -> Job:
+    """Cancel: nothing more is submitted; chunks the vendor already accepted (and charged) are still
+    collected, then the state machine settles the job as CANCELLED with every answer it paid for.
+
+    `hard` also stops the execution at once and settles the job now: answers of chunks in flight are then
+    lost although the vendor may charge for them. Explicit, for a job that must end immediately."""
     store = JobStore(settings.jobs_table)
     job = store.require(job_id)
     if job.status.is_final:
         raise Conflict(f"job {job_id} has already ended ({job.status.value})")
     store.stop(job_id, reason="cancelled by the user", error=CANCELLED)
-    sfn = client("stepfunctions")
-    with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
-        sfn.stop_execution(executionArn=execution_arn(settings, job_id), cause="cancelled by the user")
-    # The stopped execution will not reach its Finalize state: finalize here, as the state machine would.
-    client("lambda").invoke(
-        FunctionName=settings.finalize_function,
-        InvocationType="Event",
-        Payload=json.dumps({"job_id": job_id, "failure": {"Error": CANCELLED, "Cause": "cancelled by the user"}}),
-    )
+    if hard:
+        sfn = client("stepfunctions")
+        with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
+            sfn.stop_execution(executionArn=execution_arn(settings, job_id), cause="cancelled by the user (hard)")
+        # The stopped execution will not reach its Finalize state: finalize here, as the state machine would.
+        failure = {"Error": CANCELLED, "Cause": "cancelled by the user (hard cancel: chunks in flight abandoned)"}
+        client("lambda").invoke(
+            FunctionName=settings.finalize_function,
+            InvocationType="Event",
+            Payload=json.dumps({"job_id": job_id, "failure": failure, "finalizer": f"hard-cancel-{job_id}"}),
+        )
     return store.require(job_id)
 
 

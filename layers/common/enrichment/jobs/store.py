@@ -1,9 +1,15 @@
-"""Job state in DynamoDB: one item per job (`item = "job"`) plus one marker per settled chunk."""
+"""Job state in DynamoDB: one item per job (`item = "job"`) plus one marker per settled chunk.
+
+A job's status only moves forward, by conditional writes: PENDING -> RUNNING -> FINALIZING -> a final
+status (SUCCEEDED, PARTIAL, FAILED, CANCELLED), which never changes. FINALIZING is a claim: one finalizer
+holds it (for a lease), and only it writes the outputs and settles the job.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +19,7 @@ from enrichment.aws import client
 from enrichment.models import Job, JobStatus
 
 JOB_ITEM = "job"
+SETTLE_ATTEMPTS = 8  # transaction conflicts (two chunks settling at once) are retried, not dropped
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -100,57 +107,122 @@ class JobStore:
         return job
 
     def update(self, job_id: str, **fields: Any) -> None:
+        """Set fields other than the status (the status moves only through `transition`)."""
+        if "status" in fields:
+            raise ValueError("the status changes only through transition()")
+        self._set(job_id, fields, "attribute_exists(job_id)", {})
+
+    def transition(
+        self,
+        job_id: str,
+        *,
+        to: JobStatus,
+        when: tuple[JobStatus, ...],
+        condition: str = "",
+        values: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move the job to `to` with `fields` if its status is one of `when` and `condition` (over `values`,
+        named `:name`) holds; False if not."""
+        names = {f":when{i}": {"S": s.value} for i, s in enumerate(when)}
+        expression = f"#status IN ({', '.join(names)})" + (f" AND ({condition})" if condition else "")
+        values = names | {f":{k}": _to_dynamo(v) for k, v in (values or {}).items()}
+        ddb = client("dynamodb")
+        try:
+            self._set(job_id, fields | {"status": to.value}, expression, values)
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _set(self, job_id: str, fields: dict[str, Any], condition: str, values: dict[str, Any]) -> None:
         names = {f"#{k}": k for k in fields}
-        values = {f":{k}": _to_dynamo(v) for k, v in fields.items()}
         client("dynamodb").update_item(
             TableName=self.table,
             Key=_key(job_id),
             UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ConditionExpression="attribute_exists(job_id)",
+            ExpressionAttributeValues=values | {f":{k}": _to_dynamo(v) for k, v in fields.items()},
+            ConditionExpression=condition,
         )
 
-    def mark_running(self, job_id: str, *, rows_total: int, chunks_total: int) -> None:
-        self.update(
+    def mark_running(self, job_id: str, *, rows_total: int, chunks_total: int) -> bool:
+        """PENDING -> RUNNING; False if the job has moved on already (a retried or late Prepare)."""
+        return self.transition(
             job_id,
-            status=JobStatus.RUNNING.value,
+            to=JobStatus.RUNNING,
+            when=(JobStatus.PENDING,),
             started_at=now_iso(),
             rows_total=rows_total,
             chunks_total=chunks_total,
         )
 
+    def claim_finalize(self, job_id: str, finalizer: str, lease_seconds: float) -> bool:
+        """Become the job's one finalizer: from PENDING or RUNNING, or from FINALIZING when the claim is
+        this finalizer's own (a retry) or its lease ran out (the finalizer died)."""
+        now = time.time()
+        return self.transition(
+            job_id,
+            to=JobStatus.FINALIZING,
+            when=(JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FINALIZING),
+            condition="#status <> :finalizing OR finalizer = :finalizer OR finalize_lease_until < :now",
+            finalizer=finalizer,
+            finalize_lease_until=now + lease_seconds,
+            values={"finalizing": JobStatus.FINALIZING.value, "now": now},
+        )
+
+    def settle(self, job_id: str, finalizer: str, status: JobStatus, **fields: Any) -> bool:
+        """FINALIZING -> a final status, by the finalizer that holds the claim only."""
+        return self.transition(
+            job_id,
+            to=status,
+            when=(JobStatus.FINALIZING,),
+            condition="finalizer = :me",
+            values={"me": finalizer},
+            **fields,
+        )
+
     def settle_chunk(self, job_id: str, chunk_index: int, *, credits: float, failed: bool) -> bool:
-        """Count a chunk as done once, whatever retries happen: marker and counters in one transaction."""
+        """Count a chunk as done once, whatever retries happen: marker and counters in one transaction.
+        False when the chunk was settled already; a conflict with another writer is retried."""
         ddb = client("dynamodb")
-        try:
-            ddb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": _key(job_id, f"chunk#{chunk_index:06d}")
-                            | {"settled_at": {"S": now_iso()}, "credits": _to_dynamo(float(credits))},
-                            "ConditionExpression": "attribute_not_exists(job_id)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": _key(job_id),
-                            "UpdateExpression": "ADD chunks_done :one, chunks_failed :failed, credits :credits",
-                            "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":failed": {"N": "1" if failed else "0"},
-                                ":credits": _to_dynamo(float(credits)),
-                            },
-                        }
-                    },
-                ]
-            )
-        except ddb.exceptions.TransactionCanceledException:
-            return False
-        return True
+        for attempt in range(SETTLE_ATTEMPTS):
+            try:
+                self._settle_chunk_once(ddb, job_id, chunk_index, credits, failed)
+                return True
+            except ddb.exceptions.TransactionCanceledException as cancelled:
+                codes = [r.get("Code") for r in cancelled.response.get("CancellationReasons", [])]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return False  # the marker exists: settled by an earlier attempt
+                if attempt == SETTLE_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+        return False
+
+    def _settle_chunk_once(self, ddb: Any, job_id: str, chunk_index: int, credits: float, failed: bool) -> None:
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _key(job_id, f"chunk#{chunk_index:06d}")
+                        | {"settled_at": {"S": now_iso()}, "credits": _to_dynamo(float(credits))},
+                        "ConditionExpression": "attribute_not_exists(job_id)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(job_id),
+                        "UpdateExpression": "ADD chunks_done :one, chunks_failed :failed, credits :credits",
+                        "ExpressionAttributeValues": {
+                            ":one": {"N": "1"},
+                            ":failed": {"N": "1" if failed else "0"},
+                            ":credits": _to_dynamo(float(credits)),
+                        },
+                    }
+                },
+            ]
+        )
 
     def stop(self, job_id: str, *, reason: str, error: str) -> None:
         """Tell every chunk of the job to stop submitting (first reason wins)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import time
 
 from enrichment.aws import client
 from enrichment.jobs.service import execution_arn
@@ -12,6 +14,7 @@ from enrichment.jobs.store import JobStore
 from enrichment.models import FinalizeInput, Job, JobStatus
 from enrichment.settings import Settings
 
+logger = logging.getLogger(__name__)
 GRACE_SECONDS = 300  # an execution that just ended may still be finalizing (a cancellation does so after)
 
 
@@ -23,25 +26,34 @@ def _age_seconds(timestamp: str | dt.datetime | None) -> float:
 
 
 def sweep(settings: Settings, grace_seconds: float | None = None) -> list[Job]:
+    """Settle every job left unsettled; one job that cannot be settled is logged and never stops the sweep."""
     grace_seconds = GRACE_SECONDS if grace_seconds is None else grace_seconds
     store = JobStore(settings.jobs_table)
     sfn = client("stepfunctions")
     settled = []
-    for status in (JobStatus.RUNNING, JobStatus.PENDING):
+    for status in (JobStatus.RUNNING, JobStatus.PENDING, JobStatus.FINALIZING):
         start = None
         while True:
             jobs, start = store.list(status=status.value, limit=100, start=start)
             for job in jobs:
-                reason = _why_unsettled(job, sfn, settings, grace_seconds)
-                if reason:
-                    failure = {"Error": "Unsettled", "Cause": json.dumps({"errorMessage": reason})}
-                    settled.append(_finalize(FinalizeInput(job_id=job.job_id, failure=failure), settings))
+                try:
+                    reason = _why_unsettled(job, sfn, settings, grace_seconds)
+                    if reason:
+                        failure = {"Error": "Unsettled", "Cause": json.dumps({"errorMessage": reason})}
+                        request = FinalizeInput(job_id=job.job_id, failure=failure, finalizer=f"sweeper-{job.job_id}")
+                        settled.append(_finalize(request, settings))
+                except Exception:  # noqa: BLE001 - isolate each job: the next sweep tries it again
+                    logger.exception("the sweeper could not settle a job", extra={"job_id": job.job_id})
             if not start:
                 break
     return settled
 
 
 def _why_unsettled(job: Job, sfn, settings: Settings, grace_seconds: float) -> str | None:
+    if job.status == JobStatus.FINALIZING:
+        if (job.finalize_lease_until or 0) < time.time():
+            return "the job's finalize stopped before it settled the job"
+        return None  # a finalizer is at work
     try:
         execution = sfn.describe_execution(executionArn=execution_arn(settings, job.job_id))
     except sfn.exceptions.ExecutionDoesNotExist:

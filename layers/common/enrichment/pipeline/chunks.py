@@ -1,10 +1,12 @@
 """The vendor step: submit a chunk, check its vendor job, or settle it as failed.
 
 One implementation for every vendor; the adapter is the only vendor-specific part.
-- A submit is idempotent per (job, chunk): a retried step returns the first answer instead of
-  paying the vendor twice.
+- A submit goes through the send ledger: recorded before the paid request leaves, its answer kept, so a
+  retried step returns the first answer instead of paying the vendor twice. A submit whose answer was
+  lost is reconciled: looked up where the vendor allows it, sent again only where a repeat is free (or the
+  job allows it), otherwise its rows are reported as errors saying why.
 - Throttling never fails a chunk: the step returns "running" with the wait the vendor asked for (or
-  a jittered backoff), and the state machine's Wait state sleeps it before trying again.
+  a jittered backoff), capped by the backoff limit and the time left, and the Wait state sleeps it.
 """
 
 from __future__ import annotations
@@ -14,27 +16,21 @@ import math
 import random
 import time
 from collections.abc import Iterator
-from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-
-from enrichment.aws import client
-from enrichment.errors import FATAL_ERRORS, JobStopped, Throttled, caught_message
+from enrichment.errors import FATAL_ERRORS, JobStopped, OutcomeUnknown, Throttled, caught_message
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore
-from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Job, Vendor
+from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Vendor
 from enrichment.pipeline.pacing import RateGate
+from enrichment.pipeline.send_ledger import SendLedger
 from enrichment.secrets import vendor_credentials
 from enrichment.settings import Settings, VendorSettings
 from enrichment.vendors import ChunkOutcome, VendorAdapter, adapter_class
+from enrichment.vendors.base import VendorOptions
 
 
-def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings, lambda_context: Any = None) -> ChunkProgress:
-    step = ChunkStep(task, vendor, settings, lambda_context)
+def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings) -> ChunkProgress:
+    step = ChunkStep(task, vendor, settings)
     if task.action == "abandon":
         return step.abandon()
     try:
@@ -47,8 +43,7 @@ def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings, lambda_c
 
 
 class ChunkStep:
-    def __init__(self, task: ChunkTask, vendor: Vendor, settings: Settings, lambda_context: Any = None) -> None:
-        self.lambda_context = lambda_context
+    def __init__(self, task: ChunkTask, vendor: Vendor, settings: Settings) -> None:
         self.task = task
         self.vendor = vendor
         self.settings = settings
@@ -61,22 +56,59 @@ class ChunkStep:
     # ---- actions ----
 
     def submit(self) -> ChunkProgress:
-        job = self._job_still_going()
-        config = IdempotencyConfig(
-            event_key_jmespath="[job_id, chunk.chunk_index]",
-            expires_after_seconds=self.vendor_settings.deadline_seconds + 86400,
-        )
-        if self.lambda_context is not None:
-            config.register_lambda_context(self.lambda_context)  # an interrupted submit expires with its Lambda
-        submit_once = idempotent_function(
-            data_keyword_argument="task",
-            persistence_store=DynamoDBPersistenceLayer(
-                table_name=self.settings.idempotency_table, boto3_client=client("dynamodb")
+        ledger = SendLedger(self.settings.jobs_table, self.task.job_id, self.task.chunk.chunk_index)
+        record = ledger.get()
+        if record and record.state == "accepted" and record.progress:
+            return record.progress  # a retried step: the vendor has this chunk already
+        job = self.store.require(self.task.job_id)
+        adapter = self._adapter()
+        chunk = self._chunk()
+        options = adapter.parse_options(job.options)
+        if record and record.state == "sending":
+            reconciled = self._reconcile(ledger, adapter, chunk, options)
+            if reconciled is not None:
+                return reconciled
+        if job.stop_reason:
+            raise JobStopped(f"job stopped before this chunk was sent: {job.stop_reason}")
+        adapter.before_paid_request = ledger.mark_sending
+        try:
+            with self._paced(adapter.request_cost(chunk, "submit")):
+                outcome = adapter.submit(chunk, options)
+        except OutcomeUnknown:
+            raise  # the ledger keeps "sending": the retry reconciles instead of sending again
+        except Exception:
+            ledger.release()  # refused, throttled or never sent: the vendor does not hold it
+            raise
+        polls = self.task.progress.polls if self.task.progress else 0
+        progress = self._progress(outcome, polls=polls)
+        ledger.accept(progress)
+        return progress
+
+    def _reconcile(
+        self, ledger: SendLedger, adapter: VendorAdapter, chunk: Chunk, options: VendorOptions
+    ) -> ChunkProgress | None:
+        """A submission whose answer was lost: its progress if the vendor holds it, a failure if it cannot be
+        known and a repeat may cost money, or None when sending (again) is safe or allowed."""
+        if adapter.can_find_submission:
+            outcome = adapter.find_submission(chunk, options)
+            if outcome is None:
+                ledger.release()  # the vendor has no such submission: it never arrived
+                return None
+            progress = self._progress(outcome, polls=0)
+            ledger.accept(progress)
+            return progress
+        if adapter.repeat_is_free or options.allow_resend:
+            ledger.release(resend=True)
+            return None
+        return ChunkProgress(
+            status="failed",
+            started_at=self.started_at,
+            elapsed_seconds=int(time.time() - self.started_at),
+            reason=(
+                f"{self.vendor.value} may have accepted this chunk, but its answer was lost; not resent, to avoid "
+                "paying twice (the job option allow_resend=true sends it again)"
             ),
-            config=config,
-        )(self._submit_to_vendor)
-        answer = submit_once(task=self.task.model_dump(mode="json", include={"job_id", "chunk"}), job=job)
-        return ChunkProgress.model_validate(answer)
+        )
 
     def check(self) -> ChunkProgress:
         # No stop check here: the vendor job is already paid for, so its answer is still collected.
@@ -91,17 +123,20 @@ class ChunkStep:
         return self._progress(outcome, polls=progress.polls + 1)
 
     def throttled(self, throttled: Throttled) -> ChunkProgress:
-        """Wait and try the same step again: the vendor's hint when it gave one, else a jittered backoff."""
+        """Wait and try the same step again: the vendor's hint when it gave one, else a jittered backoff;
+        never longer than the backoff cap or the time left before the chunk's deadline."""
         previous = self.task.progress
         throttles = (previous.throttles if previous else 0) + 1
+        cap = self.vendor_settings.backoff_max_seconds
         if throttled.retry_after is not None:
             wait = math.ceil(throttled.retry_after) + random.randint(0, 2)  # spread the chunks that waited together
         else:
-            wait = random.randint(1, min(self.vendor_settings.backoff_max_seconds, 2**throttles))
+            wait = random.randint(1, min(cap, 2**throttles))
+        time_left = self.vendor_settings.deadline_seconds - (time.time() - self.started_at)
         return ChunkProgress(
             status="running",
             vendor_ref=previous.vendor_ref if previous else None,
-            wait_seconds=max(1, wait),
+            wait_seconds=max(1, math.ceil(min(wait, cap, time_left))),
             # Waiting for a turn is not a check of the vendor's job: only the deadline bounds it.
             polls=previous.polls if previous else 0,
             throttles=throttles,
@@ -128,14 +163,6 @@ class ChunkStep:
 
     # ---- parts ----
 
-    def _submit_to_vendor(self, task: dict[str, Any], job: Job) -> dict[str, Any]:
-        adapter = self._adapter()
-        chunk = self._chunk()
-        with self._paced(adapter.request_cost(chunk, "submit")):
-            outcome = adapter.submit(chunk, adapter.parse_options(job.options))
-        polls = self.task.progress.polls if self.task.progress else 0
-        return self._progress(outcome, polls=polls).model_dump(mode="json")
-
     @contextlib.contextmanager
     def _paced(self, cost: int) -> Iterator[None]:
         """Within the shared budget; a vendor's reset hint is recorded for every other chunk to honour."""
@@ -144,7 +171,8 @@ class ChunkStep:
             yield
         except Throttled as throttled:
             if throttled.retry_after:
-                self.gate.block(throttled.retry_after)
+                # Every chunk of the vendor waits for the hint, but never longer than the backoff cap.
+                self.gate.block(min(throttled.retry_after, self.vendor_settings.backoff_max_seconds))
             raise
 
     def _progress(self, outcome: ChunkOutcome, *, polls: int) -> ChunkProgress:
@@ -195,12 +223,6 @@ class ChunkStep:
                 f"({progress.polls} checks over {progress.elapsed_seconds}s)"
             )
         return "the chunk was not processed"
-
-    def _job_still_going(self) -> Job:
-        job = self.store.require(self.task.job_id)
-        if job.stop_reason:
-            raise JobStopped(f"job stopped before this chunk was sent: {job.stop_reason}")
-        return job
 
     def _chunk(self) -> Chunk:
         return Chunk.model_validate(storage.get_json(self.settings.data_bucket, self.task.chunk.chunk_key))

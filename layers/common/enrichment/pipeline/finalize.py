@@ -1,4 +1,9 @@
-"""Finalize: merge chunk results into one row out per row in, write the outputs, settle the job."""
+"""Finalize: merge chunk results into one row out per row in, write the outputs, settle the job.
+
+A job settles exactly once: the finalizer first claims it (FINALIZING, conditional), only the claimant writes
+the outputs, and only the write that moves the job to its final status announces it (one event, so one
+webhook). A retry by the same finalizer resumes its claim; a dead finalizer's claim lapses after its lease.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import csv
 import datetime as dt
 import functools
 import json
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -19,6 +25,9 @@ from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
 from enrichment.settings import Settings
 
+# Longer than the Finalize function's timeout: a claim outlives any finalizer still at work.
+LEASE_SECONDS = 16 * 60
+
 
 def failure_reason(failure: dict[str, Any] | None, job: Job) -> str | None:
     """The reason a person should read: a vendor's stop reason first, then the error the state machine caught."""
@@ -29,9 +38,15 @@ def failure_reason(failure: dict[str, Any] | None, job: Job) -> str | None:
 
 def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     store = JobStore(settings.jobs_table)
+    finalizer = request.finalizer or f"finalize-{uuid.uuid4()}"
     job = store.require(request.job_id)
     if job.status.is_final:
-        return job  # finalized already (a retried step, or a cancellation racing the last state)
+        if job.finalizer == finalizer and not job.announced_at:
+            _announce(store, job, settings)  # a retry after the job settled but before it was announced
+        return store.require(job.job_id)
+    if not store.claim_finalize(job.job_id, finalizer, LEASE_SECONDS):
+        return store.require(job.job_id)  # another finalizer holds the job: it writes and announces
+    job = store.require(job.job_id)
     bucket = settings.data_bucket
     reason = failure_reason(request.failure, job)
     prefix = layout.output_prefix(job.job_id)
@@ -70,17 +85,24 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         },
     }
     storage.put_json(bucket, prefix + "summary.json", summary)
-    store.update(
+    settled = store.settle(
         job.job_id,
-        status=status.value,
+        finalizer,
+        status,
         finished_at=finished_at,
         counts=summary["counts"],
         credits=credits,
         **({"error": reason} if reason else {}),
     )
     ended = store.require(job.job_id)
-    emit_job_ended(ended, settings)
+    if settled:
+        _announce(store, ended, settings)
     return ended
+
+
+def _announce(store: JobStore, job: Job, settings: Settings) -> None:
+    emit_job_ended(job, settings)
+    store.update(job.job_id, announced_at=now_iso())
 
 
 def _seconds_between(start: str, end: str) -> float:
@@ -150,8 +172,10 @@ def _row_outcome(
     else:
         status, reason = RowStatus(result.status), result.reason
     if planned == RowStatus.DUPLICATE:
-        # Answered from its twin: same data, and the twin's outcome in the reason.
+        # Answered from its twin: same data, and the twin's outcome in the reason. A twin without an
+        # answer leaves its duplicates without one too: they are errors, not duplicates.
         twin = entry["twin"]
         detail = f"{status.value}: {reason}" if reason else status.value
-        return RowStatus.DUPLICATE, f"same request as row {twin} ({detail})", result, twin
+        duplicate = RowStatus.ERROR if status == RowStatus.ERROR else RowStatus.DUPLICATE
+        return duplicate, f"same request as row {twin} ({detail})", result, twin
     return status, reason, result, None

@@ -98,5 +98,9 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         manifest_key=layout.manifest_key(job_id),
         chunks_total=chunk_count,
         max_concurrency=vendor_settings.max_concurrency,
-        limits=Limits(max_polls=vendor_settings.max_polls, deadline_seconds=vendor_settings.deadline_seconds),
+        limits=Limits(
+            max_polls=vendor_settings.max_polls,
+            deadline_seconds=vendor_settings.deadline_seconds,
+            retry_wait_seconds=vendor_settings.backoff_max_seconds,
+        ),
     )

@@ -21,7 +21,7 @@ def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContex
     @tracer.capture_lambda_handler
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = ChunkTask.model_validate(event)
-        progress = run_chunk_task(task, vendor, Settings.load(), context)
+        progress = run_chunk_task(task, vendor, Settings.load())
         logger.info(
             "chunk step",
             extra={

@@ -9,9 +9,18 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from enrichment.errors import BadChunk, BadCredentials, EnrichmentError, OutOfCredits, Throttled, Transient
+from enrichment.errors import (
+    BadChunk,
+    BadCredentials,
+    EnrichmentError,
+    NotSent,
+    OutcomeUnknown,
+    OutOfCredits,
+    Throttled,
+    Transient,
+)
 from enrichment.models import Chunk, RecordResult, Vendor
 from enrichment.settings import VendorSettings
 
@@ -32,12 +41,26 @@ class ChunkOutcome(BaseModel):
     reason: str | None = None
 
 
+class VendorOptions(BaseModel, extra="forbid"):
+    """Options every vendor's job takes; each vendor's options model adds its own."""
+
+    allow_resend: bool = Field(
+        default=False,
+        description="when a submission's answer was lost after the vendor may have accepted it, send it again "
+        "(and risk paying twice) instead of reporting its rows as errors; vendors whose repeats are free resend anyway",
+    )
+
+
 class VendorAdapter(abc.ABC):
     """Submit a chunk, check a vendor job, normalize answers, map failures to error kinds."""
 
     vendor: ClassVar[Vendor]
-    options_model: ClassVar[type[BaseModel]]
+    options_model: ClassVar[type[VendorOptions]]
     input_fields: ClassVar[tuple[str, ...]]  # the canonical fields this vendor can match on
+    # Whether sending the same records again costs nothing (a documented fact of the vendor's pricing).
+    repeat_is_free: ClassVar[bool] = False
+    # Whether `find_submission` can tell if the vendor holds a submission whose answer was lost.
+    can_find_submission: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -51,11 +74,13 @@ class VendorAdapter(abc.ABC):
         self.credentials = credentials
         self.settings = settings
         self.extra_urls = dict(extra_urls or {})
+        # Called right before a paid request leaves: the send ledger records it first.
+        self.before_paid_request: Callable[[], None] = lambda: None
 
     # ---- input side: used by prepare, no network ----
 
     @classmethod
-    def parse_options(cls, raw: Mapping[str, Any]) -> BaseModel:
+    def parse_options(cls, raw: Mapping[str, Any]) -> VendorOptions:
         return cls.options_model.model_validate(dict(raw))
 
     @classmethod
@@ -80,6 +105,11 @@ class VendorAdapter(abc.ABC):
     @abc.abstractmethod
     def check(self, vendor_ref: str, chunk: Chunk, options: BaseModel) -> ChunkOutcome: ...
 
+    def find_submission(self, chunk: Chunk, options: BaseModel) -> ChunkOutcome | None:
+        """Look up a submission whose answer was lost: its outcome if the vendor holds it, None if it does not.
+        Only for vendors with `can_find_submission`."""
+        raise NotImplementedError(f"{self.vendor.value} offers no way to look a submission up")
+
     # ---- shared HTTP plumbing ----
 
     def request(
@@ -89,37 +119,55 @@ class VendorAdapter(abc.ABC):
         classify: Callable[[httpx.Response, Any], None],
         *,
         text: bool = False,
+        paid: bool = False,
         **kwargs: Any,
     ) -> Any:
         """One call (`url` is a path on the API, or absolute). Transport faults become Transient; the
         vendor's own errors go through `classify`. Returns the JSON body, or the text when `text`.
 
-        Messages never carry the URL: some vendors take their key in the query string."""
+        A `paid` call (one that may cost credits) is announced to `before_paid_request` first, and a fault
+        after it left (no answer, 5xx, a body that is not JSON) raises OutcomeUnknown; a fault before it
+        left raises NotSent. Messages never carry the URL: some vendors take their key in the query string."""
+        if paid:
+            self.before_paid_request()
         try:
-            with httpx.Client(base_url=self.api_url, timeout=self.settings.http_timeout_seconds) as http:
-                response = http.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise Transient(f"{self.vendor.value}: no answer within {self.settings.http_timeout_seconds:g}s") from None
-        except httpx.TransportError as exc:
-            raise Transient(f"{self.vendor.value}: connection failed ({type(exc).__name__})") from None
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        classify(response, body)
-        if text:
-            return response.text
-        if body is None:
-            raise Transient(f"{self.vendor.value}: HTTP {response.status_code} with a body that is not JSON")
-        return body
+            try:
+                with httpx.Client(base_url=self.api_url, timeout=self.settings.http_timeout_seconds) as http:
+                    response = http.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
+                raise NotSent(f"{self.vendor.value}: could not connect ({type(exc).__name__})") from None
+            except httpx.TimeoutException:
+                raise Transient(
+                    f"{self.vendor.value}: no answer within {self.settings.http_timeout_seconds:g}s"
+                ) from None
+            except httpx.TransportError as exc:
+                raise Transient(f"{self.vendor.value}: the connection failed ({type(exc).__name__})") from None
+            try:
+                body = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                body = None
+            classify(response, body)
+            if text:
+                return response.text
+            if body is None:
+                raise Transient(f"{self.vendor.value}: HTTP {response.status_code} with a body that is not JSON")
+            return body
+        except NotSent:
+            raise
+        except Transient as lost:
+            if paid:
+                raise OutcomeUnknown(str(lost)) from None
+            raise
 
-    def parse(self, model: type[BaseModel], body: Any) -> Any:
-        """Validate a vendor answer; an answer of the wrong shape is treated as a passing fault."""
+    def parse(self, model: type[BaseModel], body: Any, *, paid: bool = False) -> Any:
+        """Validate a vendor answer; an answer of the wrong shape is treated as a passing fault (and, for a
+        paid call, as an answer lost after the vendor may have accepted it)."""
         try:
             return model.model_validate(body)
         except ValidationError as exc:
             fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()[:3])
-            raise Transient(f"{self.vendor.value}: malformed answer ({fields})") from None
+            error = OutcomeUnknown if paid else Transient
+            raise error(f"{self.vendor.value}: malformed answer ({fields})") from None
 
 
 def retry_after_seconds(response: httpx.Response, *header_names: str) -> float | None:

@@ -20,15 +20,16 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from enrichment.errors import BadChunk
 from enrichment.models import Chunk, Email, EmailVerification, RecordResult, RowStatus, Vendor
-from enrichment.vendors.base import ChunkOutcome, VendorAdapter, raise_for_status, retry_after_seconds
+from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 # Deliberately simple: one @, no spaces, a dot in the domain. The vendor judges the rest.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RUNNING = {"pending", "queued", "processing", "in_progress", "running"}
 
 
-class Check365Options(BaseModel, extra="forbid"):
+class Check365Options(VendorOptions):
     pass
 
 
@@ -66,6 +67,7 @@ class Check365Adapter(VendorAdapter):
     vendor = Vendor.CHECK365
     input_fields = ("email",)
     options_model = Check365Options
+    can_find_submission = True  # the job_id is ours: a lost upload is looked up by it
 
     @classmethod
     def validate(cls, fields: Mapping[str, str]) -> str | None:
@@ -112,8 +114,18 @@ class Check365Adapter(VendorAdapter):
             "/api/validation/bulk-upload",
             self._classify,
             json={"emails": emails, "api_key": self.credentials["api_key"], "job_id": job_id},
+            paid=True,
         )
         return ChunkOutcome(status="running", vendor_ref=str(body.get("job_id") or job_id))
+
+    def find_submission(self, chunk: Chunk, options: BaseModel) -> ChunkOutcome | None:
+        """The upload's job_id is ours: ask for its status. "Not found" means the upload never arrived."""
+        try:
+            return self.check(self.vendor_job_id(chunk), chunk, options)
+        except BadChunk as rejected:
+            if "not found" in str(rejected).lower():
+                return None
+            raise
 
     def check(self, vendor_ref: str, chunk: Chunk, options: BaseModel) -> ChunkOutcome:
         body = self.request(

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from enrichment.errors import BadCredentials, Throttled
 from enrichment.models import Chunk, Company, Email, EmailVerification, Person, Phone, RecordResult, RowStatus, Vendor
-from enrichment.vendors.base import ChunkOutcome, VendorAdapter, raise_for_status, retry_after_seconds
+from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 CONTACT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_LOGIN_URL = "https://login.insideview.com"
@@ -37,7 +37,7 @@ _tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (login url, client id)
 _tokens_lock = threading.Lock()
 
 
-class InsideViewOptions(BaseModel, extra="forbid"):
+class InsideViewOptions(VendorOptions):
     pass
 
 
@@ -157,8 +157,9 @@ class InsideViewAdapter(VendorAdapter):
             "/api/v1/contact/job",
             content=ids.encode(),
             headers={"Content-Type": "text/plain", "Accept": "application/json"},
+            paid=True,  # quota is debited when the job starts processing
         )
-        job = self.parse(_JobAnswer, body)
+        job = self.parse(_JobAnswer, body, paid=True)
         return ChunkOutcome(status="running", vendor_ref=job.jobId)
 
     def check(self, vendor_ref: str, chunk: Chunk, options: BaseModel) -> ChunkOutcome:

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, model_validator
 
 from enrichment.models import Chunk, Company, Email, Person, Phone, RecordResult, RowStatus, Vendor
-from enrichment.vendors.base import ChunkOutcome, VendorAdapter, raise_for_status, retry_after_seconds
+from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
 REQUEST_FIELDS = (
@@ -37,7 +37,7 @@ ERROR_STATUS = {
 }
 
 
-class ProspeoOptions(BaseModel, extra="forbid"):
+class ProspeoOptions(VendorOptions):
     only_verified_email: bool = False
     enrich_mobile: bool = False
     only_verified_mobile: bool = False
@@ -69,6 +69,7 @@ class ProspeoAdapter(VendorAdapter):
     vendor = Vendor.PROSPEO
     input_fields = REQUEST_FIELDS
     options_model = ProspeoOptions
+    repeat_is_free = True  # documented: re-enriching a record already enriched costs nothing
 
     @classmethod
     def validate(cls, fields: Mapping[str, str]) -> str | None:
@@ -110,10 +111,11 @@ class ProspeoAdapter(VendorAdapter):
             "POST",
             "/bulk-enrich-person",
             self._classify,
-            json=options.model_dump() | {"data": data},
+            json=options.model_dump(exclude=set(VendorOptions.model_fields)) | {"data": data},
             headers={"X-KEY": self.credentials["api_key"], "Accept": "application/json"},
+            paid=True,
         )
-        answer: _Answer = self.parse(_Answer, body)
+        answer: _Answer = self.parse(_Answer, body, paid=True)
         results: dict[str, RecordResult] = {}
         for match in answer.matched:
             ref = str(match.get("identifier"))

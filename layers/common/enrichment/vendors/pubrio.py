@@ -16,12 +16,12 @@ import httpx
 from pydantic import BaseModel, Field
 
 from enrichment.models import Chunk, Email, Phone, RecordResult, RowStatus, Vendor
-from enrichment.vendors.base import ChunkOutcome, VendorAdapter, raise_for_status, retry_after_seconds
+from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 ContactType = Literal["email-personal", "email-work", "phone"]
 
 
-class PubrioOptions(BaseModel, extra="forbid"):
+class PubrioOptions(VendorOptions):
     contact_types: list[ContactType] = Field(default=["email-work", "email-personal"], min_length=1)
     profile_id: int | None = None
 
@@ -120,8 +120,10 @@ class PubrioAdapter(VendorAdapter):
         }
         if options.profile_id is not None:
             payload["profile_id"] = options.profile_id
-        body = self.request("POST", "/redeem/people/batch", self._classify, json=payload, headers=self._headers())
-        data = self.parse(_SubmitAnswer, body).data
+        body = self.request(
+            "POST", "/redeem/people/batch", self._classify, json=payload, headers=self._headers(), paid=True
+        )
+        data = self.parse(_SubmitAnswer, body, paid=True).data
         return ChunkOutcome(
             status="running",
             vendor_ref=data.redeem_query_id,
