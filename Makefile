@@ -11,6 +11,8 @@ PY := $(VENV)/bin/python
 INPUT ?=
 VENDOR ?=
 OPTIONS ?=
+# Named faults for `make run`, each word NAME or NAME*N or out_of_credits@k (the table: localrt/faults.py).
+FAULTS ?=
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
@@ -18,7 +20,13 @@ PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || tr
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
-	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder"
+	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder;"
+	@echo "         [OPTIONS='enrich_mobile=true']      job options"
+	@echo "         [FAULTS='accept_then_drop 429*3']   faults for the vendor, NAME or NAME*N (N times) or"
+	@echo "                                             out_of_credits@k; names: accept_then_drop, crash_after_accept,"
+	@echo "                                             check_5xx (not prospeo: no check), check_timeout, out_of_credits,"
+	@echo "                                             429, 500, timeout, malformed, fail_job, never_complete"
+	@echo "                                             (localrt/faults.py); writes simulator.json; exits 1 if FAILED"
 	@echo "make test                                   every test, static checks included"
 	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
 
@@ -45,8 +53,8 @@ demo: setup
 	@$(PY) -m localrt demo
 
 run: setup
-	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo [OPTIONS='enrich_mobile=true']" >&2; exit 2; }
-	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)")
+	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [FAULTS='accept_then_drop 429*3 out_of_credits@2']" >&2; exit 2; }
+	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") $(foreach f,$(FAULTS),--fault "$(f)")
 
 api: setup
 	@$(PY) -m localrt api --port "$(or $(PORT),3000)"

@@ -1,9 +1,16 @@
-"""Command line of the local runtime: `python -m localrt run|demo`."""
+"""Command line of the local runtime: `python -m localrt run|demo|api|sample`.
+
+`run --fault NAME[*N]` injects a named fault for the job's vendor before the job starts (names and what
+each simulates: localrt/faults.py; `check_5xx` applies to nothing for Prospeo, which has no check). After a
+job, its output folder holds `simulator.json`: the vendor simulator's ledger for the job, its vendor and
+the fault words given. `run` exits 1 when the job ends FAILED.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import threading
 import time
@@ -11,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from client.cli import parse_options
+from localrt import faults as named_faults
 from localrt.runtime import ROOT, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
@@ -64,7 +72,26 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
-def run_jobs(runtime: LocalRuntime, jobs: list[tuple[str, Path, dict[str, Any]]], out: Path) -> list[dict[str, Any]]:
+def _ledger_delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    return {key: after[key] - before.get(key, 0) for key in after}
+
+
+def run_jobs(
+    runtime: LocalRuntime,
+    jobs: list[tuple[str, Path, dict[str, Any]]],
+    out: Path,
+    faults: list[named_faults.Fault] | None = None,
+) -> list[dict[str, Any]]:
+    """Drop each job's file and wait for each; `faults` are injected for every job's vendor first.
+
+    Each job's output folder gets simulator.json: its vendor simulator's ledger over the job (the change
+    since just before the drop, so jobs of different vendors run side by side keep their own), the vendor
+    and the fault words."""
+    faults = faults or []
+    for vendor in dict.fromkeys(vendor for vendor, _, _ in jobs):
+        for note in named_faults.inject(runtime, vendor, faults):
+            print(note, file=sys.stderr)
+    before = {vendor: runtime.simulators[vendor].ledger() for vendor, _, _ in jobs}
     started = time.monotonic()
     ids = {runtime.drop(path, vendor, options): vendor for vendor, path, options in jobs}
     progress = Progress(ids)
@@ -72,6 +99,9 @@ def run_jobs(runtime: LocalRuntime, jobs: list[tuple[str, Path, dict[str, Any]]]
     for job_id, vendor in ids.items():
         view = runtime.wait(job_id, timeout=900, on_progress=progress)
         folder = runtime.download(job_id, out / job_id)
+        ledger = _ledger_delta(runtime.simulators[vendor].ledger(), before[vendor])
+        record = {"vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
+        (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
         counts = view.item.get("counts") or {}
         summary.append(
             {
@@ -128,6 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone",
     )
+    run.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[*N]",
+        help="inject a named fault for the vendor before the job starts, N times (default 1), or "
+        "out_of_credits@k (after k submissions); names: "
+        + ", ".join(named_faults.KNOWN)
+        + " (check_5xx applies to nothing for prospeo, which has no check; see localrt/faults.py)",
+    )
     demo = commands.add_parser("demo", help="a sample job per vendor")
     api = commands.add_parser("api", help="serve the jobs API on 127.0.0.1 until interrupted")
     api.add_argument("--port", type=int, default=3000)
@@ -147,9 +187,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "api":
         return serve_api(args.port, args.out.resolve())
+    faults: list[named_faults.Fault] = []
     if args.command == "run":
         if not args.input.is_file():
             parser.error(f"--input {args.input} is not a file")
+        try:
+            faults = named_faults.parse_all(args.fault)
+        except named_faults.FaultError as error:
+            parser.error(str(error))
         jobs = [(args.vendor, args.input.resolve(), parse_options(args.option))]
     else:
         jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
@@ -161,15 +206,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"function logs and metrics: {log_path}", file=sys.stderr)
     # The handlers log (Powertools JSON) and emit metrics (EMF) on stdout, as in Lambda: keep them in a file.
     with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalRuntime(log_level="INFO") as runtime:
-        summary = run_jobs(runtime, jobs, out)
+        summary = run_jobs(runtime, jobs, out, faults)
     print(_table(summary), file=sys.stderr)
     for row in summary:
-        if row["reason"]:
+        if row["status"] == "FAILED":
+            print(
+                f"{row['vendor']}: job {row['job_id']} FAILED: {row['reason'] or 'no reason recorded'}", file=sys.stderr
+            )
+        elif row["reason"]:
             print(f"{row['vendor']}: {row['reason']}", file=sys.stderr)
     if args.command == "run":
-        print(summary[0]["output"])  # the last line: the job's output folder
+        print(summary[0]["output"], flush=True)  # the last line: the job's output folder
     failed = [row for row in summary if row["status"] == "FAILED"]
-    return 1 if failed and args.command == "demo" else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from localrt.simulators.prospeo import ProspeoSimulator
 from localrt.simulators.pubrio import PubrioSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
-FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED"}
+FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
 
 # The template's name for each vendor (parameters <Name>ApiUrl, outputs <Name>SecretArn).
 TEMPLATE_NAMES = {"pubrio": "Pubrio", "prospeo": "Prospeo", "check365": "Check365", "insideview": "InsideView"}
