@@ -52,7 +52,11 @@ def assert_all_answered(
     assert ledger["duplicate_paid_submissions"] == repeats, ledger
     if jobs_before is not None:
         assert sim.jobs_created() - jobs_before == view.item["chunks_total"] + repeats
-    assert ledger["credits_charged"] == view.item["credits"], ledger
+    if case.answer_lost == "resent" and ledger["submissions"] > view.item["chunks_total"]:
+        # A free repeat answers with no cost: what the lost answer charged is known to the vendor only.
+        assert ledger["credits_charged"] >= view.item["credits"], ledger
+    else:
+        assert ledger["credits_charged"] == view.item["credits"], ledger
     assert not sim.faults, "every injected fault was met"
     assert not runtime.runtime_faults(), "every runtime fault was met"
 
