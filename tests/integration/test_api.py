@@ -121,33 +121,66 @@ def test_list_newest_first_filtered_and_paginated(http, prospeo):
     assert http.get("/jobs", params={"next_token": "bogus"}).status_code == 422
 
 
-def test_cancel_mid_run_keeps_answers_and_submits_nothing_more(http, pubrio):
-    pubrio.processing_seconds = 30  # the first chunks stay with the vendor
+def _start_slow_pubrio_job(http, pubrio, rows: int, seed: int) -> tuple[str, str]:
+    """A 7-chunk job whose first chunks stay with the vendor a while; returns (job id, input text) once the
+    vendor has accepted at least one chunk."""
+    text = pubrio_csv(rows, seed=seed)  # chunks of 100, 3 at once
+    ticket = http.post("/uploads").json()
+    httpx.put(ticket["upload_url"], content=text.encode())
+    job_id = http.post("/jobs", json={"vendor": "pubrio", "input_key": ticket["input_key"]}).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while pubrio.ledger()["paid_submissions"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return job_id, text
+
+
+def _rows(http, job_id: str) -> list[dict[str, str]]:
+    files = http.get(f"/jobs/{job_id}/results").json()["files"]
+    return list(csv.DictReader(io.StringIO(httpx.get(files["results.csv"]).text)))
+
+
+def test_cancel_collects_what_the_vendor_accepted_and_submits_nothing_more(http, pubrio):
+    pubrio.processing_seconds = 4  # the first chunks stay with the vendor while the cancel comes
     try:
-        text = pubrio_csv(700, seed=62)  # 7 chunks of 100, 3 at once
-        ticket = http.post("/uploads").json()
-        httpx.put(ticket["upload_url"], content=text.encode())
-        job_id = http.post("/jobs", json={"vendor": "pubrio", "input_key": ticket["input_key"]}).json()["job_id"]
-        deadline = time.monotonic() + 30
-        while http.get(f"/jobs/{job_id}").json()["status"] != "RUNNING" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        while pubrio.served("/redeem/people/batch") == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        job_id, text = _start_slow_pubrio_job(http, pubrio, 700, seed=62)
         cancelled = http.delete(f"/jobs/{job_id}")
         assert cancelled.status_code == 202
-        submitted = pubrio.served("/redeem/people/batch")
+        assert cancelled.json()["stop_reason"] == "cancelled by the user"
         job = wait_final(http, job_id)
-        time.sleep(1.5)  # anything still in flight would have reached the vendor by now
-        assert pubrio.served("/redeem/people/batch") == submitted, "no chunk submitted after the cancel"
     finally:
         pubrio.processing_seconds = 1.5
     assert job["status"] == "CANCELLED" and "cancelled" in job["error"]
-    files = http.get(f"/jobs/{job_id}/results").json()["files"]
-    rows = list(csv.DictReader(io.StringIO(httpx.get(files["results.csv"]).text)))
+    rows = _rows(http, job_id)
     assert len(rows) == 700
-    assert {r["result_status"] for r in rows} <= {"error", "invalid_input", "duplicate"}
-    assert all("cancelled" in r["result_reason"] for r in rows if r["result_status"] == "error")
+    expected = expected_pubrio(parse_csv(text), ["email-work", "email-personal"])
+    answered = 0
+    for number, (row, (status, _)) in enumerate(zip(rows, expected, strict=True), 1):
+        if row["result_status"] == "error":  # never sent, because of the cancel
+            assert status != "invalid_input" and "cancelled" in row["result_reason"], number
+        else:
+            assert row["result_status"] == status, number
+            answered += status in ("matched", "not_matched")
+    ledger = pubrio.ledger()
+    # every chunk the vendor accepted (and will charge for) was collected, none was paid twice, and the
+    # chunks not yet sent were never sent
+    assert answered and ledger["answers_served"] == ledger["paid_submissions"] < job["progress"]["chunks_total"]
+    assert ledger["duplicate_paid_submissions"] == 0 and job["credits"] == ledger["credits_charged"]
     assert http.delete(f"/jobs/{job_id}").status_code == 409
+
+
+def test_hard_cancel_ends_the_job_at_once(http, pubrio):
+    pubrio.processing_seconds = 30  # nothing comes back before the hard cancel
+    try:
+        job_id, _ = _start_slow_pubrio_job(http, pubrio, 700, seed=63)
+        assert http.delete(f"/jobs/{job_id}", params={"hard": "true"}).status_code == 202
+        job = wait_final(http, job_id)
+    finally:
+        pubrio.processing_seconds = 1.5
+    assert job["status"] == "CANCELLED" and "cancelled" in job["error"]
+    rows = _rows(http, job_id)
+    assert len(rows) == 700
+    assert {r["result_status"] for r in rows} <= {"error", "invalid_input"}
+    assert pubrio.ledger()["answers_served"] == 0
 
 
 def test_openapi_document_and_swagger_ui(http):

@@ -15,7 +15,7 @@ import contextlib
 import math
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from enrichment.errors import FATAL_ERRORS, JobStopped, OutcomeUnknown, Throttled, caught_message
 from enrichment.files import layout, storage
@@ -70,7 +70,7 @@ class ChunkStep:
                 return reconciled
         if job.stop_reason:
             raise JobStopped(f"job stopped before this chunk was sent: {job.stop_reason}")
-        adapter.before_paid_request = ledger.mark_sending
+        adapter.before_paid_request = _once(ledger.mark_sending)  # a call repeated with a new token is one send
         try:
             with self._paced(adapter.request_cost(chunk, "submit")):
                 outcome = adapter.submit(chunk, options)
@@ -234,3 +234,15 @@ class ChunkStep:
             settings=self.vendor_settings,
             extra_urls=self.settings.vendor_extra_urls(self.vendor),
         )
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    done = False
+
+    def run() -> None:
+        nonlocal done
+        if not done:
+            action()
+            done = True
+
+    return run
