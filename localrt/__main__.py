@@ -44,7 +44,7 @@ class Progress:
         total = item.get("chunks_total")
         chunks = f"{item.get('chunks_done', 0)}/{total}" if total is not None else "-"
         line = (
-            f"{self.labels[item['job_id']]:<9} {item['job_id']}  {view.status:<9} "
+            f"{self.labels[item['job_id']]:<9} {item['job_id']}  {view.status:<10} "
             f"chunks {chunks:<7} credits {item.get('credits', 0):g}"
         )
         if self.last.get(item["job_id"]) != line:
