@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -86,6 +87,17 @@ pubrio = _simulator("pubrio")
 prospeo = _simulator("prospeo")
 check365 = _simulator("check365")
 insideview = _simulator("insideview")
+
+
+@contextlib.contextmanager
+def vendor_takes(simulator: Simulator, seconds: float) -> Iterator[None]:
+    """The simulator's vendor jobs take `seconds` to finish while inside (so chunks stay in flight)."""
+    usual = simulator.processing_seconds
+    simulator.processing_seconds = seconds
+    try:
+        yield
+    finally:
+        simulator.processing_seconds = usual
 
 
 def unique_name(stem: str) -> str:

@@ -93,6 +93,9 @@ def test_the_completion_event_and_a_signed_webhook(runtime, api, receiver, prosp
     assert ours and ours[0]["detail-type"] == "Job Succeeded" and ours[0]["detail"] == detail
     wait_for(lambda: runtime.job(job_id).item["webhook_status"] == "delivered")
     assert runtime.job(job_id).item["webhook_attempts"] == 1
+    # EventBridge delivers at least once: the same event again sends no second webhook
+    answer, failed = runtime.invoke("WebhookFunction", ours[0])
+    assert not failed and answer["webhook"] == "already" and len(receiver.requests) == 1
 
 
 def test_a_failing_webhook_is_retried_recorded_and_never_fails_the_job(runtime, api, receiver, prospeo):

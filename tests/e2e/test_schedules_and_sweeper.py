@@ -7,7 +7,7 @@ import time
 
 from enrichment.jobs import sweeper
 from localrt.samples import check365_csv, pubrio_csv
-from tests.conftest import unique_name
+from tests.conftest import unique_name, vendor_takes
 
 RULE = "enrich-local-weekly-revalidation"
 
@@ -48,8 +48,7 @@ def test_a_schedule_without_its_input_fails_clearly(runtime):
 
 
 def test_the_sweeper_settles_a_job_whose_execution_ended_without_it(runtime, pubrio, tmp_path, monkeypatch):
-    pubrio.processing_seconds = 60
-    try:
+    with vendor_takes(pubrio, 60):
         path = tmp_path / unique_name("swept")
         path.write_text(pubrio_csv(30, seed=72))
         job_id = runtime.drop(path, "pubrio")
@@ -59,8 +58,6 @@ def test_the_sweeper_settles_a_job_whose_execution_ended_without_it(runtime, pub
         sfn = runtime.client("stepfunctions")
         arn = runtime.outputs["JobStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{job_id}"
         sfn.stop_execution(executionArn=arn, error="States.Timeout", cause="the execution timed out")
-    finally:
-        pubrio.processing_seconds = 1.5
     assert runtime.job(job_id).status == "RUNNING"
 
     answer, _ = runtime.trigger("enrich-local-sweeper")

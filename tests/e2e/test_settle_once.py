@@ -11,7 +11,7 @@ import httpx
 from enrichment.jobs.store import JobStore
 from enrichment.models import JobStatus
 from localrt.samples import pubrio_csv
-from tests.conftest import parse_csv, read_results
+from tests.conftest import parse_csv, read_results, vendor_takes
 from tests.e2e.test_events_and_webhooks import Receiver, wait_for
 
 
@@ -37,32 +37,37 @@ def _events_for(runtime, queue: str, job_id: str) -> list[dict]:
 def test_racing_finalizers_settle_the_job_once(runtime, api, pubrio, tmp_path):
     queue = _listen(runtime, "settle-once")
     receiver = Receiver()
-    pubrio.processing_seconds = 3  # chunks stay in flight while the finalizers race
     try:
-        text = pubrio_csv(300, seed=71)
-        ticket = httpx.post(f"{api.url}/uploads").json()
-        httpx.put(ticket["upload_url"], content=text.encode())
-        body = {"vendor": "pubrio", "input_key": ticket["input_key"], "webhook_url": receiver.url}
-        job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
-        wait_for(lambda: pubrio.ledger()["paid_submissions"] > 0)
+        with vendor_takes(pubrio, 3):  # chunks stay in flight while the finalizers race
+            text = pubrio_csv(300, seed=71)
+            ticket = httpx.post(f"{api.url}/uploads").json()
+            httpx.put(ticket["upload_url"], content=text.encode())
+            body = {"vendor": "pubrio", "input_key": ticket["input_key"], "webhook_url": receiver.url}
+            job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+            wait_for(lambda: pubrio.ledger()["paid_submissions"] > 0)
 
-        # A hard cancel, a sweeper and a stray retry all finalize at once, while the state machine runs on.
-        failure = {"Error": "Unsettled", "Cause": "racing"}
-        callers = [
-            lambda: httpx.delete(f"{api.url}/jobs/{job_id}", params={"hard": "true"}),
-            lambda: runtime.invoke("FinalizeFunction", {"job_id": job_id, "failure": failure, "finalizer": "sweeper"}),
-            lambda: runtime.invoke("FinalizeFunction", {"job_id": job_id, "failure": failure, "finalizer": "other"}),
-        ]
-        threads = [threading.Thread(target=call) for call in callers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        view = runtime.wait(job_id, timeout=120)
-        wait_for(lambda: runtime.job(job_id).item.get("webhook_status") == "delivered")
-        settled = view.item
+            # A hard cancel, a sweeper and a stray retry all finalize at once, while the state machine runs on.
+            failure = {"Error": "Unsettled", "Cause": "racing"}
+
+            def finalize(finalizer: str):
+                return lambda: runtime.invoke(
+                    "FinalizeFunction", {"job_id": job_id, "failure": failure, "finalizer": finalizer}
+                )
+
+            callers = [
+                lambda: httpx.delete(f"{api.url}/jobs/{job_id}", params={"hard": "true"}),
+                finalize("sweeper"),
+                finalize("other"),
+            ]
+            threads = [threading.Thread(target=call) for call in callers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            view = runtime.wait(job_id, timeout=120)
+            wait_for(lambda: runtime.job(job_id).item.get("webhook_status") == "delivered")
+            settled = view.item
     finally:
-        pubrio.processing_seconds = 1.5
         receiver.stop()
 
     assert JobStatus(settled["status"]).is_final

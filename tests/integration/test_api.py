@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from localrt.samples import pubrio_csv
-from tests.conftest import parse_csv
+from tests.conftest import parse_csv, vendor_takes
 from tests.e2e.oracle import assert_rows_match, expected_pubrio
 
 
@@ -140,15 +140,12 @@ def _rows(http, job_id: str) -> list[dict[str, str]]:
 
 
 def test_cancel_collects_what_the_vendor_accepted_and_submits_nothing_more(http, pubrio):
-    pubrio.processing_seconds = 4  # the first chunks stay with the vendor while the cancel comes
-    try:
+    with vendor_takes(pubrio, 4):  # the first chunks stay with the vendor while the cancel comes
         job_id, text = _start_slow_pubrio_job(http, pubrio, 700, seed=62)
         cancelled = http.delete(f"/jobs/{job_id}")
         assert cancelled.status_code == 202
         assert cancelled.json()["stop_reason"] == "cancelled by the user"
         job = wait_final(http, job_id)
-    finally:
-        pubrio.processing_seconds = 1.5
     assert job["status"] == "CANCELLED" and "cancelled" in job["error"]
     rows = _rows(http, job_id)
     assert len(rows) == 700
@@ -169,13 +166,10 @@ def test_cancel_collects_what_the_vendor_accepted_and_submits_nothing_more(http,
 
 
 def test_hard_cancel_ends_the_job_at_once(http, pubrio):
-    pubrio.processing_seconds = 30  # nothing comes back before the hard cancel
-    try:
+    with vendor_takes(pubrio, 30):  # nothing comes back before the hard cancel
         job_id, _ = _start_slow_pubrio_job(http, pubrio, 700, seed=63)
         assert http.delete(f"/jobs/{job_id}", params={"hard": "true"}).status_code == 202
         job = wait_final(http, job_id)
-    finally:
-        pubrio.processing_seconds = 1.5
     assert job["status"] == "CANCELLED" and "cancelled" in job["error"]
     rows = _rows(http, job_id)
     assert len(rows) == 700

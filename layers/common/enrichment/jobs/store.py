@@ -181,6 +181,15 @@ class JobStore:
             **fields,
         )
 
+    def claim_webhook(self, job_id: str) -> bool:
+        """Take the one delivery of the job's webhook; False if it was taken already."""
+        ddb = client("dynamodb")
+        try:
+            self._set(job_id, {"webhook_status": "delivering"}, "attribute_not_exists(webhook_status)", {})
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def settle_chunk(self, job_id: str, chunk_index: int, *, credits: float, failed: bool) -> bool:
         """Count a chunk as done once, whatever retries happen: marker and counters in one transaction.
         False when the chunk was settled already; a conflict with another writer is retried."""

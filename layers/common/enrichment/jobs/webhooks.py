@@ -47,6 +47,8 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
     job = store.require(job_id)
     if not job.webhook_url:
         return "none"
+    if not store.claim_webhook(job_id):
+        return "already"  # EventBridge delivers at least once: a repeated event sends no second webhook
     secret = secret_json(settings.webhook_secret_name)["secret"]
     body = httpx.Request("POST", job.webhook_url, json=detail).content
     error = ""
