@@ -12,9 +12,11 @@ class EnrichmentError(Exception):
 class Throttled(EnrichmentError):
     """The vendor asked us to slow down (429, rate-limit codes). Retried with backoff and jitter."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, quota: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        # The quota reached ("daily", "hourly") when it is not a short window: its reset may outlast the job.
+        self.quota = quota
 
 
 class Transient(EnrichmentError):
@@ -30,12 +32,25 @@ class OutcomeUnknown(Transient):
     the vendor may have accepted and charged it. Reconciled with the vendor, never blindly sent again."""
 
 
+class Refused(EnrichmentError):
+    """The vendor refused the request for a reason not documented as final (an unrecognised 400): tried
+    again later, and the chunk fails with the vendor's message if the refusal persists."""
+
+
 class OutOfCredits(EnrichmentError):
     """The vendor account has no credits left. The job stops submitting and ends FAILED."""
 
 
 class BadCredentials(EnrichmentError):
     """The vendor rejected our credentials. The job stops and ends FAILED."""
+
+
+class AccountBlocked(EnrichmentError):
+    """The vendor account cannot go on (restricted, suspended, disabled). The job stops and ends FAILED."""
+
+
+class QuotaExhausted(EnrichmentError):
+    """A daily or hourly quota was reached and resets only after the job's deadline. The job stops."""
 
 
 class BadChunk(EnrichmentError):
@@ -50,7 +65,7 @@ class JobStopped(EnrichmentError):
     """The job was stopped (by a fatal vendor error on another chunk): submit nothing more."""
 
 
-FATAL_ERRORS = (OutOfCredits, BadCredentials, JobStopped)
+FATAL_ERRORS = (OutOfCredits, BadCredentials, AccountBlocked, QuotaExhausted, JobStopped)
 
 
 def caught_message(failure: dict) -> str:

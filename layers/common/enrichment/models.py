@@ -199,6 +199,7 @@ class ChunkProgress(BaseModel):
     wait_seconds: int = 0
     polls: int = 0
     throttles: int = 0
+    refusals: int = 0
     started_at: float = 0
     elapsed_seconds: int = 0
     progress: float | None = None

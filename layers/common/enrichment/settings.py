@@ -50,6 +50,11 @@ class VendorSettings(BaseModel):
     deadline_seconds: int = Field(default=6 * 3600, ge=1)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     requests_per_minute: int | None = Field(default=None, ge=1)
+    # Plan quotas on top of the per-minute limit (Pubrio's plans have them; numbers vary by plan).
+    requests_per_hour: int | None = Field(default=None, ge=1)
+    requests_per_day: int | None = Field(default=None, ge=1)
+    # An unrecognised refusal (a 400 the vendor does not document as final) is tried this many times.
+    max_refusals: int = Field(default=3, ge=1)
 
 
 # Documented limits where the vendor gives them; the rest are conservative assumptions.

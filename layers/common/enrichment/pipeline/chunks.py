@@ -6,7 +6,10 @@ One implementation for every vendor; the adapter is the only vendor-specific par
   lost is reconciled: looked up where the vendor allows it, sent again only where a repeat is free (or the
   job allows it), otherwise its rows are reported as errors saying why.
 - Throttling never fails a chunk: the step returns "running" with the wait the vendor asked for (or
-  a jittered backoff), capped by the backoff limit and the time left, and the Wait state sleeps it.
+  a jittered backoff), capped by the time left, and the Wait state sleeps it. A daily or hourly quota
+  whose reset comes after the chunk's deadline stops the job instead, saying when it resets.
+- A refusal the vendor does not document as final (an unrecognised 400) is tried again after a backoff;
+  after `max_refusals` in a row the chunk fails with the vendor's message.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ import random
 import time
 from collections.abc import Callable, Iterator
 
-from enrichment.errors import FATAL_ERRORS, JobStopped, OutcomeUnknown, Throttled, caught_message
+from enrichment.errors import (
+    FATAL_ERRORS,
+    JobStopped,
+    OutcomeUnknown,
+    QuotaExhausted,
+    Refused,
+    Throttled,
+    caught_message,
+)
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore
 from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Vendor
@@ -34,9 +45,12 @@ def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings) -> Chunk
     if task.action == "abandon":
         return step.abandon()
     try:
-        return step.submit() if task.action == "submit" else step.check()
-    except Throttled as throttled:
-        return step.throttled(throttled)
+        try:
+            return step.submit() if task.action == "submit" else step.check()
+        except Throttled as throttled:
+            return step.throttled(throttled)
+        except Refused as refused:
+            return step.refused(refused)
     except FATAL_ERRORS as error:
         step.store.stop(task.job_id, reason=str(error), error=type(error).__name__)
         raise
@@ -49,7 +63,13 @@ class ChunkStep:
         self.settings = settings
         self.vendor_settings: VendorSettings = settings.vendor(vendor)
         self.store = JobStore(settings.jobs_table)
-        self.gate = RateGate(settings.jobs_table, vendor, self.vendor_settings.requests_per_minute)
+        self.gate = RateGate(
+            settings.jobs_table,
+            vendor,
+            self.vendor_settings.requests_per_minute,
+            requests_per_hour=self.vendor_settings.requests_per_hour,
+            requests_per_day=self.vendor_settings.requests_per_day,
+        )
         previous = task.progress
         self.started_at = previous.started_at if previous and previous.started_at else time.time()
 
@@ -128,11 +148,18 @@ class ChunkStep:
         previous = self.task.progress
         throttles = (previous.throttles if previous else 0) + 1
         cap = self.vendor_settings.backoff_max_seconds
+        time_left = self.vendor_settings.deadline_seconds - (time.time() - self.started_at)
+        if throttled.quota and throttled.retry_after is not None:
+            if throttled.retry_after > time_left:
+                raise QuotaExhausted(
+                    f"{throttled}; it resets in {_duration(throttled.retry_after)}, after this job's deadline "
+                    f"({_duration(max(0, time_left))} left): the job stops, run the rest after the reset"
+                )
+            cap = time_left  # the vendor's reset is the earliest a request can succeed: wait for all of it
         if throttled.retry_after is not None:
             wait = math.ceil(throttled.retry_after) + random.randint(0, 2)  # spread the chunks that waited together
         else:
             wait = random.randint(1, min(cap, 2**throttles))
-        time_left = self.vendor_settings.deadline_seconds - (time.time() - self.started_at)
         return ChunkProgress(
             status="running",
             vendor_ref=previous.vendor_ref if previous else None,
@@ -144,6 +171,33 @@ class ChunkStep:
             elapsed_seconds=int(time.time() - self.started_at),
             progress=previous.progress if previous else None,
             reason=str(throttled),
+        )
+
+    def refused(self, refused: Refused) -> ChunkProgress:
+        """Try the same step again after a backoff, unless the vendor has refused it too many times."""
+        previous = self.task.progress
+        refusals = (previous.refusals if previous else 0) + 1
+        base = previous or ChunkProgress(status="running", started_at=self.started_at)
+        if refusals >= self.vendor_settings.max_refusals:
+            return base.model_copy(
+                update={
+                    "status": "failed",
+                    "refusals": refusals,
+                    "reason": f"{refused} (refused {refusals} times in a row)",
+                    "elapsed_seconds": int(time.time() - self.started_at),
+                }
+            )
+        time_left = self.vendor_settings.deadline_seconds - (time.time() - self.started_at)
+        wait = self._next_wait(None, refusals)
+        return base.model_copy(
+            update={
+                "status": "running",
+                "refusals": refusals,
+                "wait_seconds": max(1, math.ceil(min(wait, time_left))),
+                "started_at": self.started_at,
+                "elapsed_seconds": int(time.time() - self.started_at),
+                "reason": str(refused),
+            }
         )
 
     def abandon(self) -> ChunkProgress:
@@ -171,8 +225,10 @@ class ChunkStep:
             yield
         except Throttled as throttled:
             if throttled.retry_after:
-                # Every chunk of the vendor waits for the hint, but never longer than the backoff cap.
-                self.gate.block(min(throttled.retry_after, self.vendor_settings.backoff_max_seconds))
+                # Every chunk of the vendor waits for the hint; a short window's never longer than the backoff
+                # cap, a quota's until its reset.
+                cap = None if throttled.quota else self.vendor_settings.backoff_max_seconds
+                self.gate.block(throttled.retry_after if cap is None else min(throttled.retry_after, cap))
             raise
 
     def _progress(self, outcome: ChunkOutcome, *, polls: int) -> ChunkProgress:
@@ -234,6 +290,11 @@ class ChunkStep:
             settings=self.vendor_settings,
             extra_urls=self.settings.vendor_extra_urls(self.vendor),
         )
+
+
+def _duration(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 def _once(action: Callable[[], None]) -> Callable[[], None]:

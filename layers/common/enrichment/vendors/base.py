@@ -12,12 +12,12 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from enrichment.errors import (
-    BadChunk,
     BadCredentials,
     EnrichmentError,
     NotSent,
     OutcomeUnknown,
     OutOfCredits,
+    Refused,
     Throttled,
     Transient,
 )
@@ -69,11 +69,13 @@ class VendorAdapter(abc.ABC):
         credentials: Mapping[str, str],
         settings: VendorSettings,
         extra_urls: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings
         self.extra_urls = dict(extra_urls or {})
+        self.transport = transport  # None: the network; contract tests pass the documents' answers
         # Called right before a paid request leaves: the send ledger records it first.
         self.before_paid_request: Callable[[], None] = lambda: None
 
@@ -105,6 +107,11 @@ class VendorAdapter(abc.ABC):
     @abc.abstractmethod
     def check(self, vendor_ref: str, chunk: Chunk, options: BaseModel) -> ChunkOutcome: ...
 
+    @abc.abstractmethod
+    def check_access(self) -> str:
+        """The cheapest documented call that proves the credentials work, spending no credits where the vendor
+        allows it: one line saying what was confirmed. The vendor's errors raise as in submit and check."""
+
     def find_submission(self, chunk: Chunk, options: BaseModel) -> ChunkOutcome | None:
         """Look up a submission whose answer was lost: its outcome if the vendor holds it, None if it does not.
         Only for vendors with `can_find_submission`."""
@@ -132,7 +139,9 @@ class VendorAdapter(abc.ABC):
             self.before_paid_request()
         try:
             try:
-                with httpx.Client(base_url=self.api_url, timeout=self.settings.http_timeout_seconds) as http:
+                with httpx.Client(
+                    base_url=self.api_url, timeout=self.settings.http_timeout_seconds, transport=self.transport
+                ) as http:
                     response = http.request(method, url, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
                 raise NotSent(f"{self.vendor.value}: could not connect ({type(exc).__name__})") from None
@@ -195,6 +204,6 @@ def raise_for_status(vendor: Vendor, code: int, message: str, retry_after: float
         error = BadCredentials(f"{where}, credentials rejected: {message}")
     elif code >= 500 or code == 408:
         error = Transient(f"{where}: {message}")
-    else:
-        error = BadChunk(f"{where}, request rejected: {message}")
+    else:  # not documented as final: tried again later, and the chunk fails if it persists
+        error = Refused(f"{where}, request refused: {message}")
     raise error

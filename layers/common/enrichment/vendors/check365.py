@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from enrichment.errors import BadChunk
+from enrichment.errors import Refused
 from enrichment.models import Chunk, Email, EmailVerification, RecordResult, RowStatus, Vendor
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
@@ -122,10 +122,24 @@ class Check365Adapter(VendorAdapter):
         """The upload's job_id is ours: ask for its status. "Not found" means the upload never arrived."""
         try:
             return self.check(self.vendor_job_id(chunk), chunk, options)
-        except BadChunk as rejected:
+        except Refused as rejected:
             if "not found" in str(rejected).lower():
                 return None
             raise
+
+    def check_access(self) -> str:
+        """Ask the status of a job that does not exist (free). Inferred: Check365 documents no such probe; a key
+        it rejects raises BadCredentials, an answer about the job means the key got through."""
+        try:
+            self.request(
+                "GET",
+                "/api/validation/bulk-status",
+                self._classify,
+                params={"api_key": self.credentials["api_key"], "job_id": "access-check-no-such-job"},
+            )
+        except Refused as refused:
+            return f"check365: the API key works (the probe for no job was answered: {refused})"
+        return "check365: the API key works"
 
     def check(self, vendor_ref: str, chunk: Chunk, options: BaseModel) -> ChunkOutcome:
         body = self.request(

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from enrichment.errors import BadCredentials, Throttled
+from enrichment.errors import BadCredentials, Refused, Throttled
 from enrichment.models import Chunk, Company, Email, EmailVerification, Person, Phone, RecordResult, RowStatus, Vendor
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
@@ -149,6 +149,17 @@ class InsideViewAdapter(VendorAdapter):
         raise_for_status(Vendor.INSIDEVIEW, code, message, retry_after_seconds(response))
 
     # ---- jobs ----
+
+    def check_access(self) -> str:
+        """A new token (free), then the status of a job that does not exist: 404 "unknown job" (documented)
+        proves the API host takes the token."""
+        self._token(renew=True)
+        try:
+            self._call("GET", "/api/v1/contact/job/access-check", headers={"Accept": "application/json"})
+        except Refused as refused:
+            if "HTTP 404" not in str(refused):
+                raise
+        return "insideview: the credentials work (a token was issued and the API accepts it)"
 
     def submit(self, chunk: Chunk, options: BaseModel) -> ChunkOutcome:
         ids = "\n".join(self.dedupe_key(r.fields) for r in chunk.records)

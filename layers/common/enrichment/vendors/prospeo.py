@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, model_validator
 
+from enrichment.errors import BadChunk
 from enrichment.models import Chunk, Company, Email, Person, Phone, RecordResult, RowStatus, Vendor
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
@@ -96,6 +97,8 @@ class ProspeoAdapter(VendorAdapter):
         if error_code or (isinstance(body, dict) and body.get("error") is True):
             code = ERROR_STATUS.get(str(error_code), code if code >= 400 else 400)
         message = str(error_code or response.reason_phrase)
+        if error_code == "INVALID_REQUEST":  # documented as the request's own fault: sending it again cannot help
+            raise BadChunk(f"prospeo: HTTP {response.status_code}, request rejected: {message}")
         reset = retry_after_seconds(response, "x-minute-reset-seconds")
         raise_for_status(Vendor.PROSPEO, code, message, reset)
 
@@ -139,6 +142,25 @@ class ProspeoAdapter(VendorAdapter):
             for result in results.values():
                 result.credits = None
         return ChunkOutcome(status="done", results=results, credits=answer.total_cost or 0)
+
+    def check_access(self) -> str:
+        """One record below the minimum datapoints: documented to come back in `invalid_datapoints`, costing no
+        credit (it counts as one request against the rate limit)."""
+        response: dict[str, str] = {}
+
+        def classify(answer: httpx.Response, body: Any) -> None:
+            self._classify(answer, body)
+            response.update({k: v for k, v in answer.headers.items() if k.startswith("x-daily-request-left")})
+
+        self.request(
+            "POST",
+            "/bulk-enrich-person",
+            classify,
+            json={"data": [{"identifier": "access-check", "full_name": "Access Check"}]},
+            headers={"X-KEY": self.credentials["api_key"], "Accept": "application/json"},
+        )
+        left = response.get("x-daily-request-left")
+        return "prospeo: the API key works" + (f" ({left} requests left today)" if left else "")
 
     def check(self, vendor_ref: str, chunk: Chunk, options: ProspeoOptions) -> ChunkOutcome:
         raise NotImplementedError("Prospeo answers at submit; there is nothing to check")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, Field
 
+from enrichment.errors import Refused
 from enrichment.models import Chunk, Email, Phone, RecordResult, RowStatus, Vendor
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
@@ -129,6 +130,21 @@ class PubrioAdapter(VendorAdapter):
             vendor_ref=data.redeem_query_id,
             wait_hint_seconds=_seconds(data.estimated_time, data.estimated_time_type),
         )
+
+    def check_access(self) -> str:
+        """Query a redeem that does not exist (free). Inferred: Pubrio documents no such probe; a key it rejects
+        raises BadCredentials whatever the status code, and any other refusal means the key got through."""
+        try:
+            self.request(
+                "POST",
+                "/redeem/people/batch/query",
+                self._classify,
+                json={"redeem_query_id": str(uuid.UUID(int=0))},
+                headers=self._headers(),
+            )
+        except Refused as refused:
+            return f"pubrio: the API key works (a probe query for no redeem was answered: {refused})"
+        return "pubrio: the API key works (a probe query for no redeem was answered)"
 
     def check(self, vendor_ref: str, chunk: Chunk, options: PubrioOptions) -> ChunkOutcome:
         payload: dict[str, Any] = {"redeem_query_id": vendor_ref}

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from enrichment.errors import BadChunk, BadCredentials, OutOfCredits, Throttled, Transient
+from enrichment.errors import BadCredentials, OutOfCredits, Refused, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors import insideview as module
@@ -85,7 +85,7 @@ def test_too_many_jobs_waits_instead_of_failing(sim):
 def test_errors_by_kind(sim):
     with pytest.raises(BadCredentials):
         adapter(sim, secret="not-the-secret").submit(chunk(), InsideViewOptions())
-    with pytest.raises(BadChunk):
+    with pytest.raises(Refused):
         adapter(sim).check("no-such-job", chunk(), InsideViewOptions())
     sim.inject("500")
     with pytest.raises(Transient):

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from enrichment.errors import BadChunk, BadCredentials, OutOfCredits, Throttled, Transient
+from enrichment.errors import BadCredentials, OutOfCredits, Refused, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors.pubrio import PubrioAdapter, PubrioOptions
@@ -104,6 +104,6 @@ def test_bad_key_is_bad_credentials_and_never_echoed(sim):
     assert "wrong-secret-value" not in str(caught.value)
 
 
-def test_unknown_redeem_is_a_bad_chunk(sim):
-    with pytest.raises(BadChunk, match="40001"):
+def test_unknown_redeem_is_refused(sim):
+    with pytest.raises(Refused, match="40001"):
         adapter(sim).check(str(uuid.uuid4()), chunk(), OPTIONS)
