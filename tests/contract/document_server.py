@@ -41,6 +41,7 @@ class DocumentServer:
     def __init__(self, route: Callable[[Call, DocumentServer], Answer]) -> None:
         self.route = route
         self.calls: list[Call] = []
+        self.state: dict[str, Any] = {}  # what the route remembers between calls (jobs, counters)
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
