@@ -13,10 +13,12 @@ VENDOR ?=
 OPTIONS ?=
 # Named faults for `make run`, each word NAME or NAME*N or out_of_credits@k (the table: localrt/faults.py).
 FAULTS ?=
+# A vendor's real endpoint and credentials instead of its simulator (localrt/live.py; the README's "Against a real vendor").
+LIVE ?=
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run api sample test lint static sam-setup clean
+.PHONY: help setup demo run check-vendor api sample test lint static sam-setup clean
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
@@ -27,6 +29,9 @@ help:
 	@echo "                                             check_5xx (not prospeo: no check), check_timeout, out_of_credits,"
 	@echo "                                             429, 500, timeout, malformed, fail_job, never_complete"
 	@echo "                                             (localrt/faults.py); writes simulator.json; exits 1 if FAILED"
+	@echo "         [LIVE=vendor.json]                  the vendor's real endpoint and credentials, not the simulator"
+	@echo "make check-vendor VENDOR=prospeo [LIVE=vendor.json]"
+	@echo "                                             prove the credentials work: the cheapest call, one line"
 	@echo "make test                                   every test, static checks included"
 	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
 
@@ -53,8 +58,12 @@ demo: setup
 	@$(PY) -m localrt demo
 
 run: setup
-	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [FAULTS='accept_then_drop 429*3 out_of_credits@2']" >&2; exit 2; }
-	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") $(foreach f,$(FAULTS),--fault "$(f)")
+	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
+	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)")
+
+check-vendor: setup
+	@test -n "$(VENDOR)" || { echo "usage: make check-vendor VENDOR=pubrio|prospeo|check365|insideview [LIVE=vendor.json]" >&2; exit 2; }
+	@$(PY) -m localrt check-vendor --vendor "$(VENDOR)" $(if $(LIVE),--live "$(LIVE)")
 
 api: setup
 	@$(PY) -m localrt api --port "$(or $(PORT),3000)"

@@ -91,5 +91,8 @@ class JobsApi:
     def cancel(self, job_id: str, *, hard: bool = False) -> dict[str, Any]:
         return self._call("DELETE", f"/jobs/{job_id}", params={"hard": "true"} if hard else None)
 
+    def vendor_access(self, vendor: str) -> dict[str, Any]:
+        return self._call("GET", f"/vendors/{vendor}/access")
+
     def results(self, job_id: str) -> dict[str, str]:
         return self._call("GET", f"/jobs/{job_id}/results")["files"]

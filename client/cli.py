@@ -20,6 +20,7 @@ import httpx
 from client.api import DEFAULT_URL, ApiError, JobsApi
 
 FINAL = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
+VENDORS = ["pubrio", "prospeo", "check365", "insideview"]
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     submit = commands.add_parser("submit", help="upload a CSV, start a job, watch it, download its results")
     submit.add_argument("file", type=Path)
-    submit.add_argument("--vendor", required=True, choices=["pubrio", "prospeo", "check365", "insideview"])
+    submit.add_argument("--vendor", required=True, choices=VENDORS)
     submit.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     submit.add_argument("--webhook", help="URL to POST the signed completion event to")
     submit.add_argument("--out", type=Path, default=Path("results"), help="folder for the results (default ./results)")
@@ -110,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
                 action="store_true",
                 help="stop at once: chunks in flight are abandoned although the vendor may charge for them",
             )
+    access = commands.add_parser(
+        "check-vendor",
+        help="prove a vendor takes the stack's credentials (its cheapest call; no credits where it allows)",
+    )
+    access.add_argument("vendor", choices=VENDORS)
     listing = commands.add_parser("list", help="jobs, newest first")
     listing.add_argument("--status", choices=sorted(FINAL | {"PENDING", "RUNNING", "FINALIZING"}))
     listing.add_argument("--limit", type=int, default=25)
@@ -141,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             print(summary(watch(api, args.job_id)))
         elif args.command == "cancel":
             print(summary(api.cancel(args.job_id, hard=args.hard)))
+        elif args.command == "check-vendor":
+            access = api.vendor_access(args.vendor)
+            print(("ok: " if access["ok"] else "not ok: ") + access["message"])
+            return 0 if access["ok"] else 1
         elif args.command == "download":
             print(download(api, args.job_id, args.out / args.job_id))
         elif args.command == "list":

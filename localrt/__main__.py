@@ -1,9 +1,13 @@
-"""Command line of the local runtime: `python -m localrt run|demo|api|sample`.
+"""Command line of the local runtime: `python -m localrt run|demo|api|sample|check-vendor`.
 
 `run --fault NAME[*N]` injects a named fault for the job's vendor before the job starts (names and what
 each simulates: localrt/faults.py; `check_5xx` applies to nothing for Prospeo, which has no check). After a
 job, its output folder holds `simulator.json`: the vendor simulator's ledger for the job, its vendor and
 the fault words given. `run` exits 1 when the job ends FAILED.
+
+`--live vendor.json` (run, check-vendor) puts the vendor's real endpoint and credentials in place of its
+simulator (localrt/live.py); the output folder then holds `vendor.json` (the endpoint, never the credentials)
+instead of a simulator's ledger.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any
 
 from client.cli import parse_options
 from localrt import faults as named_faults
-from localrt.runtime import ROOT, JobView, LocalRuntime
+from localrt import live as live_config
+from localrt.runtime import ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
 SAMPLES = {vendor: ROOT / "samples" / f"{vendor}.csv" for vendor in ("pubrio", "prospeo", "check365", "insideview")}
@@ -91,7 +96,8 @@ def run_jobs(
     for vendor in dict.fromkeys(vendor for vendor, _, _ in jobs):
         for note in named_faults.inject(runtime, vendor, faults):
             print(note, file=sys.stderr)
-    before = {vendor: runtime.simulators[vendor].ledger() for vendor, _, _ in jobs}
+    simulated = {vendor for vendor, _, _ in jobs if vendor in runtime.simulators}
+    before = {vendor: runtime.simulators[vendor].ledger() for vendor in simulated}
     started = time.monotonic()
     ids = {runtime.drop(path, vendor, options): vendor for vendor, path, options in jobs}
     progress = Progress(ids)
@@ -99,9 +105,13 @@ def run_jobs(
     for job_id, vendor in ids.items():
         view = runtime.wait(job_id, timeout=900, on_progress=progress)
         folder = runtime.download(job_id, out / job_id)
-        ledger = _ledger_delta(runtime.simulators[vendor].ledger(), before[vendor])
-        record = {"vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
-        (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
+        if vendor in simulated:
+            ledger = _ledger_delta(runtime.simulators[vendor].ledger(), before[vendor])
+            record = {"vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
+            (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
+        else:
+            endpoint = {"vendor": vendor, "live": True, "api_url": runtime.live[vendor].api_url}
+            (folder / "vendor.json").write_text(json.dumps(endpoint, indent=2) + "\n")
         counts = view.item.get("counts") or {}
         summary.append(
             {
@@ -118,6 +128,22 @@ def run_jobs(
             }
         )
     return summary
+
+
+def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path) -> int:
+    """The vendor function's access check, as `enrich check-vendor` runs it in AWS: one line, exit 1 if not ok."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        open(out / "local-run.log", "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalRuntime(log_level="INFO", live={vendor: live} if live else None) as runtime,
+    ):
+        answer, failed = runtime.invoke(f"{TEMPLATE_NAMES[vendor]}Function", {"action": "check_access"})
+    if failed:
+        print(f"not ok: {vendor}: the check itself failed: {answer.get('errorMessage') if answer else answer}")
+        return 1
+    print(("ok: " if answer["ok"] else "not ok: ") + answer["message"])
+    return 0 if answer["ok"] else 1
 
 
 def serve_api(port: int, out: Path) -> int:
@@ -168,6 +194,18 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(named_faults.KNOWN)
         + " (check_5xx applies to nothing for prospeo, which has no check; see localrt/faults.py)",
     )
+    access = commands.add_parser(
+        "check-vendor", help="prove the vendor takes the credentials: its cheapest call, no credits where it allows"
+    )
+    access.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
+    for command in (run, access):
+        command.add_argument(
+            "--live",
+            type=Path,
+            metavar="VENDOR.JSON",
+            help="the vendor's endpoint and credentials instead of its simulator: "
+            '{"api_url", "login_url" (insideview), "credentials": {...}, "settings": {...}}',
+        )
     demo = commands.add_parser("demo", help="a sample job per vendor")
     api = commands.add_parser("api", help="serve the jobs API on 127.0.0.1 until interrupted")
     api.add_argument("--port", type=int, default=3000)
@@ -175,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--vendor", required=True, choices=sorted(GENERATORS))
     sample.add_argument("--rows", type=int, default=1000)
     sample.add_argument("--output", required=True, type=Path)
-    for command in (run, demo, api):
+    for command in (run, demo, api, access):
         command.add_argument("--out", type=Path, default=ROOT / "out")
     args = parser.parse_args(argv)
 
@@ -187,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "api":
         return serve_api(args.port, args.out.resolve())
+    live = None
+    if getattr(args, "live", None):
+        try:
+            live = live_config.load(args.live, args.vendor)
+        except live_config.LiveConfigError as error:
+            parser.error(str(error))
+    if args.command == "check-vendor":
+        return check_vendor(args.vendor, live, args.out.resolve())
     faults: list[named_faults.Fault] = []
     if args.command == "run":
         if not args.input.is_file():
@@ -195,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             faults = named_faults.parse_all(args.fault)
         except named_faults.FaultError as error:
             parser.error(str(error))
+        if faults and live:
+            parser.error("faults are injected into the simulators: they do not apply to a --live vendor")
         jobs = [(args.vendor, args.input.resolve(), parse_options(args.option))]
     else:
         jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
@@ -205,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     print("starting emulated AWS, vendor simulators, and deploying template.yaml ...", file=sys.stderr)
     print(f"function logs and metrics: {log_path}", file=sys.stderr)
     # The handlers log (Powertools JSON) and emit metrics (EMF) on stdout, as in Lambda: keep them in a file.
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalRuntime(log_level="INFO") as runtime:
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalRuntime(log_level="INFO", live={args.vendor: live} if live else None) as runtime,
+    ):
         summary = run_jobs(runtime, jobs, out, faults)
     print(_table(summary), file=sys.stderr)
     for row in summary:

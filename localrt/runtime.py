@@ -20,6 +20,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from localrt import event_rules, lambdas, s3_events
 from localrt.deploy import ACCOUNT, REGION, Deployment, deploy
+from localrt.live import LiveVendor
 from localrt.simulators.base import Simulator
 from localrt.simulators.check365 import Check365Simulator
 from localrt.simulators.insideview import InsideViewSimulator
@@ -94,13 +95,20 @@ class LocalRuntime:
         log_level: str = "WARNING",
         simulators: dict[str, Simulator] | None = None,
         retry_delay_scale: float = 1.0,
+        live: dict[str, LiveVendor] | None = None,
     ) -> None:
         """`retry_delay_scale` shortens the state machine's Retry intervals (tests use 0.1): the same
-        retries, on a faster clock. Wait states need no such help: their seconds come from the data."""
+        retries, on a faster clock. Wait states need no such help: their seconds come from the data.
+        `live` puts a vendor's real endpoint and credentials in place of its simulator (localrt/live.py),
+        with the product's default settings for it and the file's overrides, not the fast local ones."""
         self.stack_name = stack_name
-        self.vendor_settings = vendor_settings or LOCAL_VENDOR_SETTINGS
+        self.live = live or {}
+        self.vendor_settings = (vendor_settings or LOCAL_VENDOR_SETTINGS) | {
+            vendor: config.settings for vendor, config in self.live.items()
+        }
         self.log_level = log_level
-        self.simulators: dict[str, Simulator] = simulators or default_simulators()
+        simulators = simulators or default_simulators()
+        self.simulators: dict[str, Simulator] = {k: v for k, v in simulators.items() if k not in self.live}
         self.retry_delay_scale = retry_delay_scale
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -145,6 +153,10 @@ class LocalRuntime:
         parameters = {f"{TEMPLATE_NAMES[name]}ApiUrl": sim.url for name, sim in self.simulators.items()}
         if "insideview" in self.simulators:  # the simulator serves the login host too
             parameters["InsideViewLoginUrl"] = self.simulators["insideview"].url
+        for name, config in self.live.items():
+            parameters[f"{TEMPLATE_NAMES[name]}ApiUrl"] = config.api_url
+            if config.login_url:
+                parameters["InsideViewLoginUrl"] = config.login_url
         parameters |= {"VendorSettings": json.dumps(self.vendor_settings), "LogLevel": self.log_level}
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
@@ -153,10 +165,11 @@ class LocalRuntime:
         retrier_decl.time = _ScaledSleep(self.retry_delay_scale)
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
-        for name, simulator in self.simulators.items():
+        credentials = {name: sim.credentials() for name, sim in self.simulators.items()}
+        credentials |= {name: config.credentials for name, config in self.live.items()}
+        for name, secret in credentials.items():
             secrets.put_secret_value(
-                SecretId=self.outputs[f"{TEMPLATE_NAMES[name]}SecretArn"],
-                SecretString=json.dumps(simulator.credentials()),
+                SecretId=self.outputs[f"{TEMPLATE_NAMES[name]}SecretArn"], SecretString=json.dumps(secret)
             )
 
     def stop(self) -> None:
@@ -203,6 +216,12 @@ class LocalRuntime:
         secrets._provider.cache_clear()
 
     # ---- use ----
+
+    def forget_cached_secrets(self) -> None:
+        """The functions read their secrets afresh, as they do in AWS once the cache expires after a rotation."""
+        from enrichment import secrets
+
+        secrets._provider.cache_clear()
 
     @property
     def outputs(self) -> dict[str, Any]:

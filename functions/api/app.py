@@ -22,11 +22,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.aws import client
 from enrichment.jobs.api_models import JobCreated, JobPage, JobRequest, JobView, ResultFiles, UploadTicket
-from enrichment.jobs.service import PRESIGN_SECONDS, Conflict, cancel_job, new_job_id, records_csv, result_urls
+from enrichment.jobs.service import (
+    PRESIGN_SECONDS,
+    Conflict,
+    cancel_job,
+    new_job_id,
+    records_csv,
+    result_urls,
+    vendor_access,
+)
 from enrichment.jobs.service import start_job as start
 from enrichment.jobs.service import upload_url as new_upload
 from enrichment.jobs.store import JobStore
-from enrichment.models import JobStatus
+from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.settings import Settings
 
 logger = Logger()
@@ -178,6 +186,14 @@ def delete_job(
     except Conflict as conflict:
         raise ConflictError(str(conflict)) from None
     return Response(202, content_types.APPLICATION_JSON, JobView.of(job))
+
+
+@app.get(
+    "/vendors/<vendor>/access",
+    summary="Prove the vendor takes our credentials: its cheapest call, spending no credits where it allows",
+)
+def get_vendor_access(vendor: Vendor) -> AccessCheck:
+    return vendor_access(vendor, Settings.load())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -49,3 +49,28 @@ def test_a_deployed_api_gets_sigv4_signed_requests():
     signed = next(SigV4("eu-west-1").auth_flow(request))
     assert signed.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
     assert "/eu-west-1/execute-api/aws4_request" in signed.headers["Authorization"]
+
+
+def test_check_vendor_proves_each_vendors_credentials_in_one_line(api, capsys):
+    for vendor in ("pubrio", "prospeo", "check365", "insideview"):
+        assert cli.main(["--url", api.url, "check-vendor", vendor]) == 0
+        line = capsys.readouterr().out.strip().splitlines()[-1]  # after the functions' own log lines
+        assert line.startswith(f"ok: {vendor}: ")
+
+
+def test_check_vendor_says_what_is_wrong_and_exits_1(api, runtime, capsys):
+    secret_arn = runtime.outputs["Check365SecretArn"]
+    secrets = runtime.client("secretsmanager")
+    good = secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
+    secrets.put_secret_value(SecretId=secret_arn, SecretString='{"api_key": "not-the-key-5f1e"}')
+    runtime.forget_cached_secrets()
+    try:
+        assert cli.main(["--url", api.url, "check-vendor", "check365"]) == 1
+    finally:
+        secrets.put_secret_value(SecretId=secret_arn, SecretString=good)
+        runtime.forget_cached_secrets()
+    out = capsys.readouterr().out
+    line = out.strip().splitlines()[-1]
+    assert "not-the-key-5f1e" not in out
+    assert line.startswith("not ok: BadCredentials: check365: HTTP 401, credentials rejected")
+    assert "not-the-key-5f1e" not in line

@@ -33,3 +33,22 @@ def test_a_reset_hint_holds_every_chunk(runtime):
     with pytest.raises(Throttled) as waited:
         gate(runtime, Vendor.INSIDEVIEW, None, "t2").acquire()
     assert 25 < waited.value.retry_after <= 30
+
+
+def test_a_daily_quota_is_paced_with_the_minute_and_named(runtime):
+    def daily() -> RateGate:
+        return RateGate(runtime.outputs["JobsTableName"], Vendor.PUBRIO, 100, account="t3", requests_per_day=5)
+
+    minute_started = int(time.time() // 60)
+    daily().acquire(3)
+    daily().acquire(2)
+    with pytest.raises(Throttled) as waited:
+        daily().acquire(1)
+    assert waited.value.quota == "daily" and 0 < waited.value.retry_after <= 86400
+    assert "5 requests a day" in str(waited.value)
+    # The refused request took nothing from the minute's budget (all windows or none): 95 of 100 are left.
+    minute = RateGate(runtime.outputs["JobsTableName"], Vendor.PUBRIO, 100, account="t3")
+    if int(time.time() // 60) == minute_started:  # else a new minute's budget proves nothing
+        minute.acquire(95)
+        with pytest.raises(Throttled):
+            minute.acquire(1)

@@ -206,6 +206,14 @@ class ChunkProgress(BaseModel):
     reason: str | None = None
 
 
+class AccessCheck(BaseModel):
+    """Whether the vendor takes our credentials, from the cheapest call that proves it, in one line."""
+
+    vendor: Vendor
+    ok: bool
+    message: str
+
+
 class ChunkTask(BaseModel):
     """The vendor function's input: the Map item plus the loop's state."""
 

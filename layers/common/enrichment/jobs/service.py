@@ -12,8 +12,8 @@ from typing import Any
 from enrichment.aws import client
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore, now_iso
-from enrichment.models import Job, JobStatus, Vendor
-from enrichment.settings import Settings
+from enrichment.models import AccessCheck, Job, JobStatus, Vendor
+from enrichment.settings import Settings, SettingsError
 
 CANCELLED = "Cancelled"  # the stop error a cancellation records
 PRESIGN_SECONDS = 900
@@ -133,3 +133,16 @@ def upload_url(settings: Settings) -> tuple[str, str]:
         "put_object", Params={"Bucket": settings.data_bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
     )
     return url, key
+
+
+def vendor_access(vendor: Vendor, settings: Settings) -> AccessCheck:
+    """Ask the vendor's function (which alone holds the key) to prove the credentials work."""
+    function = settings.vendor_functions.get(vendor.value)
+    if not function:
+        raise SettingsError(f"no function is configured for vendor {vendor.value}")
+    answer = client("lambda").invoke(FunctionName=function, Payload=json.dumps({"action": "check_access"}))
+    body = json.loads(answer["Payload"].read() or b"null")
+    if "FunctionError" in answer:
+        reason = body.get("errorMessage") if isinstance(body, dict) else None
+        return AccessCheck(vendor=vendor, ok=False, message=f"the {vendor.value} function failed: {reason or body}")
+    return AccessCheck.model_validate(body)

@@ -34,9 +34,8 @@ from enrichment.jobs.store import JobStore
 from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Vendor
 from enrichment.pipeline.pacing import RateGate
 from enrichment.pipeline.send_ledger import SendLedger
-from enrichment.secrets import vendor_credentials
 from enrichment.settings import Settings, VendorSettings
-from enrichment.vendors import ChunkOutcome, VendorAdapter, adapter_class
+from enrichment.vendors import ChunkOutcome, VendorAdapter, connect
 from enrichment.vendors.base import VendorOptions
 
 
@@ -284,12 +283,7 @@ class ChunkStep:
         return Chunk.model_validate(storage.get_json(self.settings.data_bucket, self.task.chunk.chunk_key))
 
     def _adapter(self) -> VendorAdapter:
-        return adapter_class(self.vendor)(
-            api_url=self.settings.vendor_api_url(self.vendor),
-            credentials=vendor_credentials(self.vendor, self.settings),
-            settings=self.vendor_settings,
-            extra_urls=self.settings.vendor_extra_urls(self.vendor),
-        )
+        return connect(self.vendor, self.settings)
 
 
 def _duration(seconds: float) -> str:

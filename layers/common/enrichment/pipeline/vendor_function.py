@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from enrichment.models import ChunkTask, Vendor
 from enrichment.pipeline.chunks import run_chunk_task
 from enrichment.settings import Settings
+from enrichment.vendors import check_access
 
 
 def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -20,6 +21,10 @@ def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContex
     @logger.inject_lambda_context(correlation_id_path="job_id", clear_state=True)
     @tracer.capture_lambda_handler
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if event.get("action") == "check_access":  # `enrich check-vendor`: this function holds the key
+            access = check_access(vendor, Settings.load())
+            logger.info("access check", extra={"vendor": vendor.value, "ok": access.ok})
+            return access.model_dump(mode="json")
         task = ChunkTask.model_validate(event)
         progress = run_chunk_task(task, vendor, Settings.load())
         logger.info(
