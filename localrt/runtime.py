@@ -289,12 +289,12 @@ class LocalRuntime:
 
     def drop(self, path: Path, vendor: str, options: dict[str, Any] | None = None, name: str | None = None) -> str:
         """Put a file under inbox/<vendor>/ as a user would; returns the job id it starts."""
-        from enrichment.jobs.ingest import job_id_for
+        from enrichment.jobs.ingest import options_from_metadata, s3_job_id
 
         key = f"inbox/{vendor}/{name or path.name}"
         metadata = {f"option-{k.replace('_', '-')}": json.dumps(v) for k, v in (options or {}).items()}
         answer = self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=path.read_bytes(), Metadata=metadata)
-        return job_id_for("s3", self.bucket, key, answer["ETag"].strip('"'))
+        return s3_job_id(self.bucket, key, answer["ETag"], options_from_metadata(metadata))
 
     def job(self, job_id: str) -> JobView | None:
         from enrichment.jobs.store import JobStore

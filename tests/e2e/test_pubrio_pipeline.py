@@ -138,3 +138,18 @@ def test_the_same_object_dropped_twice_is_one_job(runtime, pubrio, tmp_path):
         e["name"] for e in sfn.list_executions(stateMachineArn=runtime.outputs["JobStateMachineArn"])["executions"]
     ]
     assert names.count(first) == 1
+
+
+def test_the_same_file_with_other_options_is_another_job_with_its_own_outputs(runtime, pubrio, tmp_path):
+    path = tmp_path / unique_name("options")
+    path.write_text(pubrio_csv(20, seed=506))
+    work = runtime.drop(path, "pubrio", {"contact_types": ["email-work"]})
+    phone = runtime.drop(path, "pubrio", {"contact_types": ["phone"]})
+    assert work != phone
+    for job_id, wanted in ((work, {"work"}), (phone, set())):
+        assert runtime.wait(job_id, timeout=120).status == "SUCCEEDED"
+        rows = read_results(runtime.download(job_id, tmp_path / job_id))
+        matched = [r for r in rows if r["result_status"] == "matched"]
+        assert matched and all(r["result_email_type"] in wanted | {""} for r in matched)
+        assert all(bool(r["result_email"]) == bool(wanted) for r in matched)
+        assert all(bool(r["result_phone"]) != bool(wanted) for r in matched)

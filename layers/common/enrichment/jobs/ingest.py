@@ -23,6 +23,11 @@ def job_id_for(*parts: str) -> str:
     return f"job-{digest[:24]}"
 
 
+def s3_job_id(bucket: str, key: str, etag: str, options: dict[str, Any]) -> str:
+    """The same object dropped twice with the same options is one job; other options make another job."""
+    return job_id_for("s3", bucket, key, etag.strip('"'), json.dumps(options, sort_keys=True))
+
+
 def options_from_metadata(metadata: dict[str, str]) -> dict[str, Any]:
     """Options given as object metadata: `x-amz-meta-option-enrich-mobile: true` -> {"enrich_mobile": True}.
 
@@ -47,7 +52,8 @@ class JobRejected(ValueError):
 
 
 def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> Job:
-    """A CSV under inbox/<vendor>/ becomes a job; the same object (key and content) dropped twice is one job."""
+    """A CSV under inbox/<vendor>/ becomes a job; the same object (key, content and options) dropped twice is
+    one job."""
     parts = key.removeprefix(INBOX_PREFIX).split("/")
     if not key.startswith(INBOX_PREFIX) or len(parts) < 2:
         raise JobRejected(f"{key!r} is not under inbox/<vendor>/")
@@ -56,10 +62,11 @@ def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> J
     except UnsupportedVendor as exc:
         raise JobRejected(str(exc)) from None
     head = client("s3").head_object(Bucket=bucket, Key=key)
+    options = options_from_metadata(head.get("Metadata", {}))
     return start_job(
-        job_id=job_id_for("s3", bucket, key, etag.strip('"')),
+        job_id=s3_job_id(bucket, key, etag, options),
         vendor=vendor,
-        options=options_from_metadata(head.get("Metadata", {})),
+        options=options,
         source=f"s3://{bucket}/{key}",
         settings=settings,
         copy_from=(bucket, key),
