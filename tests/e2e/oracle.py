@@ -95,7 +95,7 @@ def expected_insideview(
     first: dict[str, int] = {}
     for number, row in enumerate(rows, 1):
         contact_id = (row.get("InsideView Contact ID") or "").strip()
-        if _blank(row) or not contact_id.isalnum():
+        if _blank(row) or not (contact_id.isascii() and contact_id.isdigit()):  # ids are digits
             out.append(("invalid_input", None))
         elif contact_id in first:
             out.append(("duplicate", first[contact_id]))

@@ -11,6 +11,7 @@ from enrichment.files import layout, storage
 from enrichment.files.csvio import map_header, read_rows
 from enrichment.jobs.store import JobStore
 from enrichment.models import CANONICAL_FIELDS, Limits, PreparedJob, RowStatus
+from enrichment.pipeline import row_rules
 from enrichment.settings import Settings, SettingsError
 from enrichment.vendors import adapter_class
 
@@ -59,16 +60,22 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         for number, cells in rows:
             rows_total = number
             entry: dict = {"row": number}
-            fields = {f: cells[i].strip() for f, i in columns.items() if i < len(cells) and cells[i].strip()}
+            # Placeholders ("n/a", "#N/A", "-") are read as empty before the vendor's rules see the row.
+            fields, placeholders = row_rules.without_placeholders(
+                {f: cells[i] for f, i in columns.items() if i < len(cells)}
+            )
             if not any(c.strip() for c in cells):
                 entry |= {"status": RowStatus.INVALID_INPUT, "reason": "blank row"}
+            elif row_rules.repeats_header(header, cells):
+                entry |= {"status": RowStatus.INVALID_INPUT, "reason": row_rules.REPEATED_HEADER}
             elif len(cells) > len(header):
                 entry |= {
                     "status": RowStatus.INVALID_INPUT,
                     "reason": f"row has {len(cells)} fields but the header has {len(header)} (unquoted comma?)",
                 }
             elif reason := adapter.validate(fields):
-                entry |= {"status": RowStatus.INVALID_INPUT, "reason": reason}
+                note = row_rules.placeholder_note(placeholders, adapter.input_fields)
+                entry |= {"status": RowStatus.INVALID_INPUT, "reason": reason + note}
             elif (twin := first_row_of.get(key := adapter.dedupe_key(fields))) is not None:
                 entry |= {
                     "status": RowStatus.DUPLICATE,
@@ -79,7 +86,8 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
             else:
                 first_row_of[key] = (number, chunk_count)
                 entry |= {"status": "send", "chunk": chunk_count}
-                chunk.append({"ref": str(number), "fields": {f: v for f, v in fields.items() if f in CANONICAL_FIELDS}})
+                sent = row_rules.as_sent(fields)
+                chunk.append({"ref": str(number), "fields": {f: v for f, v in sent.items() if f in CANONICAL_FIELDS}})
                 if len(chunk) >= vendor_settings.chunk_size:
                     flush()
             plan.write(json.dumps(entry) + "\n")

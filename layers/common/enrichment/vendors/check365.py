@@ -13,7 +13,6 @@ request log is kept quiet (see base.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,10 +21,9 @@ from pydantic import BaseModel
 
 from enrichment.errors import Refused
 from enrichment.models import Chunk, Email, EmailVerification, RecordResult, RowStatus, Vendor
+from enrichment.pipeline import row_rules
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
-# Deliberately simple: one @, no spaces, a dot in the domain. The vendor judges the rest.
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RUNNING = {"pending", "queued", "processing", "in_progress", "running"}
 
 
@@ -74,13 +72,15 @@ class Check365Adapter(VendorAdapter):
         value = fields.get("email", "").strip()
         if not value:
             return "email is missing"
-        if not EMAIL.match(value):
-            return f"{value[:60]!r} is not an email address"
+        try:
+            row_rules.email_address(value)
+        except row_rules.InvalidValue as invalid:
+            return str(invalid)
         return None
 
     @classmethod
     def dedupe_key(cls, fields: Mapping[str, str]) -> str:
-        return normalize_email(fields["email"])
+        return row_rules.email_key(fields["email"])
 
     @staticmethod
     def vendor_job_id(chunk: Chunk) -> str:

@@ -7,7 +7,7 @@ accepted | processing | finished | failed | aborted; errors 400 (bad input, quot
 queued), 401, 404, 405, 415, 429 with {errorType, status, errorNumber, message, diagnosticCode}.
 Inferred (from the sibling job types; flagged): GET /api/v1/contact/job/{id}/results giving
 {creditsConsumed, resultsUrl}, the CSV's columns, the token's `expirationTime` format, that at most
-two jobs run at once, and that ids are plain alphanumeric tokens.
+two jobs run at once. Contact ids are digits, as in the documented example `13496440,8802619,225`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -27,9 +26,9 @@ from pydantic import BaseModel
 
 from enrichment.errors import BadCredentials, Refused, Throttled
 from enrichment.models import Chunk, Company, Email, EmailVerification, Person, Phone, RecordResult, RowStatus, Vendor
+from enrichment.pipeline import row_rules
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
-CONTACT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_LOGIN_URL = "https://login.insideview.com"
 TOKEN_MARGIN_SECONDS = 60
 
@@ -90,9 +89,7 @@ class InsideViewAdapter(VendorAdapter):
         value = fields.get("contact_id", "").strip()
         if not value:
             return "contact_id is missing (InsideView looks contacts up by their id)"
-        if not CONTACT_ID.match(value):
-            return f"contact_id {value[:40]!r} is not an InsideView id"
-        return None
+        return row_rules.insideview_id_reason(value)
 
     @classmethod
     def dedupe_key(cls, fields: Mapping[str, str]) -> str:

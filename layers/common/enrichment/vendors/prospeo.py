@@ -17,6 +17,7 @@ from pydantic import BaseModel, model_validator
 
 from enrichment.errors import BadChunk
 from enrichment.models import Chunk, Company, Email, Person, Phone, RecordResult, RowStatus, Vendor
+from enrichment.pipeline import row_rules
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
@@ -36,6 +37,10 @@ ERROR_STATUS = {
     "INVALID_REQUEST": 400,
     "INTERNAL_ERROR": 503,
 }
+TOO_FEW_DATAPOINTS = (
+    "too few datapoints: Prospeo needs first and last name with a company, a full name with a "
+    "company, a LinkedIn URL, an email or a person_id"
+)
 
 
 class ProspeoOptions(VendorOptions):
@@ -74,20 +79,32 @@ class ProspeoAdapter(VendorAdapter):
 
     @classmethod
     def validate(cls, fields: Mapping[str, str]) -> str | None:
+        if reason := row_rules.refuse_formulas(fields, REQUEST_FIELDS):
+            return reason
         has = {name for name in REQUEST_FIELDS if fields.get(name, "").strip()}
+        malformed_email = None
+        if "email" in has:
+            try:
+                row_rules.email_address(fields["email"])
+            except row_rules.InvalidValue as invalid:
+                malformed_email = str(invalid)
+                has.discard("email")
         company = bool(has & set(COMPANY_FIELDS))
-        if {"linkedin_url"} & has or {"email"} & has or {"person_id"} & has:
-            return None
-        if company and ({"first_name", "last_name"} <= has or "full_name" in has):
-            return None
-        return (
-            "too few datapoints: Prospeo needs first and last name with a company, a full name with a "
-            "company, a LinkedIn URL, an email or a person_id"
+        enough = bool(has & {"linkedin_url", "email", "person_id"}) or (
+            company and ({"first_name", "last_name"} <= has or "full_name" in has)
         )
+        # Every field present is sent, so a malformed email fails the row even when others would match.
+        if malformed_email and enough:
+            return f"{malformed_email}; Prospeo is never sent a malformed email: correct or clear it"
+        if malformed_email:
+            return f"{malformed_email}, so it does not count as a datapoint; {TOO_FEW_DATAPOINTS}"
+        return None if enough else TOO_FEW_DATAPOINTS
 
     @classmethod
     def dedupe_key(cls, fields: Mapping[str, str]) -> str:
         present = {k: fields[k].strip().lower() for k in REQUEST_FIELDS if fields.get(k, "").strip()}
+        if "email" in present:
+            present["email"] = row_rules.email_key(fields["email"])
         return json.dumps(present, sort_keys=True)
 
     @staticmethod

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from enrichment.errors import Refused
 from enrichment.models import Chunk, Email, Phone, RecordResult, RowStatus, Vendor
+from enrichment.pipeline import row_rules
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 ContactType = Literal["email-personal", "email-work", "phone"]
@@ -88,6 +89,8 @@ class PubrioAdapter(VendorAdapter):
         value = fields.get("people_search_id", "").strip()
         if not value:
             return "people_search_id is missing (Pubrio redeems people found by its search)"
+        if reason := row_rules.formula_reason("people_search_id", value):
+            return reason
         try:
             uuid.UUID(value)
         except ValueError:
