@@ -61,7 +61,8 @@ class VendorSettings(BaseModel):
 
 # Documented limits where the vendor gives them; the rest are conservative assumptions.
 DEFAULT_VENDOR_SETTINGS: dict[Vendor, dict[str, Any]] = {
-    # Batch size is not documented (assumption: 100); 300 requests/min is documented.
+    # Batch size is not documented (assumption: 100); 300 requests/min is documented. The plans' hourly and daily
+    # quotas depend on the plan: requests_per_hour / requests_per_day stay unset unless configured.
     Vendor.PUBRIO: {"chunk_size": 100, "max_concurrency": 4, "requests_per_minute": 300},
     # Documented: at most 50 records per call; each record counts as one request; Starter allows 300 a minute
     # (and 2,000 a day: set requests_per_day for the plan, which is not assumed).
