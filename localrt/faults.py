@@ -31,6 +31,13 @@ malformed           simulator: any path               a 200 whose JSON body is c
 fail_job            simulator: the submit path        the vendor job is accepted, then ends failed (Prospeo, which
                                                       has no jobs: the call is rejected, 400 INVALID_REQUEST)
 never_complete      simulator: the submit path        the vendor job is accepted and never finishes (Prospeo: none)
+hourly_quota        simulator: any path               a 429 saying the plan's hourly quota is reached, resetting in 5 s
+                                                      (Pubrio: its message names the quota, Retry-After; inferred)
+daily_quota         simulator: any path               a 429 saying the plan's daily quota is reached, resetting in 5 s
+                                                      (Prospeo: RATE_LIMITED with only x-daily-request-left: 0 and
+                                                      x-daily-reset-seconds; Pubrio: as hourly_quota)
+account_blocked     simulator: any path               the account cannot go on (Prospeo: ACCOUNT_RESTRICTED; Pubrio: a
+                                                      400 saying the workspace is suspended): the job stops, FAILED
 """
 
 from __future__ import annotations
@@ -80,6 +87,9 @@ FAULTS: dict[str, FaultSpec] = {
         FaultSpec("malformed", "simulator", "malformed"),
         FaultSpec("fail_job", "simulator", "fail_job"),
         FaultSpec("never_complete", "simulator", "never_complete"),
+        FaultSpec("hourly_quota", "simulator", "hourly_quota"),
+        FaultSpec("daily_quota", "simulator", "daily_quota"),
+        FaultSpec("account_blocked", "simulator", "account_blocked"),
     )
 }
 KNOWN = (*FAULTS, "out_of_credits@k")

@@ -28,7 +28,14 @@ FAULT_KINDS = (
     "out_of_credits",
     "accept_then_drop",
     "crash_after_accept",
+    "hourly_quota",
+    "daily_quota",
+    "account_blocked",
 )
+# Answered in place of the request, like "429" and "500" (the rest are the vendor's own business).
+ANSWER_FAULTS = ("429", "500", "malformed", "timeout", "hourly_quota", "daily_quota", "account_blocked")
+# The reset a quota fault announces when none is given (`seconds`): a short wait, so a local run shows it.
+QUOTA_RESET_SECONDS = 5
 # Faults that only ever apply to the submit route (`path=None` means the vendor's submit path). The vendor
 # processes the request in full; then either the connection is closed before any answer is written
 # (accept_then_drop) or the answer carries CRASH_HEADER, which the local runtime turns into the death of the
@@ -131,7 +138,8 @@ class Simulator:
     def inject(
         self, kind: str, times: int = 1, path: str | None = None, seconds: float = 0, after: int | None = None
     ) -> None:
-        """Make the next `times` matching requests fail as `kind` (see FAULT_KINDS).
+        """Make the next `times` matching requests fail as `kind` (see FAULT_KINDS). `seconds`: how late a
+        timeout answers, or when a quota fault's quota resets.
 
         `out_of_credits` empties the account at once, or with `after=k` once k submissions have been
         served normally (the k+1th finds no credits). The SUBMIT_FAULTS apply to the submit path only."""
@@ -151,7 +159,7 @@ class Simulator:
                 path = path or self.submit_path
             self.faults.append(Fault(kind, times, path, seconds))
 
-    def take_fault(self, path: str, kinds: tuple[str, ...] = ("429", "500", "malformed", "timeout")) -> Fault | None:
+    def take_fault(self, path: str, kinds: tuple[str, ...] = ANSWER_FAULTS) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.kind in kinds and fault.remaining > 0 and (fault.path is None or fault.path == path):
@@ -304,11 +312,26 @@ class Simulator:
             )
 
     def fault_response(self, fault: Fault) -> Response:
+        """The answer a fault gives; vendors override it with their own wording."""
         if fault.kind == "429":
             return Response(429, {"error": "Request rate limit exceeded. Please wait and try again later."})
         if fault.kind == "500":
             return Response(500, {"error": "An unexpected error occurred on the server."})
+        if fault.kind in ("hourly_quota", "daily_quota"):
+            period = fault.kind.removesuffix("_quota")
+            return Response(
+                429,
+                {"error": f"The {period} request quota of your plan is reached."},
+                headers={"Retry-After": str(round(self.quota_reset(fault)))},
+            )
+        if fault.kind == "account_blocked":
+            return Response(403, {"error": "This account is suspended."})
         return Response(200, raw=b'{"data": {"truncated', content_type="application/json")
+
+    @staticmethod
+    def quota_reset(fault: Fault) -> float:
+        """Seconds until a quota fault's quota resets (`seconds`, or a short default)."""
+        return fault.seconds or QUOTA_RESET_SECONDS
 
     def route(self, request: Request) -> Response:
         raise NotImplementedError

@@ -2,15 +2,19 @@
 
 Up to 50 records a call; records below the minimum datapoints come back in `invalid_datapoints`;
 1 credit a match, 10 when a mobile is included, 0 for no match, and re-enriching a record is free.
-Each record counts as one request against the per-minute limit (default: the Pro plan's 1,800;
-headers x-minute-request-left and x-minute-reset-seconds, as third-party clients read them);
-over it, 429 RATE_LIMITED.
+Each record counts as one request against the per-minute and the daily limits (default: the Pro plan's
+1,800 a minute and 500,000 a day); every answer carries x-minute-request-left, x-minute-reset-seconds,
+x-daily-request-left and x-daily-reset-seconds (the headers third-party clients read: inferred); over a
+limit, 429 RATE_LIMITED. Faults: "429" is the minute's limit (minute headers only), "daily_quota" the day's
+(daily headers only, resetting in `seconds`), "account_blocked" the ACCOUNT_RESTRICTED code seen in the wild
+(not in the documented table; its status is a guess), "500" Prospeo's documented 400 INTERNAL_ERROR.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
@@ -46,9 +50,11 @@ class ProspeoSimulator(Simulator):
     name = "prospeo"
     submit_path = PATH
 
-    def __init__(self, *, records_per_minute: int = 1800, **kwargs: Any) -> None:
+    def __init__(self, *, records_per_minute: int = 1800, records_per_day: int = 500_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.records_per_minute = records_per_minute
+        self.records_per_day = records_per_day
+        self._day = (0, 0)  # (day, records counted in it)
         self.enriched: set[str] = set()
         self.charged_total = 0.0
 
@@ -59,6 +65,14 @@ class ProspeoSimulator(Simulator):
                 {"error": True, "error_code": "RATE_LIMITED"},
                 headers={"x-minute-request-left": "0", "x-minute-reset-seconds": "1"},
             )
+        if fault.kind == "daily_quota":
+            return Response(
+                429,
+                {"error": True, "error_code": "RATE_LIMITED"},
+                headers={"x-daily-request-left": "0", "x-daily-reset-seconds": str(round(self.quota_reset(fault)))},
+            )
+        if fault.kind == "account_blocked":
+            return _error(400, "ACCOUNT_RESTRICTED")
         if fault.kind == "500":  # Prospeo reports its own faults as 400 INTERNAL_ERROR
             return _error(400, "INTERNAL_ERROR")
         return super().fault_response(fault)
@@ -131,8 +145,24 @@ class ProspeoSimulator(Simulator):
         return request.path == PATH and response.status == 200
 
     def _admit(self, records: int) -> tuple[bool, dict[str, str]]:
-        allowed, left, reset = self.admit(self.records_per_minute, records)  # each record is a request
-        return allowed, {"x-minute-request-left": str(left), "x-minute-reset-seconds": str(max(1, int(reset)))}
+        """Each record is a request, against the day's budget first, then the minute's."""
+        now = time.time()
+        today = int(now // 86400)
+        with self.lock:
+            day, used = self._day
+            used = used if day == today else 0
+            daily = used < self.records_per_day  # the call that crosses the day's budget still goes
+            allowed, left, reset = self.admit(self.records_per_minute, records) if daily else (False, None, None)
+            if allowed:
+                used += records
+            self._day = (today, used)
+        headers = {
+            "x-daily-request-left": str(max(0, self.records_per_day - used)),
+            "x-daily-reset-seconds": str(max(1, int(86400 - now % 86400))),
+        }
+        if daily:  # over the day's budget, only the day's headers: that is the budget to wait for
+            headers |= {"x-minute-request-left": str(left), "x-minute-reset-seconds": str(max(1, int(reset or 0)))}
+        return allowed, headers
 
     @staticmethod
     def record_key(record: dict[str, Any]) -> str:

@@ -2,8 +2,12 @@
 
 Redeems complete `processing_seconds` after submission (the `estimated_time` the simulator announces
 is, as estimates are, a little short, so a client polls more than once); credits are charged at completion for
-each contact detail returned (email 15, phone 30, as in Pubrio's example profile). A fixed window of
-`requests_per_minute` gives 429 {error}. Bad keys get 401 and a lack of credits 402 (both inferred).
+each contact detail returned (email 15, phone 30, as in Pubrio's example profile), and the query answer's
+`profile.total_charged_credit` is that redeem's charge (inferred, as the adapter reads it). A fixed window of
+`requests_per_minute` gives the documented 429 {error}; errors are the documented 400 {code, message, details}
+and 500 {error} with the documented wording. Inferred: a bad key is a 400 {code, message, details} saying so
+(as Pubrio was seen to answer it), a lack of credits a 402; the quota faults answer 429 {error} naming the
+hourly or daily quota, with Retry-After; a blocked account, a 400 saying the workspace is suspended.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from localrt.simulators.base import Request, Response, Simulator, stable_fraction
+from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
 
 PRICES = {"email-personal": 15, "email-work": 15, "phone": 30}
 CONTACT_TYPES = set(PRICES)
@@ -34,7 +38,13 @@ class Redeem:
 
 
 def _error(status: int, message: str, code: int = 40001) -> Response:
+    """The documented error body. Codes are documented only by the example 40001 ("codes will vary"):
+    every 400 here carries it, and the adapter reads the message."""
     return Response(status, {"code": code, "message": message, "details": {}})
+
+
+RATE_LIMITED = "Request rate limit exceeded. Please wait and try again later."  # documented
+SERVER_ERROR = "An unexpected error occurred on the server."  # documented
 
 
 class PubrioSimulator(Simulator):
@@ -57,9 +67,9 @@ class PubrioSimulator(Simulator):
 
     def route(self, request: Request) -> Response:
         if request.headers.get("pubrio-api-key") != self.api_key:
-            return Response(401, {"error": "Invalid API key."})
+            return _error(400, "Invalid API key.")  # inferred: a 400, not a 401 (only 400/429/500 are documented)
         if not self.admit(self.requests_per_minute)[0]:
-            return Response(429, {"error": "Request rate limit exceeded. Please wait and try again later."})
+            return Response(429, {"error": RATE_LIMITED})
         try:
             body = request.json()
         except ValueError:
@@ -117,7 +127,7 @@ class PubrioSimulator(Simulator):
             if redeem is None:
                 return _error(400, "redeem_query_id not found.")
             if redeem.fail:
-                return Response(500, {"error": "The redeem query failed on the server."})
+                return Response(500, {"error": SERVER_ERROR})
             remaining = redeem.ready_at - time.time()
             done = remaining <= 0 and not redeem.never_complete
             if done and redeem.charged is None:
@@ -134,6 +144,18 @@ class PubrioSimulator(Simulator):
             profile = {"credit": self.credits, "topup_credit": 0, "total_charged_credit": redeem.charged or 0}
             peoples = redeem.results if done else []
         return Response(200, {"data": {"profile": profile, "query": query, "peoples": peoples}})
+
+    def fault_response(self, fault: Fault) -> Response:
+        if fault.kind in ("hourly_quota", "daily_quota"):  # inferred wording: Pubrio documents only the minute's
+            period = "Hourly" if fault.kind == "hourly_quota" else "Daily"
+            return Response(
+                429,
+                {"error": f"{period} request quota exceeded for your plan. Please try again later."},
+                headers={"Retry-After": str(round(self.quota_reset(fault)))},
+            )
+        if fault.kind == "account_blocked":
+            return _error(400, "Your workspace is suspended. Please contact support.")
+        return super().fault_response(fault)
 
     def carries_results(self, request: Request, response: Response) -> bool:
         body = response.body if request.path == "/redeem/people/batch/query" and response.status == 200 else None

@@ -70,3 +70,58 @@ def test_out_of_credits_fails_the_job_with_the_reason(runtime, prospeo, tmp_path
     assert len(results) == 60
     assert {r["result_status"] for r in results} <= {"error", "invalid_input", "duplicate"}
     assert all("credits" in r["result_reason"] or r["result_status"] == "invalid_input" for r in results)
+
+
+def _clear_vendor_wait(runtime) -> None:
+    """Forget the reset hint a test's quota left for every Prospeo chunk (it outlasts the test on purpose)."""
+    runtime.client("dynamodb").delete_item(
+        TableName=runtime.outputs["JobsTableName"], Key={"job_id": {"S": "rate#prospeo"}, "item": {"S": "block"}}
+    )
+
+
+def test_the_daily_limit_is_waited_out_then_the_job_goes_on(runtime, prospeo, tmp_path):
+    # A 429 with only the daily headers (x-daily-request-left: 0, a reset in 2 s): the chunk waits for the reset.
+    options = {}
+    text = prospeo_csv(150, seed=555)
+    prospeo.inject("daily_quota", times=1, path=PATH, seconds=2)
+    before_calls = prospeo.served(PATH)
+    view, out = run_job(runtime, tmp_path, "prospeo", text, options)
+    assert view.status == "SUCCEEDED", view.item.get("error")
+    assert_rows_match(read_results(out), expected_prospeo(parse_csv(text), options), "prospeo")
+    assert prospeo.served(PATH) - before_calls == view.item["chunks_total"]
+    assert not prospeo.faults, "the daily limit was met"
+
+
+def test_a_daily_limit_resetting_after_the_deadline_stops_the_job(runtime, prospeo, tmp_path):
+    text = prospeo_csv(40, seed=556)  # one chunk
+    prospeo.inject("daily_quota", times=1, path=PATH, seconds=7200)  # the tests' deadline is 60 s
+    try:
+        view, out = run_job(runtime, tmp_path, "prospeo", text)
+    finally:
+        _clear_vendor_wait(runtime)
+    assert view.status == "FAILED"
+    error = view.item["error"]
+    assert "daily limit" in error and "after this job's deadline" in error and "resets in" in error
+    results = read_results(out)
+    assert len(results) == 40
+    assert {r["result_status"] for r in results} <= {"error", "invalid_input", "duplicate"}
+    assert all("daily limit" in r["result_reason"] for r in results if r["result_status"] == "error")
+    assert prospeo.ledger()["paid_submissions"] == 0
+
+
+def test_a_restricted_account_stops_the_job(runtime, prospeo, tmp_path):
+    # ACCOUNT_RESTRICTED (not in the documented table): the job stops, instead of failing chunk by chunk
+    prospeo.inject("account_blocked", times=1, path=PATH)
+    text = prospeo_csv(150, seed=557)
+    view, out = run_job(runtime, tmp_path, "prospeo", text)
+    assert view.status == "FAILED"
+    assert "ACCOUNT_RESTRICTED" in view.item["error"]
+    results = read_results(out)
+    errors = 0
+    for row, (status, _) in zip(results, expected_prospeo(parse_csv(text), {}), strict=True):
+        if row["result_status"] == "error":  # the refused chunk, and those not sent once the job stopped
+            errors += 1
+            assert status != "invalid_input" and "ACCOUNT_RESTRICTED" in row["result_reason"]
+        else:  # a chunk answered before the refusal is kept
+            assert row["result_status"] == status
+    assert errors and prospeo.ledger()["submissions"] <= view.item["chunks_total"]

@@ -153,3 +153,33 @@ def test_the_same_file_with_other_options_is_another_job_with_its_own_outputs(ru
         assert matched and all(r["result_email_type"] in wanted | {""} for r in matched)
         assert all(bool(r["result_email"]) == bool(wanted) for r in matched)
         assert all(bool(r["result_phone"]) != bool(wanted) for r in matched)
+
+
+def test_a_key_pubrio_rejects_with_a_400_stops_the_job(runtime, pubrio, tmp_path):
+    # Pubrio answers a key it does not know with a 400 {code, message, details}: the job stops (FAILED), it does
+    # not fail chunk by chunk and end PARTIAL.
+    usual = pubrio.api_key
+    pubrio.api_key = "a-rotated-key"
+    try:
+        view, out = run_job(runtime, tmp_path, "pubrio", pubrio_csv(250, seed=606))
+    finally:
+        pubrio.api_key = usual
+    assert view.status == "FAILED"
+    assert "credentials rejected" in view.item["error"] and "HTTP 400" in view.item["error"]
+    results = read_results(out)
+    assert len(results) == 250
+    assert {r["result_status"] for r in results} <= {"error", "invalid_input", "duplicate"}
+    assert all("credentials rejected" in r["result_reason"] for r in results if r["result_status"] == "error")
+    assert pubrio.ledger()["paid_submissions"] == 0
+
+
+def test_an_hourly_quota_is_waited_out_then_the_job_goes_on(runtime, pubrio, tmp_path):
+    # A 429 whose message names the plan's hourly quota, with Retry-After 2 (inferred wording): waited for.
+    text = pubrio_csv(150, seed=607)
+    pubrio.inject("hourly_quota", times=1, path=SUBMIT, seconds=2)
+    before = pubrio.served(SUBMIT)
+    view, out = run_job(runtime, tmp_path, "pubrio", text, {"contact_types": TYPES})
+    assert view.status == "SUCCEEDED", view.item.get("error")
+    assert_rows_match(read_results(out), expected_pubrio(parse_csv(text), TYPES), "pubrio")
+    assert pubrio.served(SUBMIT) - before == view.item["chunks_total"]
+    assert not pubrio.faults, "the hourly quota was met"

@@ -50,7 +50,9 @@ class VendorSettings(BaseModel):
     deadline_seconds: int = Field(default=6 * 3600, ge=1)
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     requests_per_minute: int | None = Field(default=None, ge=1)
-    # Plan quotas on top of the per-minute limit (Pubrio's plans have them; numbers vary by plan).
+    # Plan quotas on top of the per-minute limit, paced like it when set. Pubrio's plans have hourly and daily
+    # quotas, Prospeo's a daily limit (2,000 Starter, 5,000 Growth, 500,000 Pro; each record counts): the
+    # numbers depend on the plan, so none is assumed (None). Without them, the vendor's 429 says when to resume.
     requests_per_hour: int | None = Field(default=None, ge=1)
     requests_per_day: int | None = Field(default=None, ge=1)
     # An unrecognised refusal (a 400 the vendor does not document as final) is tried this many times.
@@ -59,9 +61,11 @@ class VendorSettings(BaseModel):
 
 # Documented limits where the vendor gives them; the rest are conservative assumptions.
 DEFAULT_VENDOR_SETTINGS: dict[Vendor, dict[str, Any]] = {
-    # Batch size is not documented (assumption: 100); 300 requests/min is documented.
+    # Batch size is not documented (assumption: 100); 300 requests/min is documented. The plans' hourly and daily
+    # quotas depend on the plan: requests_per_hour / requests_per_day stay unset unless configured.
     Vendor.PUBRIO: {"chunk_size": 100, "max_concurrency": 4, "requests_per_minute": 300},
-    # Documented: at most 50 records per call; each record counts as one request; Starter allows 300 a minute.
+    # Documented: at most 50 records per call; each record counts as one request; Starter allows 300 a minute
+    # (and 2,000 a day: set requests_per_day for the plan, which is not assumed).
     Vendor.PROSPEO: {"chunk_size": 50, "max_concurrency": 2, "first_wait_seconds": 0, "requests_per_minute": 300},
     # Batch size, rate limits and timing are not documented (assumptions).
     Vendor.CHECK365: {
@@ -83,12 +87,25 @@ DEFAULT_VENDOR_SETTINGS: dict[Vendor, dict[str, Any]] = {
     },
 }
 
+# The most records one call may carry, where the vendor documents it. An override of chunk_size above it is
+# capped to it (a bigger chunk would be refused whole: Prospeo answers more than 50 with INVALID_REQUEST).
+DOCUMENTED_MAX_CHUNK_SIZE: dict[Vendor, int] = {Vendor.PROSPEO: 50}
+
 VENDOR_API_URLS: dict[Vendor, str] = {
     Vendor.PUBRIO: "https://api.pubrio.com",
     Vendor.PROSPEO: "https://api.prospeo.io",
     Vendor.CHECK365: "https://api.check365.io",
     Vendor.INSIDEVIEW: "https://api.insideview.com",
 }
+
+
+def vendor_settings(vendor: Vendor, overrides: Mapping[str, Any] | None = None) -> VendorSettings:
+    """The vendor's defaults with `overrides` on top, chunk_size capped at the vendor's documented maximum."""
+    settings = VendorSettings(**(DEFAULT_VENDOR_SETTINGS[vendor] | dict(overrides or {})))
+    most = DOCUMENTED_MAX_CHUNK_SIZE.get(vendor)
+    if most is not None and settings.chunk_size > most:
+        settings = settings.model_copy(update={"chunk_size": most})
+    return settings
 
 
 class SettingsError(RuntimeError):
@@ -129,7 +146,7 @@ class Settings(BaseModel):
             raise SettingsError(f"invalid settings: {exc}") from None
 
     def vendor(self, vendor: Vendor) -> VendorSettings:
-        return VendorSettings(**(DEFAULT_VENDOR_SETTINGS[vendor] | self.vendor_overrides.get(vendor.value, {})))
+        return vendor_settings(vendor, self.vendor_overrides.get(vendor.value, {}))
 
     def vendor_api_url(self, vendor: Vendor) -> str:
         return self.env.get(f"{vendor.name}_API_URL") or VENDOR_API_URLS[vendor]

@@ -145,6 +145,16 @@ def test_check_5xx_is_on_the_vendors_check_path(vendor: str, path: str) -> None:
     assert _pending(runtime.simulators[vendor]) == [("500", 1, path)]
 
 
+def test_quota_and_account_faults_go_to_the_simulator_on_any_path() -> None:
+    runtime = FakeRuntime()
+    faults.inject(runtime, "prospeo", faults.parse_all(["daily_quota", "account_blocked", "hourly_quota*2"]))
+    assert _pending(runtime.simulators["prospeo"]) == [
+        ("daily_quota", 1, None),
+        ("account_blocked", 1, None),
+        ("hourly_quota", 2, None),
+    ]
+
+
 def test_check_5xx_applies_to_nothing_on_prospeo_and_says_so() -> None:
     runtime = FakeRuntime()
     notes = faults.inject(runtime, "prospeo", [faults.parse("check_5xx*2")])

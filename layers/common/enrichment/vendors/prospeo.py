@@ -2,20 +2,41 @@
 
 Documented: POST /bulk-enrich-person with header `X-KEY`; `error` on every answer; `error_code`
 INSUFFICIENT_CREDITS (400), INVALID_API_KEY (401), RATE_LIMITED (429), INVALID_REQUEST (400) and
-INTERNAL_ERROR (400, a server fault: retried); the minimum datapoints; 1 credit a match, 10 with a mobile.
-Inferred: the `x-minute-reset-seconds` header third-party clients read as the rate-limit reset.
+INTERNAL_ERROR (400, a server fault: retried); the minimum datapoints; 1 credit a match, 10 with a mobile;
+each record of a bulk call counts as one request against the per-second, per-minute and daily limits.
+Inferred (flagged):
+- the rate-limit headers third-party clients read: `x-minute-request-left`, `x-minute-reset-seconds`,
+  `x-daily-request-left`, `x-daily-reset-seconds`. A 429 waits for the budget that ran out: the daily one
+  (a `quota="daily"` throttle, which stops the job when it resets after the deadline) when its requests
+  left are 0, else the minute's; `Retry-After` wins when present;
+- ACCOUNT_RESTRICTED (seen, not in the documented table) stops the job; any other code not in the table is
+  a refusal tried again later, with the code in the reason;
+- the error code decides, whatever the HTTP status it comes with.
+A record is answered in exactly one of `matched`, `not_matched`, `invalid_datapoints`: a record missing from
+all three (or in two) is an error row saying so, and an answer naming identifiers this chunk never sent
+cannot be matched to its rows, so every row of the chunk is an error.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, model_validator
 
-from enrichment.errors import BadChunk
+from enrichment.errors import (
+    AccountBlocked,
+    BadChunk,
+    BadCredentials,
+    EnrichmentError,
+    OutOfCredits,
+    Refused,
+    Throttled,
+    Transient,
+)
 from enrichment.models import Chunk, Company, Email, Person, Phone, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
@@ -30,12 +51,13 @@ REQUEST_FIELDS = (
     *COMPANY_FIELDS,
     "person_id",
 )
-ERROR_STATUS = {
-    "INSUFFICIENT_CREDITS": 402,
-    "INVALID_API_KEY": 401,
-    "RATE_LIMITED": 429,
-    "INVALID_REQUEST": 400,
-    "INTERNAL_ERROR": 503,
+# The documented error codes (and one seen in the wild), each with the error kind it is, whatever its status.
+ERRORS: dict[str, tuple[type[EnrichmentError], str]] = {
+    "INSUFFICIENT_CREDITS": (OutOfCredits, "out of credits"),
+    "INVALID_API_KEY": (BadCredentials, "credentials rejected"),
+    "INVALID_REQUEST": (BadChunk, "request rejected"),  # the request's own fault: sending it again cannot help
+    "INTERNAL_ERROR": (Transient, "server error"),  # documented as a fault on Prospeo's side, sent as a 400
+    "ACCOUNT_RESTRICTED": (AccountBlocked, "account restricted"),  # inferred: real, but not in the table
 }
 TOO_FEW_DATAPOINTS = (
     "too few datapoints: Prospeo needs first and last name with a company, a full name with a "
@@ -55,12 +77,38 @@ class ProspeoOptions(VendorOptions):
         return self
 
 
+ANSWER_LISTS = ("matched", "not_matched", "invalid_datapoints")
+
+
 class _Answer(BaseModel):
     error: bool
     total_cost: float | None = 0
-    matched: list[dict[str, Any]] = []
-    not_matched: list[str] = []
-    invalid_datapoints: list[str] = []
+    # Documented on every answer; None when absent, so a missing list is named in its rows' reasons.
+    matched: list[dict[str, Any]] | None = None
+    not_matched: list[str | int] | None = None
+    invalid_datapoints: list[str | int] | None = None
+
+
+def _header(response: httpx.Response, name: str) -> float | None:
+    try:
+        return max(0.0, float(response.headers[name]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _throttled(response: httpx.Response, message: str) -> Throttled:
+    """A 429 waits for the budget that ran out (inferred headers, see the module's docstring)."""
+    retry_after = retry_after_seconds(response)
+    if _header(response, "x-daily-request-left") == 0:
+        reset = retry_after if retry_after is not None else _header(response, "x-daily-reset-seconds")
+        return Throttled(f"{message} (the daily limit)", reset, quota="daily")
+    if retry_after is None:
+        minute_left = _header(response, "x-minute-request-left")
+        if minute_left == 0:
+            retry_after = _header(response, "x-minute-reset-seconds")
+        elif minute_left is not None:
+            retry_after = 1  # the minute and the day have room: the per-second limit is what ran out
+    return Throttled(message, retry_after)
 
 
 def _text(value: Any) -> str | None:
@@ -109,15 +157,23 @@ class ProspeoAdapter(VendorAdapter):
 
     @staticmethod
     def _classify(response: httpx.Response, body: Any) -> None:
-        code = response.status_code
-        error_code = body.get("error_code") if isinstance(body, dict) else None
-        if error_code or (isinstance(body, dict) and body.get("error") is True):
-            code = ERROR_STATUS.get(str(error_code), code if code >= 400 else 400)
-        message = str(error_code or response.reason_phrase)
-        if error_code == "INVALID_REQUEST":  # documented as the request's own fault: sending it again cannot help
-            raise BadChunk(f"prospeo: HTTP {response.status_code}, request rejected: {message}")
-        reset = retry_after_seconds(response, "x-minute-reset-seconds")
-        raise_for_status(Vendor.PROSPEO, code, message, reset)
+        status = response.status_code
+        body = body if isinstance(body, dict) else {}
+        error_code = str(body.get("error_code") or "")
+        if status < 400 and body.get("error") is not True:
+            return
+        where = f"prospeo: HTTP {status}"
+        message = error_code or response.reason_phrase or "error"
+        if isinstance(body.get("message"), str):  # not documented; kept when present, for the reader
+            message = f"{message}: {body['message'][:200]}"
+        if error_code == "RATE_LIMITED" or status == 429:
+            raise _throttled(response, f"{where}, rate limited: {message}")
+        if error_code in ERRORS:
+            kind, what = ERRORS[error_code]
+            raise kind(f"{where}, {what}: {message}")
+        if error_code and status < 500 and status not in (401, 402, 403):
+            raise Refused(f"{where}, request refused (error code not documented): {message}")
+        raise_for_status(Vendor.PROSPEO, status if status >= 400 else 400, message, retry_after_seconds(response))
 
     def request_cost(self, chunk: Chunk, action: str) -> int:
         return len(chunk.records)  # documented: each record in a bulk call counts as one request
@@ -136,29 +192,51 @@ class ProspeoAdapter(VendorAdapter):
             paid=True,
         )
         answer: _Answer = self.parse(_Answer, body, paid=True)
-        results: dict[str, RecordResult] = {}
-        for match in answer.matched:
-            ref = str(match.get("identifier"))
-            results[ref] = self._normalize(match, options)
-        for ref in answer.not_matched:
-            reason = "no match" + (
-                " with the verified-only options" if options.only_verified_email or options.only_verified_mobile else ""
-            )
-            results[str(ref)] = RecordResult(status=RowStatus.NOT_MATCHED, reason=reason, credits=0)
-        for ref in answer.invalid_datapoints:
-            results[str(ref)] = RecordResult(
-                status=RowStatus.INVALID_INPUT, reason="Prospeo found too few datapoints to match", credits=0
-            )
-        for record in chunk.records:
-            results.setdefault(
-                record.ref, RecordResult(status=RowStatus.ERROR, reason="Prospeo did not answer for this record")
-            )
+        results = self._results(answer, chunk, options)
         # Per-row price from the documented rule, kept only when it adds up to what Prospeo charged
         # (re-enriching a record is free, so the rule can overstate).
         if sum(r.credits or 0 for r in results.values()) != (answer.total_cost or 0):
             for result in results.values():
                 result.credits = None
         return ChunkOutcome(status="done", results=results, credits=answer.total_cost or 0)
+
+    def _results(self, answer: _Answer, chunk: Chunk, options: ProspeoOptions) -> dict[str, RecordResult]:
+        """Each record from the one list that names it; loud where the answer does not add up."""
+        answered: dict[str, list[tuple[str, dict[str, Any] | None]]] = defaultdict(list)
+        for match in answer.matched or []:
+            answered[str(match.get("identifier"))].append(("matched", match))
+        for name in ("not_matched", "invalid_datapoints"):
+            for ref in getattr(answer, name) or []:
+                answered[str(ref)].append((name, None))
+        sent = [record.ref for record in chunk.records]
+        unknown = sorted(set(answered) - set(sent))
+        if unknown:
+            named = ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "")
+            reason = f"Prospeo's answer names identifiers this chunk never sent ({named}): it cannot be matched to rows"
+            return {ref: RecordResult(status=RowStatus.ERROR, reason=reason) for ref in sent}
+        absent = [name for name in ANSWER_LISTS if getattr(answer, name) is None]
+        results: dict[str, RecordResult] = {}
+        for ref in sent:
+            lists = [name for name, _ in answered.get(ref, [])]
+            if not lists:
+                reason = "Prospeo's answer does not mention this record" + (
+                    f" (the answer has no {' or '.join(absent)} list)" if absent else ""
+                )
+                results[ref] = RecordResult(status=RowStatus.ERROR, reason=reason)
+            elif len(lists) > 1:
+                reason = f"Prospeo's answer lists this record more than once ({', '.join(lists)})"
+                results[ref] = RecordResult(status=RowStatus.ERROR, reason=reason)
+            elif lists[0] == "matched":
+                results[ref] = self._normalize(answered[ref][0][1] or {}, options)
+            elif lists[0] == "not_matched":
+                verified = options.only_verified_email or options.only_verified_mobile
+                reason = "no match" + (" with the verified-only options" if verified else "")
+                results[ref] = RecordResult(status=RowStatus.NOT_MATCHED, reason=reason, credits=0)
+            else:
+                results[ref] = RecordResult(
+                    status=RowStatus.INVALID_INPUT, reason="Prospeo found too few datapoints to match", credits=0
+                )
+        return results
 
     def check_access(self) -> str:
         """One record below the minimum datapoints: documented to come back in `invalid_datapoints`, costing no

@@ -1,21 +1,34 @@
 """Pubrio: unlock emails and phones of people found by Pubrio's search (asynchronous redeem).
 
 Documented: POST /redeem/people/batch, POST /redeem/people/batch/query, header `pubrio-api-key`,
-`estimated_time` as the wait before polling, errors 400 {code, message, details}, 429 {error}, 500 {error}.
-Inferred (configurable or flagged): 402 means out of credits; `profile.total_charged_credit` in the
-query answer is what this redeem charged; the batch size limit (not documented).
+`estimated_time` as the wait before polling, errors 400 {code, message, details} (codes vary), 429 {error}
+("Request rate limit exceeded. Please wait and try again later."), 500 {error}; 300 requests a minute, with
+hourly and daily plan quotas on top.
+Inferred (configurable or flagged):
+- what a refusal means is read from its words, whatever the status: a rejected key (Pubrio answers it with a
+  400) stops the job as BadCredentials, a refusal about credits as OutOfCredits, a blocked account as
+  AccountBlocked; 402 is out of credits (public client code); any other 400 is Refused, tried again later;
+- a 429 whose message names an hourly or daily quota is that quota (its reset from Retry-After, if given);
+- `profile.total_charged_credit` in the query answer is what this redeem charged, not the account's total:
+  the documented example's 465 is 31 contact details at the example profile's 15 credits, far below the
+  account's balances, and the page calls the answer "bulk redeem people details";
+- every person redeemed has an entry in `peoples` (the example shows one entry per person, with a "..."
+  placeholder, which is tolerated): a person missing from a completed answer is an error row, and a
+  completed answer without `peoples` (or without `query`) fails the chunk;
+- the batch size limit (not documented).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from enrichment.errors import Refused
+from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled
 from enrichment.models import Chunk, Email, Phone, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
@@ -61,8 +74,9 @@ class _SubmitAnswer(BaseModel):
 
 class _QueryData(BaseModel):
     profile: _Profile | None = None
-    query: _Query
-    peoples: list[_People | Any] = []
+    # Both documented; checked in `check`, so an answer without them fails the chunk instead of emptying it.
+    query: _Query | None = None
+    peoples: list[Any] | None = None
 
 
 class _QueryAnswer(BaseModel):
@@ -77,6 +91,32 @@ def _seconds(value: float | None, unit: str | None) -> float | None:
 
 def _status(value: str | None) -> str | None:
     return value.lower() if value else None
+
+
+def _people_key(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value.strip().lower()
+
+
+# What a refusal means, read from its words (inferred: Pubrio documents 400 {code, message, details}, and
+# "errors and codes will vary"). Both parts must be there: "API key" alone is not a rejection.
+_KEY = re.compile(r"\b(api[ _-]?key|token|credential)", re.I)
+_REJECTED = re.compile(
+    r"\b(invalid|missing|expired|revoked|incorrect|wrong|not valid|not found|not provided|required|unauthori[sz]ed)\b",
+    re.I,
+)
+_UNAUTHORIZED = re.compile(r"\bunauthori[sz]ed\b|\bauthentication failed\b", re.I)
+_BLOCKED = re.compile(
+    r"\b(account|workspace|subscription)\b.*\b(suspended|restricted|disabled|blocked|banned|deactivated)\b", re.I
+)
+_NO_CREDITS = re.compile(
+    r"\b(insufficient|enough|no|out of|lack of)\b[\w ]{0,20}\bcredits?\b|\bcredits?\b[\w ]{0,20}"
+    r"\b(exhausted|insufficient|run out|ran out|exceeded|used up)\b",
+    re.I,
+)
+_QUOTAS = (("hourly", re.compile(r"\bhour(ly)?\b", re.I)), ("daily", re.compile(r"\b(daily|day)\b", re.I)))
 
 
 class PubrioAdapter(VendorAdapter):
@@ -106,16 +146,25 @@ class PubrioAdapter(VendorAdapter):
 
     @staticmethod
     def _classify(response: httpx.Response, body: Any) -> None:
-        if response.status_code < 400:
+        status = response.status_code
+        if status < 400:
             return
         body = body if isinstance(body, dict) else {}
-        message = str(body.get("message") or body.get("error") or response.reason_phrase)[:300]
-        if body.get("code"):
-            message = f"{message} (code {body['code']})"
-        code = response.status_code
-        if code == 400 and "credit" in message.lower():
-            code = 402  # a 400 that says the credits ran out is the same stop as the 402 clients see
-        raise_for_status(Vendor.PUBRIO, code, message, retry_after_seconds(response))
+        words = str(body.get("message") or body.get("error") or response.reason_phrase)[:300]
+        message = f"{words} (code {body['code']})" if body.get("code") else words
+        where = f"pubrio: HTTP {status}"
+        if (_KEY.search(words) and _REJECTED.search(words)) or _UNAUTHORIZED.search(words):
+            raise BadCredentials(f"{where}, credentials rejected: {message}")
+        if _BLOCKED.search(words):
+            raise AccountBlocked(f"{where}, account blocked: {message}")
+        if _NO_CREDITS.search(words):
+            raise OutOfCredits(f"{where}, out of credits: {message}")
+        retry_after = retry_after_seconds(response)
+        if status == 429:
+            quota = next((name for name, pattern in _QUOTAS if pattern.search(words)), None)
+            what = f"{quota} quota reached" if quota else "rate limited"
+            raise Throttled(f"{where}, {what}: {message}", retry_after, quota=quota)
+        raise_for_status(Vendor.PUBRIO, status, message, retry_after)
 
     def submit(self, chunk: Chunk, options: PubrioOptions) -> ChunkOutcome:
         payload: dict[str, Any] = {
@@ -155,27 +204,41 @@ class PubrioAdapter(VendorAdapter):
             payload["profile_id"] = options.profile_id
         body = self.request("POST", "/redeem/people/batch/query", self._classify, json=payload, headers=self._headers())
         data = self.parse(_QueryAnswer, body).data
+        if data.query is None:
+            return self._failed(vendor_ref, "Pubrio's answer has no `query`: whether the redeem completed is unknown")
         if not data.query.is_completed:
             return ChunkOutcome(
                 status="running",
                 vendor_ref=vendor_ref,
                 wait_hint_seconds=_seconds(data.query.estimated_time, data.query.estimated_time_type),
             )
-        people = {}
+        if data.peoples is None:
+            return self._failed(vendor_ref, "Pubrio's completed answer has no `peoples` list")
+        people: dict[str, _People] = {}
         for entry in data.peoples:
-            if isinstance(entry, _People):
-                people[entry.people_search_id.lower()] = entry
+            if not isinstance(entry, dict):
+                continue  # the documented example itself lists a "..." placeholder among the people
+            try:
+                found = _People.model_validate(entry)
+            except ValidationError:
+                return self._failed(vendor_ref, "an entry of Pubrio's `peoples` has no people_search_id")
+            people[_people_key(found.people_search_id)] = found
+        missing = RecordResult(status=RowStatus.ERROR, reason="Pubrio's completed answer has no entry for this person")
         results = {}
         for record in chunk.records:
             found = people.get(self.dedupe_key(record.fields))
-            results[record.ref] = self._normalize(found)
-        credits = data.profile.total_charged_credit if data.profile else None
+            results[record.ref] = self._normalize(found) if found is not None else missing.model_copy()
+        credits = data.profile.total_charged_credit if data.profile else None  # this redeem's charge (inferred)
         return ChunkOutcome(status="done", vendor_ref=vendor_ref, results=results, credits=credits or 0)
 
     @staticmethod
-    def _normalize(found: _People | None) -> RecordResult:
-        if found is None:
-            return RecordResult(status=RowStatus.NOT_MATCHED, reason="Pubrio returned nothing for this person")
+    def _failed(vendor_ref: str, reason: str) -> ChunkOutcome:
+        """A completed redeem whose answer lacks what the document promises: the chunk fails, saying so,
+        rather than its rows turning not_matched."""
+        return ChunkOutcome(status="failed", vendor_ref=vendor_ref, reason=f"{reason} (redeem {vendor_ref})")
+
+    @staticmethod
+    def _normalize(found: _People) -> RecordResult:
         emails = [
             Email(value=e.value, type=(e.type or "").removeprefix("email-") or None, status=_status(e.status))
             for e in found.emails or []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from enrichment.errors import BadChunk, BadCredentials, OutOfCredits, Throttled, Transient
+from enrichment.errors import AccountBlocked, BadChunk, BadCredentials, OutOfCredits, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors.prospeo import ProspeoAdapter, ProspeoOptions
@@ -82,4 +82,26 @@ def test_out_of_credits_and_bad_key(sim):
         adapter(sim, key="nope").submit(chunk(), ProspeoOptions())
     sim.inject("out_of_credits")
     with pytest.raises(OutOfCredits, match="INSUFFICIENT_CREDITS"):
+        adapter(sim).submit(chunk(), ProspeoOptions())
+
+
+def test_the_daily_limit_is_a_daily_quota_with_its_reset(sim):
+    sim.inject("daily_quota", seconds=3600)
+    with pytest.raises(Throttled) as caught:
+        adapter(sim).submit(chunk(), ProspeoOptions())
+    assert (caught.value.quota, caught.value.retry_after) == ("daily", 3600)
+
+
+def test_the_days_budget_counts_records(sim):
+    sim.records_per_day = 30
+    adapter(sim).submit(chunk(20), ProspeoOptions())
+    adapter(sim).submit(chunk(20), ProspeoOptions())  # the call that crosses the day's budget still goes
+    with pytest.raises(Throttled) as caught:
+        adapter(sim).submit(chunk(20), ProspeoOptions())
+    assert caught.value.quota == "daily" and 0 < caught.value.retry_after <= 86400
+
+
+def test_account_restricted_is_account_blocked(sim):
+    sim.inject("account_blocked")
+    with pytest.raises(AccountBlocked, match="ACCOUNT_RESTRICTED"):
         adapter(sim).submit(chunk(), ProspeoOptions())

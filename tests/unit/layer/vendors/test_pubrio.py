@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from enrichment.errors import BadCredentials, OutOfCredits, Refused, Throttled, Transient
+from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors.pubrio import PubrioAdapter, PubrioOptions
@@ -99,9 +99,27 @@ def test_out_of_credits(sim):
 
 
 def test_bad_key_is_bad_credentials_and_never_echoed(sim):
-    with pytest.raises(BadCredentials) as caught:
+    # Pubrio answers a key it does not know with a 400 {code, message, details}, not a 401 (inferred)
+    with pytest.raises(BadCredentials, match="HTTP 400") as caught:
         adapter(sim, key="wrong-secret-value").submit(chunk(), OPTIONS)
     assert "wrong-secret-value" not in str(caught.value)
+    with pytest.raises(BadCredentials):
+        adapter(sim, key="wrong-secret-value").check_access()
+    assert adapter(sim).check_access().startswith("pubrio: the API key works")
+
+
+@pytest.mark.parametrize(("fault", "quota"), [("hourly_quota", "hourly"), ("daily_quota", "daily")])
+def test_a_quota_429_is_that_quota_with_its_reset(sim, fault, quota):
+    sim.inject(fault, seconds=900)
+    with pytest.raises(Throttled) as caught:
+        adapter(sim).submit(chunk(), OPTIONS)
+    assert (caught.value.quota, caught.value.retry_after) == (quota, 900)
+
+
+def test_a_suspended_workspace_is_account_blocked(sim):
+    sim.inject("account_blocked")
+    with pytest.raises(AccountBlocked, match="suspended"):
+        adapter(sim).submit(chunk(), OPTIONS)
 
 
 def test_unknown_redeem_is_refused(sim):
