@@ -1,55 +1,93 @@
-"""Reading contact files: header mapping, row parsing, and spreadsheet-safe cells."""
+"""Reading contact files: the header aliases, row parsing, and spreadsheet-safe cells."""
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from enrichment.errors import BadInput
 from enrichment.models import CANONICAL_FIELDS
 
 # Header names are compared lowercased with every non-alphanumeric character removed, so
-# "First Name", "first_name", "firstName" and "FIRST-NAME" are one column.
+# "First Name", "first_name", "firstName" and "FIRST-NAME" are one column. Besides the fields' own names, the
+# headers the exports people use write (HubSpot, Salesforce, Apollo, Pipedrive, ZoomInfo, LinkedIn and Sales
+# Navigator list tools, Google Contacts and Sheets). Left out on purpose, so they stay ignored: other tools' ids
+# ("ZoomInfo Contact ID", "Apollo Contact Id", "Record ID": never an InsideView contact id), a previous employer
+# ("Previous Company Name"), "Email Status", "Email Domain" (often a free-mail domain, not the company's) and the
+# tools' own profile links ("ZoomInfo Contact Profile URL", "Sales Navigator Profile URL").
 HEADER_ALIASES: dict[str, str] = {
     **{re.sub(r"[^a-z0-9]", "", f): f for f in CANONICAL_FIELDS},
     "first": "first_name",
     "firstname": "first_name",
     "givenname": "first_name",
     "fname": "first_name",
+    "personfirstname": "first_name",  # Pipedrive "Person - First name"
+    "contactfirstname": "first_name",
     "last": "last_name",
     "lastname": "last_name",
     "surname": "last_name",
     "familyname": "last_name",
     "lname": "last_name",
+    "personlastname": "last_name",  # Pipedrive "Person - Last name"
+    "contactlastname": "last_name",
     "name": "full_name",
     "fullname": "full_name",
     "contactname": "full_name",
-    "personname": "full_name",
-    "emailaddress": "email",
+    "personname": "full_name",  # Pipedrive "Person - Name"
+    "contactfullname": "full_name",
+    "emailaddress": "email",  # ZoomInfo, Outlook "E-mail Address"
     "workemail": "email",
+    "workemailaddress": "email",
     "mail": "email",
     "businessemail": "email",
+    "businessemailaddress": "email",
     "emails": "email",
+    "primaryemail": "email",
+    "contactemail": "email",
+    "personemail": "email",  # Pipedrive "Person - Email"
+    "personemailwork": "email",  # Pipedrive "Person - Email - Work"
+    "emailwork": "email",  # Pipedrive "Email - Work"
+    "email1value": "email",  # Google Contacts "E-mail 1 - Value"
     "linkedin": "linkedin_url",
     "linkedinprofile": "linkedin_url",
     "linkedinprofileurl": "linkedin_url",
-    "personlinkedinurl": "linkedin_url",
+    "personlinkedinurl": "linkedin_url",  # Apollo
+    "personlinkedin": "linkedin_url",
+    "linkedincontactprofileurl": "linkedin_url",  # ZoomInfo
+    "contactlinkedin": "linkedin_url",
+    "contactlinkedinurl": "linkedin_url",
     "linkedinhandle": "linkedin_url",
-    "company": "company_name",
+    "company": "company_name",  # Apollo, Salesforce leads, Sales Navigator lists
     "organization": "company_name",
     "organisation": "company_name",
+    "organizationname": "company_name",  # Pipedrive "Organization - Name", Google Contacts
+    "organization1name": "company_name",  # Google Contacts "Organization 1 - Name"
+    "personorganization": "company_name",  # Pipedrive "Person - Organization"
     "account": "company_name",
-    "accountname": "company_name",
+    "accountname": "company_name",  # Salesforce
+    "companyaccount": "company_name",  # Salesforce "Company / Account"
+    "associatedcompany": "company_name",  # HubSpot
+    "companynameforemails": "company_name",  # Apollo
+    "currentcompany": "company_name",
     "employer": "company_name",
-    "website": "company_website",
+    "website": "company_website",  # Apollo, Salesforce, ZoomInfo
+    "websiteurl": "company_website",  # HubSpot
     "domain": "company_website",
+    "domainname": "company_website",
     "companydomain": "company_website",
+    "companydomainname": "company_website",  # HubSpot
     "companyurl": "company_website",
+    "companywebsiteurl": "company_website",
+    "accountwebsite": "company_website",  # Salesforce "Account: Website"
+    "organizationwebsite": "company_website",  # Pipedrive "Organization - Website"
     "site": "company_website",
     "web": "company_website",
     "companylinkedin": "company_linkedin_url",
     "companylinkedinprofile": "company_linkedin_url",
+    "companylinkedinprofileurl": "company_linkedin_url",
+    "linkedincompanyprofileurl": "company_linkedin_url",  # ZoomInfo
+    "linkedincompanypage": "company_linkedin_url",  # HubSpot
     "prospeopersonid": "person_id",
     "pubrioid": "people_search_id",
     "peopleid": "people_search_id",
@@ -63,16 +101,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def header_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def map_header(header: Sequence[str]) -> dict[str, int]:
-    """Canonical field -> column index (the first column that maps to a field wins)."""
-    mapping: dict[str, int] = {}
-    for index, name in enumerate(header):
-        field = HEADER_ALIASES.get(header_key(name))
-        if field and field not in mapping:
-            mapping[field] = index
-    return mapping
 
 
 def read_rows(lines: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

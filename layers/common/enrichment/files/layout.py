@@ -11,6 +11,10 @@ def plan_key(job_id: str) -> str:
     return f"jobs/{job_id}/prepared/rows.jsonl"
 
 
+def columns_key(job_id: str) -> str:
+    return f"jobs/{job_id}/prepared/columns.json"
+
+
 def manifest_key(job_id: str) -> str:
     return f"jobs/{job_id}/prepared/manifest.json"
 

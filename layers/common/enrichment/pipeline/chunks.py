@@ -32,6 +32,7 @@ from enrichment.errors import (
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore
 from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Vendor
+from enrichment.options import vendor_options
 from enrichment.pipeline.pacing import RateGate
 from enrichment.pipeline.send_ledger import SendLedger
 from enrichment.settings import Settings, VendorSettings
@@ -82,7 +83,7 @@ class ChunkStep:
         job = self.store.require(self.task.job_id)
         adapter = self._adapter()
         chunk = self._chunk()
-        options = adapter.parse_options(job.options)
+        options = adapter.parse_options(vendor_options(job.options))
         if record and record.state == "sending":
             reconciled = self._reconcile(ledger, adapter, chunk, options)
             if reconciled is not None:
@@ -138,7 +139,7 @@ class ChunkStep:
         chunk = self._chunk()
         adapter = self._adapter()
         with self._paced(adapter.request_cost(chunk, "check")):
-            outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(job.options))
+            outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(vendor_options(job.options)))
         return self._progress(outcome, polls=progress.polls + 1)
 
     def throttled(self, throttled: Throttled) -> ChunkProgress:

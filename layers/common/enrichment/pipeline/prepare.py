@@ -4,45 +4,29 @@ from __future__ import annotations
 
 import json
 
-from pydantic import ValidationError
-
-from enrichment.errors import BadInput
 from enrichment.files import layout, storage
-from enrichment.files.csvio import map_header, read_rows
 from enrichment.jobs.store import JobStore
-from enrichment.models import CANONICAL_FIELDS, Limits, PreparedJob, RowStatus
-from enrichment.pipeline import row_rules
+from enrichment.models import Limits, PreparedJob
+from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.settings import Settings, SettingsError
-from enrichment.vendors import adapter_class
 
 
 def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
     store = JobStore(settings.jobs_table)
     job = store.require(job_id)
-    adapter = adapter_class(job.vendor)
     vendor_settings = settings.vendor(job.vendor)
-    try:
-        adapter.parse_options(job.options)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
-        raise BadInput(f"invalid options for {job.vendor.value}: {problems}") from None
     vendor_function = settings.vendor_functions.get(job.vendor.value)
     if not vendor_function:
         raise SettingsError(f"no function is configured for vendor {job.vendor.value}")
 
     bucket = settings.data_bucket
-    header, rows = read_rows(storage.iter_text_lines(bucket, job.input_key))
-    columns = map_header(header)
-    usable = [f for f in adapter.input_fields if f in columns]
-    if not usable:
-        raise BadInput(
-            f"no column {job.vendor.value} can match on. Found columns: {', '.join(header)[:300]}. "
-            f"Expected at least one of: {', '.join(adapter.input_fields)}"
-        )
+    chunk_size = vendor_settings.chunk_size
+    classified = classify_input(storage.iter_text_lines(bucket, job.input_key), job.vendor, job.options)
+    # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
+    storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
 
     chunk: list[dict] = []
     chunk_count = 0
-    first_row_of: dict[str, tuple[int, int]] = {}  # dedupe key -> (row, chunk)
     rows_total = 0
 
     def flush() -> None:
@@ -57,44 +41,15 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
             chunk = []
 
     with storage.spooled_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan:
-        for number, cells in rows:
-            rows_total = number
-            entry: dict = {"row": number}
-            # Placeholders ("n/a", "#N/A", "-") are read as empty before the vendor's rules see the row.
-            fields, placeholders = row_rules.without_placeholders(
-                {f: cells[i] for f, i in columns.items() if i < len(cells)}
-            )
-            if not any(c.strip() for c in cells):
-                entry |= {"status": RowStatus.INVALID_INPUT, "reason": "blank row"}
-            elif row_rules.repeats_header(header, cells):
-                entry |= {"status": RowStatus.INVALID_INPUT, "reason": row_rules.REPEATED_HEADER}
-            elif len(cells) > len(header):
-                entry |= {
-                    "status": RowStatus.INVALID_INPUT,
-                    "reason": f"row has {len(cells)} fields but the header has {len(header)} (unquoted comma?)",
-                }
-            elif reason := adapter.validate(fields):
-                note = row_rules.placeholder_note(placeholders, adapter.input_fields)
-                entry |= {"status": RowStatus.INVALID_INPUT, "reason": reason + note}
-            elif (twin := first_row_of.get(key := adapter.dedupe_key(fields))) is not None:
-                entry |= {
-                    "status": RowStatus.DUPLICATE,
-                    "reason": f"same request as row {twin[0]}",
-                    "twin": twin[0],
-                    "chunk": twin[1],
-                }
-            else:
-                first_row_of[key] = (number, chunk_count)
-                entry |= {"status": "send", "chunk": chunk_count}
-                sent = row_rules.as_sent(fields)
-                chunk.append({"ref": str(number), "fields": {f: v for f, v in sent.items() if f in CANONICAL_FIELDS}})
-                if len(chunk) >= vendor_settings.chunk_size:
+        for outcome in classified.rows:
+            rows_total = outcome.row
+            if outcome.status == SEND:
+                chunk.append({"ref": str(outcome.row), "fields": outcome.fields})
+                if len(chunk) >= chunk_size:
                     flush()
-            plan.write(json.dumps(entry) + "\n")
+            plan.write(json.dumps(outcome.plan_entry(chunk_size)) + "\n")
         flush()
 
-    if rows_total == 0:
-        raise BadInput("the file has a header but no rows")
     manifest = [{"chunk_index": i, "chunk_key": layout.chunk_key(job_id, i)} for i in range(chunk_count)]
     storage.put_json(bucket, layout.manifest_key(job_id), manifest)
     store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count)

@@ -1,7 +1,8 @@
 import pytest
 
 from enrichment.errors import BadInput
-from enrichment.files.csvio import map_header, read_rows, safe_cell
+from enrichment.files.columns import map_columns
+from enrichment.files.csvio import read_rows, safe_cell
 
 
 def lines(data: bytes, size: int = 7):
@@ -21,12 +22,12 @@ def lines(data: bytes, size: int = 7):
 
 @pytest.mark.parametrize("names", [["First Name"], ["first_name"], ["firstName"], ["FIRST-NAME"], [" first name "]])
 def test_header_variants_map_to_one_column(names):
-    assert map_header(names) == {"first_name": 0}
+    assert map_columns(names).fields == {"first_name": 0}
 
 
 def test_header_aliases():
     header = ["People Search ID", "LinkedIn", "Website", "Company", "E-mail Address", "Name"]
-    assert map_header(header) == {
+    assert map_columns(header).fields == {
         "people_search_id": 0,
         "linkedin_url": 1,
         "company_website": 2,
@@ -37,7 +38,7 @@ def test_header_aliases():
 
 
 def test_first_matching_column_wins_and_unknown_columns_are_kept_out():
-    assert map_header(["email", "Email Address", "notes"]) == {"email": 0}
+    assert map_columns(["email", "Email Address", "notes"]).fields == {"email": 0}
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
