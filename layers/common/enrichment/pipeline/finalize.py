@@ -17,6 +17,7 @@ from typing import Any
 
 from enrichment.errors import caught_message
 from enrichment.files import layout, storage
+from enrichment.files.columns import unique_names
 from enrichment.files.csvio import read_rows, safe_cell
 from enrichment.files.output import RESULT_COLUMNS, result_cells
 from enrichment.jobs.events import emit_job_ended
@@ -52,6 +53,8 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     prefix = layout.output_prefix(job.job_id)
     counts: Counter[str] = Counter()
     credits = 0.0
+    columns_key = layout.columns_key(job.job_id)
+    columns = storage.get_json(bucket, columns_key) if storage.exists(bucket, columns_key) else None
     if storage.exists(bucket, layout.plan_key(job.job_id)):
         counts, credits = _write_results(job, bucket, prefix, reason)
     elif reason is None:
@@ -76,6 +79,10 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "credits": credits,
         "chunks": {"total": job.chunks_total or 0, "failed": job.chunks_failed},
         "options": job.options,
+        # Each input column and the field read from it (none: ignored); ties: columns naming one field, and which
+        # was read. Null when the job ended before its header was read.
+        "columns": columns["columns"] if columns else None,
+        "column_ties": columns["ties"] if columns else None,
         "input_key": job.input_key,
         "timings": {
             "created_at": job.created_at,
@@ -118,6 +125,7 @@ def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) ->
         return ChunkResult.model_validate(storage.get_json(bucket, key))
 
     header, rows = read_rows(storage.iter_text_lines(bucket, job.input_key))
+    names = unique_names(header)  # two columns named alike stay two columns, in both files
     counts: Counter[str] = Counter()
     credited_chunks: set[int] = set()
     plan = storage.iter_jsonl(bucket, layout.plan_key(job.job_id))
@@ -126,7 +134,7 @@ def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) ->
         storage.spooled_upload(bucket, prefix + "results.jsonl", "application/x-ndjson") as jsonl_out,
     ):
         writer = csv.writer(csv_out, lineterminator="\r\n")
-        writer.writerow([safe_cell(h) for h in header] + list(RESULT_COLUMNS))
+        writer.writerow([safe_cell(name) for name in names] + list(RESULT_COLUMNS))
         for (number, cells), entry in zip(rows, plan, strict=True):
             status, reason, result, twin = _row_outcome(entry, chunk_result, job_error)
             if entry.get("chunk") is not None and entry["status"] == "send":
@@ -141,7 +149,7 @@ def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) ->
                 "reason": reason,
                 "vendor": job.vendor.value,
                 "duplicate_of": twin,
-                "input": dict(zip(header, cells, strict=False))
+                "input": dict(zip(names, cells, strict=False))
                 | ({"_extra": cells[len(header) :]} if len(cells) > len(header) else {}),
                 "result": result.model_dump(mode="json", exclude={"raw"}) if result else None,
                 "vendor_answer": result.raw if result else None,
