@@ -27,6 +27,7 @@ from enrichment.jobs.service import (
     Conflict,
     cancel_job,
     new_job_id,
+    preview_job,
     records_csv,
     result_urls,
     vendor_access,
@@ -35,6 +36,7 @@ from enrichment.jobs.service import start_job as start
 from enrichment.jobs.service import upload_url as new_upload
 from enrichment.jobs.store import JobStore
 from enrichment.models import AccessCheck, JobStatus, Vendor
+from enrichment.pipeline.preview import InputPreview
 from enrichment.settings import Settings
 
 logger = Logger()
@@ -83,26 +85,41 @@ def create_upload() -> Response[UploadTicket]:
     return Response(201, content_types.APPLICATION_JSON, body)
 
 
-@app.post("/jobs", summary="Start a job from inline records or an uploaded file")
+@app.post(
+    "/jobs",
+    summary="Start a job from inline records or an uploaded file; with dry_run, preview it instead",
+    responses={
+        202: {"description": "the job was created", "content": {"application/json": {"model": JobCreated}}},
+        200: {
+            "description": "dry_run: what the job would do; no job is created, nothing is sent",
+            "content": {"application/json": {"model": InputPreview}},
+        },
+    },
+)
 def create_job(
     request: JobRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> Response[JobCreated]:
+) -> Response[JobCreated | InputPreview]:
     settings = Settings.load()
+    if request.input_key is not None:
+        s3 = client("s3")
+        try:
+            s3.head_object(Bucket=settings.data_bucket, Key=request.input_key)
+        except s3.exceptions.ClientError:
+            raise ServiceError(422, f"input_key {request.input_key} has not been uploaded") from None
+    if request.dry_run:
+        preview = preview_job(
+            request.vendor, request.options, settings, records=request.records, input_key=request.input_key
+        )
+        return Response(200, content_types.APPLICATION_JSON, preview)
 
     def create(call: dict) -> dict:
-        job_id = new_job_id()
         if request.input_key is not None:
-            s3 = client("s3")
-            try:
-                s3.head_object(Bucket=settings.data_bucket, Key=request.input_key)
-            except s3.exceptions.ClientError:
-                raise ServiceError(422, f"input_key {request.input_key} has not been uploaded") from None
             inputs = {"copy_from": (settings.data_bucket, request.input_key)}
         else:
             inputs = {"body": records_csv(request.records or [])}
         job = start(
-            job_id=job_id,
+            job_id=new_job_id(),
             vendor=request.vendor,
             options=request.options,
             source="api",
@@ -113,7 +130,7 @@ def create_job(
         return JobCreated(job_id=job.job_id, status=job.status.value).model_dump()
 
     # A repeat is compared on what it asks for; its input_key may differ (each upload gets a new one).
-    call = {"key": idempotency_key, "request": request.model_dump(mode="json", exclude={"input_key"})}
+    call = {"key": idempotency_key, "request": request.model_dump(mode="json", exclude={"input_key", "dry_run"})}
     if idempotency_key:
         # The same key and body return the first answer instead of starting a second job.
         create = idempotent_function(

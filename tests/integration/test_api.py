@@ -183,3 +183,76 @@ def test_openapi_document_and_swagger_ui(http):
     spec = http.get("/swagger", params={"format": "json"}).json()
     assert {"/uploads", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/results"} <= set(spec["paths"])
     assert "JobRequest" in str(spec["components"]["schemas"])
+
+
+HUBSPOT_EXPORT = (
+    "\ufeffRecord ID,First Name,Last Name,Email,Email,Company Name,Website URL\r\n"
+    "1,Ada,Lovelace,,,,analytical.io\r\n"
+    "2,Grace,Hopper,grace@navy.mil,g.hopper@navy.example,Navy,\r\n"
+    "3,Alan,,,,,\r\n"
+    "4,Ada,Lovelace,,,,analytical.io\r\n"
+)
+
+
+def test_a_dry_run_previews_an_upload_and_creates_nothing(http, prospeo):
+    ticket = http.post("/uploads").json()
+    assert httpx.put(ticket["upload_url"], content=HUBSPOT_EXPORT.encode()).status_code == 200
+    jobs_before = [j["job_id"] for j in http.get("/jobs", params={"limit": 100}).json()["jobs"]]
+    served_before = prospeo.served("/bulk-enrich-person")
+    body = {"vendor": "prospeo", "input_key": ticket["input_key"], "dry_run": True}
+
+    answer = http.post("/jobs", json=body)
+
+    assert answer.status_code == 200
+    preview = answer.json()
+    assert "job_id" not in preview
+    assert preview["file"] == {"encoding": "UTF-8 with BOM", "delimiter": ",", "line_ends": "CRLF"}
+    assert [(c["name"], c["field"]) for c in preview["columns"]] == [
+        ("Record ID", None),
+        ("First Name", "first_name"),
+        ("Last Name", "last_name"),
+        ("Email", "email"),
+        ("Email (2)", None),
+        ("Company Name", "company_name"),
+        ("Website URL", "company_website"),
+    ]
+    assert preview["ties"][0]["read"] == "Email" and preview["ties"][0]["not_read"] == ["Email (2)"]
+    assert (preview["rows"], preview["to_send"], preview["invalid_input"], preview["duplicate"]) == (4, 2, 1, 1)
+    assert preview["invalid_reasons"][0]["reason"].startswith("too few datapoints")
+    assert preview["invalid_reasons"][0]["first_rows"] == [3]
+    assert preview["duplicates"] == [{"row": 4, "of": 1}]
+    assert (preview["chunks"], preview["chunk_size"], preview["error"]) == (1, 50, None)
+    # nothing created, nothing sent
+    assert [j["job_id"] for j in http.get("/jobs", params={"limit": 100}).json()["jobs"]] == jobs_before
+    assert prospeo.served("/bulk-enrich-person") == served_before
+
+
+def test_a_dry_run_of_inline_records_with_the_columns_option(http):
+    records = [{"Email": "a@initech.com", "Email 2": "b@initech.com"}, {"Email": "c@initech.com", "Email 2": "x"}]
+    body = {"vendor": "check365", "records": records, "options": {"columns": {"email": "Email 2"}}, "dry_run": True}
+    preview = http.post("/jobs", json=body).json()
+    assert preview["file"] is None
+    assert [(c["name"], c["field"], c["matched_by"]) for c in preview["columns"]] == [
+        ("Email", None, None),
+        ("Email 2", "email", "columns option"),
+    ]
+    assert (preview["to_send"], preview["invalid_input"]) == (1, 1)
+
+
+def test_a_dry_run_says_why_the_job_would_fail(http):
+    body = {"vendor": "check365", "records": [{"Email": "a@initech.com"}], "dry_run": True}
+    preview = http.post("/jobs", json=body | {"options": {"columns": {"email": "Mail"}}}).json()
+    assert preview["error"] == (
+        "the columns option maps email to 'Mail', which is not a column of this file; the file's columns are: 'Email'"
+    )
+    assert preview["columns"] == [] and preview["to_send"] == 0
+    vendor_option = http.post("/jobs", json=body | {"options": {"enrich_mobile": True}}).json()
+    assert vendor_option["error"].startswith("invalid options for check365: enrich_mobile")
+
+
+def test_the_openapi_document_describes_the_dry_run(http):
+    spec = http.get("/swagger", params={"format": "json"}).json()
+    responses = spec["paths"]["/jobs"]["post"]["responses"]
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/InputPreview")
+    assert responses["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/JobCreated")
+    assert "dry_run" in spec["components"]["schemas"]["JobRequest"]["properties"]

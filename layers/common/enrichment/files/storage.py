@@ -66,3 +66,8 @@ def iter_jsonl(bucket: str, key: str) -> Iterator[dict[str, Any]]:
     for line in iter_text_lines(bucket, key, encoding="utf-8"):
         if line.strip():
             yield json.loads(line)
+
+
+def head_bytes(bucket: str, key: str, size: int) -> bytes:
+    """The object's first `size` bytes (all of a smaller object)."""
+    return client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"].read()

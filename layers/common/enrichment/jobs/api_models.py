@@ -15,7 +15,10 @@ Cell = str | int | float | bool | None
 
 class JobRequest(BaseModel, extra="forbid"):
     vendor: Vendor
-    options: dict[str, Any] = Field(default_factory=dict, description="the vendor's job options (see the README)")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the job's options (see the README): the vendor's, and `columns` (field -> column name)",
+    )
     records: list[dict[str, Cell]] | None = Field(
         default=None,
         min_length=1,
@@ -24,6 +27,11 @@ class JobRequest(BaseModel, extra="forbid"):
     )
     input_key: str | None = Field(default=None, description="the input_key from POST /uploads, for a larger file")
     webhook_url: AnyHttpUrl | None = Field(default=None, description="POSTed the completion event, signed")
+    dry_run: bool = Field(
+        default=False,
+        description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
+        "duplicates, chunks); no job is created, nothing is sent, no credit is spent",
+    )
 
     @model_validator(mode="after")
     def _one_input(self) -> JobRequest:

@@ -7,12 +7,14 @@ import csv
 import io
 import json
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from enrichment.aws import client
-from enrichment.files import layout, storage
+from enrichment.files import fileformat, layout, storage
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import AccessCheck, Job, JobStatus, Vendor
+from enrichment.pipeline.preview import InputPreview, preview_input
 from enrichment.settings import Settings, SettingsError
 
 CANCELLED = "Cancelled"  # the stop error a cancellation records
@@ -36,6 +38,26 @@ def records_csv(records: list[dict[str, Any]]) -> bytes:
     for record in records:
         writer.writerow(["" if record.get(c) is None else str(record.get(c)) for c in columns])
     return out.getvalue().encode()
+
+
+def preview_job(
+    vendor: Vendor,
+    options: dict[str, Any],
+    settings: Settings,
+    *,
+    records: list[dict[str, Any]] | None = None,
+    input_key: str | None = None,
+) -> InputPreview:
+    """What a job would do with inline records or an uploaded file: no job is created, nothing is sent."""
+    lines: Iterable[str]
+    if input_key is None:
+        # Split as the job's reader splits its input: on LF only (a cell may hold other line breaks).
+        lines = io.StringIO(records_csv(records or []).decode(), newline="\n")
+        file_format = None
+    else:
+        lines = storage.iter_text_lines(settings.data_bucket, input_key)
+        file_format = fileformat.describe(storage.head_bytes(settings.data_bucket, input_key, fileformat.HEAD_BYTES))
+    return preview_input(lines, vendor, options, settings.vendor(vendor), file_format)
 
 
 def start_job(

@@ -1,0 +1,111 @@
+"""Preview: what a job would do with a file, before anything is sent or any credit spent.
+
+The rows go through Prepare's own classification (pipeline.classify); nothing is written, no job is created,
+no vendor is called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from enrichment.errors import BadInput
+from enrichment.files.columns import ColumnTie, ColumnUse
+from enrichment.files.fileformat import FileFormat
+from enrichment.models import RowStatus, Vendor
+from enrichment.pipeline.classify import SEND, classify_input
+from enrichment.settings import VendorSettings
+from enrichment.vendors import adapter_class
+
+TOP_REASONS = 10
+FIRST_ROWS = 5
+FIRST_DUPLICATES = 10
+# The value a reason quotes (row_rules.shown: a repr after the field's name): left out, so one rule is one line.
+_QUOTED_VALUE = re.compile(r"""(?<![\w'"])('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+class InvalidReason(BaseModel):
+    reason: str = Field(description="the rule broken, the values quoted in it shown as '…'")
+    rows: int = Field(description="how many rows break it")
+    first_rows: list[int] = Field(description=f"the first {FIRST_ROWS} of them (1 = the first row after the header)")
+
+
+class DuplicateRow(BaseModel):
+    row: int
+    of: int = Field(description="the earlier row it asks the same as: answered from it, sent once")
+
+
+class InputPreview(BaseModel):
+    vendor: Vendor
+    file: FileFormat | None = Field(description="how the file is read; none for inline records")
+    vendor_fields: list[str] = Field(description="the fields this vendor can match on")
+    columns: list[ColumnUse] = Field(description="each input column and the field read from it, if any")
+    ties: list[ColumnTie] = Field(description="columns naming one field, and the one read")
+    rows: int = Field(description="rows read (up to the error, if the file breaks)")
+    to_send: int = Field(description="rows that would be sent")
+    invalid_input: int
+    duplicate: int
+    invalid_reasons: list[InvalidReason] = Field(description=f"the {TOP_REASONS} most frequent reasons")
+    duplicates: list[DuplicateRow] = Field(description=f"the first {FIRST_DUPLICATES} duplicates")
+    chunk_size: int
+    chunks: int = Field(description="the chunks the job would send")
+    error: str | None = Field(description="why the job would fail, if it would")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without the values it quotes: rows that break one rule with different values count together."""
+    return _QUOTED_VALUE.sub("'…'", reason)
+
+
+def preview_input(
+    lines: Iterable[str],
+    vendor: Vendor,
+    options: Mapping[str, Any],
+    vendor_settings: VendorSettings,
+    file_format: FileFormat | None = None,
+) -> InputPreview:
+    """What a job with these options would make of these lines: columns, rows to send, invalid, duplicates, chunks.
+
+    A problem that would fail the job is the preview's `error`, with what was learned before it."""
+    columns: list[ColumnUse] = []
+    ties: list[ColumnTie] = []
+    counts: Counter[str] = Counter()
+    reasons: dict[str, InvalidReason] = {}
+    duplicates: list[DuplicateRow] = []
+    error = None
+    try:
+        classified = classify_input(lines, vendor, options)
+        columns, ties = classified.mapping.columns, classified.mapping.ties
+        for outcome in classified.rows:
+            counts[outcome.status] += 1
+            if outcome.status == RowStatus.INVALID_INPUT:
+                found = reasons.setdefault(
+                    kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
+                )
+                found.rows += 1
+                if len(found.first_rows) < FIRST_ROWS:
+                    found.first_rows.append(outcome.row)
+            elif outcome.status == RowStatus.DUPLICATE and len(duplicates) < FIRST_DUPLICATES:
+                duplicates.append(DuplicateRow(row=outcome.row, of=outcome.twin or 0))
+    except BadInput as bad:
+        error = str(bad)
+    return InputPreview(
+        vendor=vendor,
+        file=file_format,
+        vendor_fields=list(adapter_class(vendor).input_fields),
+        columns=columns,
+        ties=ties,
+        rows=counts.total(),
+        to_send=counts[SEND],
+        invalid_input=counts[RowStatus.INVALID_INPUT],
+        duplicate=counts[RowStatus.DUPLICATE],
+        invalid_reasons=sorted(reasons.values(), key=lambda r: (-r.rows, r.first_rows[0]))[:TOP_REASONS],
+        duplicates=duplicates,
+        chunk_size=vendor_settings.chunk_size,
+        chunks=-(-counts[SEND] // vendor_settings.chunk_size),
+        error=error,
+    )
