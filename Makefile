@@ -11,6 +11,8 @@ PY := $(VENV)/bin/python
 INPUT ?=
 VENDOR ?=
 OPTIONS ?=
+# The column each field is read from: COLUMNS='email=Work Email 2,company_name=Account' (the job option `columns`).
+COLUMNS ?=
 # Named faults for `make run`, each word NAME or NAME*N or out_of_credits@k (the table: localrt/faults.py).
 FAULTS ?=
 # A vendor's real endpoint and credentials instead of its simulator (localrt/live.py; the README's "Against a real vendor").
@@ -18,12 +20,13 @@ LIVE ?=
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run check-vendor api sample test lint static sam-setup clean
+.PHONY: help setup demo run preview check-vendor api sample test lint static sam-setup clean
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
 	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder;"
 	@echo "         [OPTIONS='enrich_mobile=true']      job options"
+	@echo "         [COLUMNS='email=Work Email 2']      the column each field is read from (the option columns)"
 	@echo "         [FAULTS='accept_then_drop 429*3']   faults for the vendor, NAME or NAME*N (N times) or"
 	@echo "                                             out_of_credits@k; names: accept_then_drop, crash_after_accept,"
 	@echo "                                             check_5xx (not prospeo: no check), check_timeout, out_of_credits,"
@@ -31,6 +34,9 @@ help:
 	@echo "                                             hourly_quota, daily_quota, account_blocked"
 	@echo "                                             (localrt/faults.py); writes simulator.json; exits 1 if FAILED"
 	@echo "         [LIVE=vendor.json]                  the vendor's real endpoint and credentials, not the simulator"
+	@echo "make preview INPUT=file.csv VENDOR=prospeo [OPTIONS=...] [COLUMNS=...]"
+	@echo "                                             what the job would do: columns, rows to send, invalid,"
+	@echo "                                             duplicates, chunks; nothing is sent; exits 1 if it would fail"
 	@echo "make check-vendor VENDOR=prospeo [LIVE=vendor.json]"
 	@echo "                                             prove the credentials work: the cheapest call, one line"
 	@echo "make test                                   every test, static checks included"
@@ -59,8 +65,12 @@ demo: setup
 	@$(PY) -m localrt demo
 
 run: setup
-	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
-	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)")
+	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
+	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)")
+
+preview: setup
+	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
+	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS)"
 
 check-vendor: setup
 	@test -n "$(VENDOR)" || { echo "usage: make check-vendor VENDOR=pubrio|prospeo|check365|insideview [LIVE=vendor.json]" >&2; exit 2; }

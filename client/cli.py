@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from client.api import DEFAULT_URL, ApiError, JobsApi
+from client.preview import render
 
 FINAL = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
 VENDORS = ["pubrio", "prospeo", "check365", "insideview"]
@@ -33,6 +34,28 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
         except ValueError:
             options[key.strip()] = [v.strip() for v in value.split(",")] if "," in value else value
     return options
+
+
+def parse_columns(pairs: list[str]) -> dict[str, str]:
+    """FIELD=COLUMN NAME pairs (the `columns` option: the column each field is read from)."""
+    columns: dict[str, str] = {}
+    for pair in pairs:
+        field, _, name = pair.partition("=")
+        if not field.strip() or not name.strip():
+            raise ValueError(f"a column is given as FIELD=COLUMN NAME, like 'email=Work Email 2'; got {pair!r}")
+        columns[field.strip()] = name.strip()
+    return columns
+
+
+def job_options(options: list[str], columns: list[str]) -> dict[str, Any]:
+    """The job's options from --option KEY=VALUE and --column FIELD=COLUMN NAME."""
+    parsed = parse_options(options)
+    if columns:
+        given = parsed.get("columns") or {}
+        if not isinstance(given, dict):
+            raise ValueError("--option columns=... must be a JSON object when --column is given too")
+        parsed["columns"] = given | parse_columns(columns)
+    return parsed
 
 
 def progress_line(job: dict[str, Any], width: int = 30) -> str:
@@ -78,7 +101,11 @@ def summary(job: dict[str, Any]) -> str:
     text = (
         f"{job['job_id']}  {job['vendor']}  {job['status']}  rows {job['rows']}  ({counts})  credits {job['credits']:g}"
     )
-    return text + (f"\n  error: {job['error']}" if job.get("error") else "")
+    if job.get("error") or job["status"] == "FAILED":
+        # Why, on one line: the last line before a submit's output folder.
+        reason = " ".join(str(job.get("error") or "no reason recorded").split())
+        text += f"\n{job['status']}: {reason}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,9 +116,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default=os.environ.get("AWS_REGION"))
     commands = parser.add_subparsers(dest="command", required=True)
     submit = commands.add_parser("submit", help="upload a CSV, start a job, watch it, download its results")
-    submit.add_argument("file", type=Path)
-    submit.add_argument("--vendor", required=True, choices=VENDORS)
-    submit.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+    preview = commands.add_parser(
+        "preview", help="what a job would do with a CSV (columns, rows to send, invalid, chunks): nothing is sent"
+    )
+    for command in (submit, preview):
+        command.add_argument("file", type=Path)
+        command.add_argument("--vendor", required=True, choices=VENDORS)
+        command.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+        command.add_argument(
+            "--column",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN",
+            help="read FIELD from the column so named (repeatable), e.g. 'email=Work Email 2'",
+        )
     submit.add_argument("--webhook", help="URL to POST the signed completion event to")
     submit.add_argument("--out", type=Path, default=Path("results"), help="folder for the results (default ./results)")
     submit.add_argument("--no-wait", action="store_true", help="print the job id and return")
@@ -123,11 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     api = JobsApi(args.url, args.region)
 
     try:
-        if args.command == "submit":
+        if args.command in ("submit", "preview"):
             if not args.file.is_file():
                 parser.error(f"{args.file} is not a file")
+            try:
+                options = job_options(args.option, args.column)
+            except ValueError as error:
+                parser.error(str(error))
             content = args.file.read_bytes()
-            body: dict[str, Any] = {"vendor": args.vendor, "options": parse_options(args.option)}
+        if args.command == "preview":
+            answer = api.create(
+                {"vendor": args.vendor, "options": options, "dry_run": True, "input_key": api.upload(content)}
+            )
+            print(render(answer))
+            return 1 if answer.get("error") else 0
+        if args.command == "submit":
+            body: dict[str, Any] = {"vendor": args.vendor, "options": options}
             if args.webhook:
                 body["webhook_url"] = args.webhook
             # Submitting the same file with the same settings again returns the same job, never a second one.

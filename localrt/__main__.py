@@ -1,9 +1,12 @@
-"""Command line of the local runtime: `python -m localrt run|demo|api|sample|check-vendor`.
+"""Command line of the local runtime: `python -m localrt run|preview|demo|api|sample|check-vendor`.
 
 `run --fault NAME[*N]` injects a named fault for the job's vendor before the job starts (names and what
 each simulates: localrt/faults.py; `check_5xx` applies to nothing for Prospeo, which has no check). After a
 job, its output folder holds `simulator.json`: the vendor simulator's ledger for the job, its vendor and
-the fault words given. `run` exits 1 when the job ends FAILED.
+the fault words given. `run` exits 1 when the job ends FAILED, saying why on the line before the output folder.
+
+`preview` runs the layer's preview (what `POST /jobs` with dry_run answers) on a local file, without emulated
+AWS: nothing is sent. It exits 1 when the job would fail.
 
 `--live vendor.json` (run, check-vendor) puts the vendor's real endpoint and credentials in place of its
 simulator (localrt/live.py); the output folder then holds `vendor.json` (the endpoint, never the credentials)
@@ -21,10 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from client.cli import parse_options
+from client.cli import job_options
+from client.preview import render
 from localrt import faults as named_faults
 from localrt import live as live_config
-from localrt.runtime import ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
+from localrt.runtime import LOCAL_VENDOR_SETTINGS, ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
 SAMPLES = {vendor: ROOT / "samples" / f"{vendor}.csv" for vendor in ("pubrio", "prospeo", "check365", "insideview")}
@@ -146,6 +150,28 @@ def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path) ->
     return 0 if answer["ok"] else 1
 
 
+def preview_file(path: Path, vendor: str, options: dict[str, Any]) -> int:
+    """The layer's preview of a local file, with the chunk size `run` uses: one report, exit 1 if the job would fail."""
+    from enrichment.files import fileformat  # the layer: on sys.path through localrt.live
+    from enrichment.models import Vendor
+    from enrichment.pipeline.preview import preview_input
+    from enrichment.settings import vendor_settings
+
+    with open(path, "rb") as raw:
+        file_format = fileformat.describe(raw.read(fileformat.HEAD_BYTES))
+    # Read as the job reads its object from S3 (storage.iter_text_lines): UTF-8, a BOM skipped, split on LF only.
+    with open(path, encoding="utf-8-sig", newline="\n") as lines:
+        preview = preview_input(
+            lines,
+            Vendor(vendor),
+            options,
+            vendor_settings(Vendor(vendor), LOCAL_VENDOR_SETTINGS[vendor]),
+            file_format,
+        )
+    print(render(preview.model_dump(mode="json")))
+    return 1 if preview.error else 0
+
+
 def serve_api(port: int, out: Path) -> int:
     from localrt.api_server import LocalApi
 
@@ -175,15 +201,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localrt", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="one job on any CSV, through the S3 drop and the state machine")
-    run.add_argument("--input", required=True, type=Path)
-    run.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
-    run.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone",
+    preview = commands.add_parser(
+        "preview", help="what a job would do with a CSV (columns, rows to send, invalid, chunks): nothing is sent"
     )
+    for command in (run, preview):
+        command.add_argument("--input", required=True, type=Path)
+        command.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
+        command.add_argument(
+            "--option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone",
+        )
+        command.add_argument(
+            "--columns",
+            default="",
+            metavar="FIELD=COLUMN,...",
+            help="the column each field is read from, e.g. 'email=Work Email 2,company_name=Account'",
+        )
     run.add_argument(
         "--fault",
         action="append",
@@ -225,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "api":
         return serve_api(args.port, args.out.resolve())
+    if args.command in ("run", "preview"):
+        if not args.input.is_file():
+            parser.error(f"--input {args.input} is not a file")
+        try:
+            options = job_options(args.option, [c for c in args.columns.split(",") if c.strip()])
+        except ValueError as error:
+            parser.error(str(error))
+    if args.command == "preview":
+        return preview_file(args.input, args.vendor, options)
     live = None
     if getattr(args, "live", None):
         try:
@@ -235,15 +280,13 @@ def main(argv: list[str] | None = None) -> int:
         return check_vendor(args.vendor, live, args.out.resolve())
     faults: list[named_faults.Fault] = []
     if args.command == "run":
-        if not args.input.is_file():
-            parser.error(f"--input {args.input} is not a file")
         try:
             faults = named_faults.parse_all(args.fault)
         except named_faults.FaultError as error:
             parser.error(str(error))
         if faults and live:
             parser.error("faults are injected into the simulators: they do not apply to a --live vendor")
-        jobs = [(args.vendor, args.input.resolve(), parse_options(args.option))]
+        jobs = [(args.vendor, args.input.resolve(), options)]
     else:
         jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
 
@@ -261,12 +304,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_jobs(runtime, jobs, out, faults)
     print(_table(summary), file=sys.stderr)
     for row in summary:
+        reason = " ".join(str(row["reason"] or "").split())  # one line: for `run`, the one before the folder's
         if row["status"] == "FAILED":
-            print(
-                f"{row['vendor']}: job {row['job_id']} FAILED: {row['reason'] or 'no reason recorded'}", file=sys.stderr
-            )
-        elif row["reason"]:
-            print(f"{row['vendor']}: {row['reason']}", file=sys.stderr)
+            print(f"{row['vendor']}: job {row['job_id']} FAILED: {reason or 'no reason recorded'}", file=sys.stderr)
+        elif reason:
+            print(f"{row['vendor']}: {reason}", file=sys.stderr)
+    sys.stderr.flush()
     if args.command == "run":
         print(summary[0]["output"], flush=True)  # the last line: the job's output folder
     failed = [row for row in summary if row["status"] == "FAILED"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
 import httpx
+import pytest
 
 from client import cli
 from client.api import SigV4, region_of
@@ -74,3 +77,79 @@ def test_check_vendor_says_what_is_wrong_and_exits_1(api, runtime, capsys):
     assert "not-the-key-5f1e" not in out
     assert line.startswith("not ok: BadCredentials: check365: HTTP 401, credentials rejected")
     assert "not-the-key-5f1e" not in line
+
+
+HUBSPOT_EXPORT = (
+    "Record ID,First Name,Last Name,Email,Email,Company Name,Website URL\n"
+    "1,Ada,Lovelace,ada@analytical.io,ada.l@old.example,,analytical.io\n"
+    "2,Grace,Hopper,,g.hopper@navy.example,Navy,\n"
+    "3,Alan,,,,,\n"
+)
+
+
+def test_preview_shows_columns_rows_and_chunks_and_sends_nothing(api, prospeo, tmp_path, capsys):
+    source = tmp_path / "hubspot.csv"
+    source.write_text(HUBSPOT_EXPORT)
+    served = prospeo.served("/bulk-enrich-person")
+    code = cli.main(["--url", api.url, "preview", str(source), "--vendor", "prospeo", "--column", "email=Email (2)"])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [" ".join(line.split()) for line in out.splitlines()]  # the table's padding aside
+    assert "file: UTF-8, delimiter ',', line ends LF" in lines
+    assert "7 Website URL -> company_website (alias)" in lines
+    assert "5 Email (2) -> email (columns option)" in lines
+    assert "4 Email -> ignored (email is read from 'Email (2)' (column 5): the columns option names it)" in lines
+    assert "rows: 3: 2 to send, 1 invalid_input, 0 duplicate" in lines
+    assert "chunks: 1 of up to 50 rows" in lines
+    assert lines[-1] == "a preview: nothing was sent, no credit was spent"
+    assert prospeo.served("/bulk-enrich-person") == served
+
+
+def test_preview_of_a_job_that_would_fail_exits_1_saying_why(api, tmp_path, capsys):
+    source = tmp_path / "hubspot.csv"
+    source.write_text(HUBSPOT_EXPORT)
+    assert cli.main(["--url", api.url, "preview", str(source), "--vendor", "pubrio"]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("the job would fail: no column pubrio can match on.")
+
+
+def test_a_malformed_column_is_a_usage_error(api, tmp_path):
+    source = tmp_path / "hubspot.csv"
+    source.write_text(HUBSPOT_EXPORT)
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["--url", api.url, "submit", str(source), "--vendor", "prospeo", "--column", "email"])
+    assert usage.value.code == 2
+
+
+def test_submit_with_columns_reads_the_named_column(api, prospeo, tmp_path, capsys):
+    source = tmp_path / "hubspot.csv"
+    source.write_text(HUBSPOT_EXPORT)
+    args = ["--url", api.url, "submit", str(source), "--vendor", "prospeo", "--out", str(tmp_path / "r")]
+    code = cli.main([*args, "--column", "email=Email (2)", "--column", "company_name=Company Name"])
+    out = capsys.readouterr().out
+    assert code == 0
+    folder = Path(out.strip().splitlines()[-1])
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["options"] == {"columns": {"email": "Email (2)", "company_name": "Company Name"}}
+    assert summary["column_ties"][0] == {
+        "field": "email",
+        "read": "Email (2)",
+        "not_read": ["Email"],
+        "rule": "the columns option names it",
+    }
+
+
+def test_submit_exits_1_when_the_job_fails_saying_why_before_the_folder(api, prospeo, tmp_path, capsys):
+    source = tmp_path / "hubspot.csv"
+    source.write_text(HUBSPOT_EXPORT)
+    args = ["--url", api.url, "submit", str(source), "--vendor", "prospeo", "--out", str(tmp_path / "r")]
+    code = cli.main([*args, "--column", "email=Work Email 2"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        "FAILED: the columns option maps email to 'Work Email 2', which is not a column of this file; the file's "
+        "columns are: 'Record ID', 'First Name', 'Last Name', 'Email', 'Email (2)', 'Company Name', 'Website URL'"
+    )
+    folder = Path(out.strip().splitlines()[-1])  # the output folder stays the last line
+    assert (folder / "summary.json").is_file()
+    assert json.loads((folder / "summary.json").read_text())["status"] == "FAILED"
