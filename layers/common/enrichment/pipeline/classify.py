@@ -51,7 +51,6 @@ class RowOutcome:
 
 @dataclass
 class ClassifiedInput:
-    header: list[str]
     mapping: ColumnMapping
     # Classified as they are read. Iterating raises BadInput when no column is one the vendor can match on, when
     # the file breaks midway, or when it has no rows; the mapping is known before, for what reports it.
@@ -77,11 +76,7 @@ def classify_input(lines: Iterable[str], vendor: Vendor, options: Mapping[str, A
             f"no column {vendor.value} can match on. Found columns: {', '.join(mapping.names)[:300]}. "
             f"Expected at least one of: {', '.join(adapter.input_fields)}"
         )
-    return ClassifiedInput(
-        header=header,
-        mapping=mapping,
-        rows=_classified(adapter, header, mapping.fields, rows, unmatchable),
-    )
+    return ClassifiedInput(mapping=mapping, rows=_classified(adapter, header, mapping.fields, rows, unmatchable))
 
 
 def _classified(
