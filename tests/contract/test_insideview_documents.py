@@ -214,6 +214,15 @@ def test_a_401_then_a_fresh_token_goes_on():
     assert vendor.logins == 2
 
 
+def test_405_at_login_is_an_account_that_may_not_use_the_api():
+    vendor = Vendor(
+        lambda request: job_status("processing"),
+        login=lambda r: documented_error(405, "Your are not allowed to access this API."),
+    )
+    with pytest.raises(AccountBlocked):
+        make(vendor).check(JOB, chunk(), OPTIONS)
+
+
 def test_a_login_refused_is_bad_credentials():
     """Inferred: the token endpoint refusing our client id and secret (any 4xx but 429)."""
     vendor = Vendor(lambda request: job_status("processing"), login=lambda r: documented_error(400, "invalid_client"))

@@ -226,9 +226,10 @@ class InsideViewAdapter(VendorAdapter):
 
     @classmethod
     def _classify_login(cls, response: httpx.Response, body: Any) -> None:
-        """Inferred: the token endpoint refusing us (any 4xx but 429) means the client credentials are wrong."""
+        """Inferred: the token endpoint refusing us (any 4xx but 429, and 405: the account may not use the API)
+        means the client credentials are wrong."""
         code = response.status_code
-        if 400 <= code < 500 and code != 429:
+        if 400 <= code < 500 and code not in (405, 429):
             message = cls._message(response, body)
             raise BadCredentials(f"insideview: HTTP {code}, the login refused the client credentials: {message}")
         cls._classify(response, body)
