@@ -10,6 +10,7 @@ Its own faults (`inject`), besides the shared ones:
 - `success_false`: an upload answered HTTP 200 with `success: "false"` (a string) and nothing created;
 - `no_results`: a completed job's status answer comes without its `results`;
 - `drop_result`: a completed job's results lack the verdict for its first address, for good.
+The shared `account_blocked` is answered 403 "Your account has been suspended" (inferred wording).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Check365Simulator(Simulator):
             return Response(429, {"success": False, "message": "Too many requests"}, headers={"Retry-After": "1"})
         if fault.kind == "500":
             return Response(502, {"success": False, "message": "Bad gateway"})
+        if fault.kind == "account_blocked":  # inferred: Check365 documents no error answers
+            return Response(403, {"success": False, "message": "Your account has been suspended"})
         return super().fault_response(fault)
 
     def jobs_created(self) -> int:

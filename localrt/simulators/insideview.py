@@ -14,8 +14,8 @@ Its own faults (`inject`), besides the shared ones:
 - `unknown_status`: a job's status answer says "queued", a word InsideView does not document;
 - `expired_link`: the results link is refused (403, "Request has expired") and a new one is signed, so only
   asking `.../results` again gets a link that works;
-- `missing_column`: the results file comes without its `contactId` column (named `id`);
-- `account_blocked`: any API call gets the documented 405.
+- `missing_column`: the results file comes without its `contactId` column (named `id`).
+The shared `account_blocked` is answered with the documented 405.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from localrt.simulators.base import FAULT_KINDS, Fault, Request, Response, Simulator, stable_fraction
+from localrt.simulators.base import ANSWER_FAULTS, FAULT_KINDS, Fault, Request, Response, Simulator, stable_fraction
 
 COLUMNS = [
     "contactId",
@@ -90,7 +90,7 @@ class ContactJob:
 class InsideViewSimulator(Simulator):
     name = "insideview"
     submit_path = "/api/v1/contact/job"
-    fault_kinds = (*FAULT_KINDS, "unknown_status", "expired_link", "missing_column", "account_blocked")
+    fault_kinds = (*FAULT_KINDS, "unknown_status", "expired_link", "missing_column")
 
     def __init__(
         self,
@@ -118,9 +118,11 @@ class InsideViewSimulator(Simulator):
             return error(429, "THROTTLED", "Request is throttled.")
         if fault.kind == "500":
             return error(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable.")
+        if fault.kind == "account_blocked":
+            return error(405, "METHOD_NOT_ALLOWED", NOT_ALLOWED)
         return super().fault_response(fault)
 
-    def take_fault(self, path: str, kinds: tuple[str, ...] = ("429", "500", "malformed", "timeout")) -> Fault | None:
+    def take_fault(self, path: str, kinds: tuple[str, ...] = ANSWER_FAULTS) -> Fault | None:
         # Faults aimed at "/api/v1/contact/job/*" match every job's status path; faults aimed at
         # "/api/v1/contact/job/**" match every path under it (status and results: every check).
         if re.fullmatch(r"/api/v1/contact/job/[^/]+", path):
@@ -163,8 +165,6 @@ class InsideViewSimulator(Simulator):
             return self._file(request)
         if not request.path.startswith("/api/v1/contact/job"):
             return error(404, "NOT_FOUND", "Resource not found.")
-        if self.take_fault(request.path, ("account_blocked",)):
-            return error(405, "METHOD_NOT_ALLOWED", NOT_ALLOWED)
         if not self._token_ok(request.headers.get("accesstoken")):
             return error(401, "UNAUTHORIZED", "Cannot use API's without setting a valid accessToken in header.")
         if request.path == "/api/v1/contact/job" and request.method == "POST":

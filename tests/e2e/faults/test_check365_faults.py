@@ -49,3 +49,18 @@ def test_an_address_missing_from_the_results_is_an_error_not_a_non_match(runtime
             assert row["result_status"] == status, f"row {number}"
     assert missing.count("matched") == 1, missing  # one address (and any duplicate of it)
     assert view.item["chunks_failed"] == 0
+
+
+def test_a_suspended_account_stops_the_job(runtime, tmp_path, check365):
+    """Check365 documents no errors: a message saying the account is suspended, whatever its code, stops the job."""
+    check365.inject("account_blocked", path=CASE.submit_path)
+    view, results, expected = run(runtime, tmp_path, CASE, seed=24)
+    assert view.status == "FAILED" and "suspended" in view.item["error"]
+    stopped = 0
+    for number, (row, (status, _)) in enumerate(zip(results, expected, strict=True), 1):
+        if row["result_status"] == "error":
+            stopped += 1
+            assert status != "invalid_input" and "suspended" in row["result_reason"], number
+        else:  # a chunk the vendor accepted before the stop is still collected
+            assert row["result_status"] == status, f"row {number}"
+    assert stopped

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from enrichment.errors import BadCredentials, OutOfCredits, Refused, Throttled, Transient
+from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors.check365 import Check365Adapter, Check365Options
@@ -124,6 +124,12 @@ def test_key_is_never_in_errors_or_logs(sim, caplog):
     adapter(sim).submit(chunk(), Check365Options())
     for text in (str(rejected.value), str(timed_out.value), caplog.text):
         assert KEY not in text and "wrong-key-value" not in text
+
+
+def test_a_suspended_account_stops(sim):
+    sim.inject("account_blocked")
+    with pytest.raises(AccountBlocked, match="suspended"):
+        adapter(sim).submit(chunk(), Check365Options())
 
 
 def test_out_of_credits(sim):
