@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from enrichment.errors import BadInput
 from enrichment.files import layout, storage
-from enrichment.files.csvio import map_header, read_rows
+from enrichment.files.csvio import map_header
+from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
 from enrichment.models import CANONICAL_FIELDS, Limits, PreparedJob, RowStatus
 from enrichment.pipeline import row_rules
@@ -31,7 +32,9 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         raise SettingsError(f"no function is configured for vendor {job.vendor.value}")
 
     bucket = settings.data_bucket
-    header, rows = read_rows(storage.iter_text_lines(bucket, job.input_key))
+    # The rows own the open file: it closes once they are read (or left for the garbage collector on failure).
+    table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
+    header, rows = table.header, table.rows
     columns = map_header(header)
     usable = [f for f in adapter.input_fields if f in columns]
     if not usable:
@@ -97,7 +100,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         raise BadInput("the file has a header but no rows")
     manifest = [{"chunk_index": i, "chunk_key": layout.chunk_key(job_id, i)} for i in range(chunk_count)]
     storage.put_json(bucket, layout.manifest_key(job_id), manifest)
-    store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count)
+    store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count, input_format=table.details)
     return PreparedJob(
         job_id=job_id,
         vendor=job.vendor,
