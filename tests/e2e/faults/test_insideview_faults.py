@@ -39,7 +39,11 @@ def test_an_expired_results_link_is_asked_for_again(runtime, tmp_path, insidevie
 def test_a_results_file_without_contact_id_fails_its_chunk_loudly(runtime, tmp_path, insideview):
     """Never every row not_matched: the chunk's rows are errors naming the missing column and those found."""
     insideview.inject("missing_column")
-    assert_one_chunk_lost(runtime, tmp_path, CASE, seed=23, reason="lacks the column(s) contactId (columns found: id,")
+    view = assert_one_chunk_lost(
+        runtime, tmp_path, CASE, seed=23, reason="lacks the column(s) contactId (columns found: id,"
+    )
+    # The lost chunk's job was charged all the same: the job's credits say what InsideView debited.
+    assert view.item["credits"] == insideview.ledger()["credits_charged"] > 0
 
 
 def test_an_account_not_allowed_to_use_the_api_stops_the_job(runtime, tmp_path, insideview):
