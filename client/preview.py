@@ -10,14 +10,22 @@ from typing import Any
 NAME_WIDTH = 32
 
 
+def _file_format(found: dict[str, str] | None) -> str:
+    """How the reader reads the file: "csv, windows-1252, delimiter ';', line ends CR, gzip", "xlsx, sheet 'A'"."""
+    if not found:
+        return "inline records, or a file that cannot be opened"
+    if found.get("format") == "xlsx":
+        return f"xlsx, sheet {found.get('sheet')!r}"
+    parts = [found.get("format", "csv"), found.get("encoding", "?"), f"delimiter {found.get('delimiter')!r}"]
+    parts.append(f"line ends {found.get('line_ends', '?')}")
+    if found.get("compression"):
+        parts.append(found["compression"])
+    return ", ".join(parts)
+
+
 def render(preview: dict[str, Any]) -> str:
     vendor, used = preview["vendor"], preview["vendor_fields"]
-    found = preview.get("file")
-    lines = [
-        f"file: {found['encoding']}, delimiter {found['delimiter']!r}, line ends {found['line_ends']}"
-        if found
-        else "file: inline records"
-    ]
+    lines = [f"file: {_file_format(preview.get('file'))}"]
     if preview["columns"]:
         lines.append(f"columns ({vendor} matches on {', '.join(used)}):")
         width = min(NAME_WIDTH, max(len(c["name"]) for c in preview["columns"]))

@@ -152,22 +152,19 @@ def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path) ->
 
 def preview_file(path: Path, vendor: str, options: dict[str, Any]) -> int:
     """The layer's preview of a local file, with the chunk size `run` uses: one report, exit 1 if the job would fail."""
-    from enrichment.files import fileformat  # the layer: on sys.path through localrt.live
+    from enrichment.files.reader import LocalFile  # the layer: on sys.path through localrt.live
     from enrichment.models import Vendor
     from enrichment.pipeline.preview import preview_input
-    from enrichment.settings import vendor_settings
+    from enrichment.settings import InputLimits, vendor_settings
 
-    with open(path, "rb") as raw:
-        file_format = fileformat.describe(raw.read(fileformat.HEAD_BYTES))
-    # Read as the job reads its object from S3 (storage.iter_text_lines): UTF-8, a BOM skipped, split on LF only.
-    with open(path, encoding="utf-8-sig", newline="\n") as lines:
-        preview = preview_input(
-            lines,
-            Vendor(vendor),
-            options,
-            vendor_settings(Vendor(vendor), LOCAL_VENDOR_SETTINGS[vendor]),
-            file_format,
-        )
+    # Read as the job reads its object from S3: the same reader, the same limits, the chunk sizes `run` uses.
+    preview = preview_input(
+        LocalFile(path),
+        Vendor(vendor),
+        options,
+        vendor_settings(Vendor(vendor), LOCAL_VENDOR_SETTINGS[vendor]),
+        InputLimits(),
+    )
     print(render(preview.model_dump(mode="json")))
     return 1 if preview.error else 0
 

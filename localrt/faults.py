@@ -37,7 +37,22 @@ daily_quota         simulator: any path               a 429 saying the plan's da
                                                       (Prospeo: RATE_LIMITED with only x-daily-request-left: 0 and
                                                       x-daily-reset-seconds; Pubrio: as hourly_quota)
 account_blocked     simulator: any path               the account cannot go on (Prospeo: ACCOUNT_RESTRICTED; Pubrio: a
-                                                      400 saying the workspace is suspended): the job stops, FAILED
+                                                      400 saying the workspace is suspended; InsideView: the
+                                                      documented 405 "Your are not allowed to access this API.";
+                                                      Check365: a 403 saying the account is suspended): the job
+                                                      stops, FAILED
+unknown_status      simulator (InsideView only): a    the job's status says "queued", a word InsideView does not
+                    job's status                      document: read as still running
+expired_link        simulator (InsideView only): the  the signed results link is refused (403 "Request has expired");
+                    results file                      asking for the results again gives a fresh link
+missing_column      simulator (InsideView only): the  the results file has no contactId column (it is named id): the
+                    results file                      chunk fails saying so, its rows never read as not_matched
+success_false       simulator (Check365 only): the    the upload is answered HTTP 200 with success "false" (a string):
+                    upload                            a refusal, tried again
+no_results          simulator (Check365 only): a      a completed job's status comes without results: checked again,
+                    completed job's status            never read as not_matched
+drop_result         simulator (Check365 only): the    the completed job lacks the verdict for one address: that row is
+                    upload                            an error saying so
 """
 
 from __future__ import annotations
@@ -63,6 +78,7 @@ class FaultSpec:
     kind: str
     paths: dict[str, str | None] | None = None  # vendor -> path; a vendor mapped to None gets nothing
     counted: bool = True  # whether `*N` applies
+    vendors: tuple[str, ...] | None = None  # a fault of these vendors' answers only (None: every vendor)
 
 
 # The check path of each vendor (None: the vendor has no check, as Prospeo answers at submit).
@@ -90,6 +106,12 @@ FAULTS: dict[str, FaultSpec] = {
         FaultSpec("hourly_quota", "simulator", "hourly_quota"),
         FaultSpec("daily_quota", "simulator", "daily_quota"),
         FaultSpec("account_blocked", "simulator", "account_blocked"),
+        FaultSpec("unknown_status", "simulator", "unknown_status", vendors=("insideview",)),
+        FaultSpec("expired_link", "simulator", "expired_link", vendors=("insideview",)),
+        FaultSpec("missing_column", "simulator", "missing_column", vendors=("insideview",)),
+        FaultSpec("success_false", "simulator", "success_false", vendors=("check365",)),
+        FaultSpec("no_results", "simulator", "no_results", vendors=("check365",)),
+        FaultSpec("drop_result", "simulator", "drop_result", vendors=("check365",)),
     )
 }
 KNOWN = (*FAULTS, "out_of_credits@k")
@@ -137,10 +159,13 @@ class _Runtime(Protocol):
 def inject(runtime: _Runtime, vendor: str, faults: list[Fault]) -> list[str]:
     """Inject each fault for `vendor` into the running local runtime (before the job starts).
 
-    Returns notes for faults that apply to nothing for this vendor (check_5xx on Prospeo)."""
+    Returns notes for faults that apply to nothing for this vendor (check_5xx on Prospeo, another vendor's own)."""
     notes = []
     for fault in faults:
         spec = fault.spec
+        if spec.vendors is not None and vendor not in spec.vendors:
+            notes.append(f"fault {fault.word}: only for {', '.join(spec.vendors)}, nothing injected for {vendor}")
+            continue
         if spec.target == "runtime":
             runtime.inject_fault(spec.kind, vendor=vendor, times=fault.times)
             continue

@@ -107,8 +107,15 @@ def unique_name(stem: str) -> str:
 
 def run_job(runtime: LocalRuntime, tmp_path: Path, vendor: str, text: str, options: dict | None = None):
     """Drop `text` as a new file for `vendor`, wait for the job to end, download its outputs: (job, folder)."""
-    path = tmp_path / unique_name(vendor)
-    path.write_text(text, newline="")
+    return run_job_bytes(runtime, tmp_path, vendor, text.encode(), options=options)
+
+
+def run_job_bytes(
+    runtime: LocalRuntime, tmp_path: Path, vendor: str, data: bytes, suffix: str = ".csv", options: dict | None = None
+):
+    """run_job for a file of bytes, named with `suffix` (".xlsx", ".csv.gz", ".pdf")."""
+    path = tmp_path / (unique_name(vendor).removesuffix(".csv") + suffix)
+    path.write_bytes(data)
     job_id = runtime.drop(path, vendor, options)
     view = runtime.wait(job_id, timeout=180)
     return view, runtime.download(job_id, tmp_path / job_id)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 FAULT_KINDS = (
@@ -85,6 +85,7 @@ class Simulator:
 
     name = "vendor"
     submit_path = "/submit"  # the vendor's submit route (always a POST)
+    fault_kinds: ClassVar[tuple[str, ...]] = FAULT_KINDS  # a vendor adds the faults only its answers have
 
     def __init__(self, *, credits: float = 1_000_000, api_key: str = "sim-key") -> None:
         self.lock = threading.RLock()
@@ -138,13 +139,13 @@ class Simulator:
     def inject(
         self, kind: str, times: int = 1, path: str | None = None, seconds: float = 0, after: int | None = None
     ) -> None:
-        """Make the next `times` matching requests fail as `kind` (see FAULT_KINDS). `seconds`: how late a
-        timeout answers, or when a quota fault's quota resets.
+        """Make the next `times` matching requests fail as `kind` (see FAULT_KINDS and the vendor's `fault_kinds`).
+        `seconds`: how late a timeout answers, or when a quota fault's quota resets.
 
         `out_of_credits` empties the account at once, or with `after=k` once k submissions have been
         served normally (the k+1th finds no credits). The SUBMIT_FAULTS apply to the submit path only."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        if kind not in self.fault_kinds:
+            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(self.fault_kinds)}")
         if after is not None and (kind != "out_of_credits" or after < 0):
             raise ValueError("after=k (k >= 0) goes with out_of_credits only")
         with self.lock:

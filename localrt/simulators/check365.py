@@ -1,9 +1,16 @@
 """Check365 simulator: bulk-upload with a client-chosen job_id, then bulk-status, as documented.
 
-A job moves pending -> processing -> completed over `processing_seconds`, reporting progress; one
-credit per address, charged at completion. Uploading again with a job_id it knows answers as the
-first upload did (so a retried upload is one job). Errors (undocumented, inferred): 401 for a bad
-key, 402 when out of credits, 429 over `requests_per_minute`.
+A job moves uploaded -> validating -> in-progress -> completed over `processing_seconds`, reporting
+progress: only "completed" is documented, the words before it are the undocumented ones a client must
+read as "still running". One credit per address, charged at completion. Undocumented, inferred: uploading
+again with a job_id it knows is refused, 400 "job_id already exists" (the job is not created twice); 401 for
+a bad key, 402 when out of credits, 429 over `requests_per_minute`, 404 "Job not found".
+
+Its own faults (`inject`), besides the shared ones:
+- `success_false`: an upload answered HTTP 200 with `success: "false"` (a string) and nothing created;
+- `no_results`: a completed job's status answer comes without its `results`;
+- `drop_result`: a completed job's results lack the verdict for its first address, for good.
+The shared `account_blocked` is answered 403 "Your account has been suspended" (inferred wording).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
+from localrt.simulators.base import FAULT_KINDS, Fault, Request, Response, Simulator, stable_fraction
 
 VERDICTS = [  # (status, safeToSend, risk, statusReason)
     ("active", True, "low", "accepted_email"),
@@ -22,6 +29,8 @@ VERDICTS = [  # (status, safeToSend, risk, statusReason)
     ("unvalidated", False, "medium", "timeout"),
 ]
 ROLE_PREFIXES = ("info", "sales", "support", "admin", "hello", "contact")
+# The words before "completed", by the share of the processing time gone (none of them documented).
+RUNNING_WORDS = ((0.2, "uploaded"), (0.6, "validating"), (1.0, "in-progress"))
 
 
 @dataclass
@@ -31,6 +40,7 @@ class BulkJob:
     submitted_at: float
     fail: bool = False
     never_complete: bool = False
+    drop_first: bool = False
     charged: float | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
 
@@ -38,6 +48,7 @@ class BulkJob:
 class Check365Simulator(Simulator):
     name = "check365"
     submit_path = "/api/validation/bulk-upload"
+    fault_kinds = (*FAULT_KINDS, "success_false", "no_results", "drop_result")
 
     def __init__(self, *, processing_seconds: float = 1.5, requests_per_minute: int = 600, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -52,6 +63,8 @@ class Check365Simulator(Simulator):
             return Response(429, {"success": False, "message": "Too many requests"}, headers={"Retry-After": "1"})
         if fault.kind == "500":
             return Response(502, {"success": False, "message": "Bad gateway"})
+        if fault.kind == "account_blocked":  # inferred: Check365 documents no error answers
+            return Response(403, {"success": False, "message": "Your account has been suspended"})
         return super().fault_response(fault)
 
     def jobs_created(self) -> int:
@@ -77,9 +90,11 @@ class Check365Simulator(Simulator):
         emails, job_id = body.get("emails"), body.get("job_id")
         if not isinstance(emails, list) or not emails or not job_id:
             return Response(400, {"success": False, "message": "emails and job_id are required"})
+        if self.take_fault(self.submit_path, ("success_false",)):
+            return Response(200, {"success": "false", "message": "The upload could not be processed, try again"})
         with self.lock:
             if job_id in self.jobs:
-                return Response(200, {"success": True, "message": "Job already exists", "job_id": job_id})
+                return Response(400, {"success": False, "message": "job_id already exists"})
             if self.credits < len(emails):
                 return Response(402, {"success": False, "message": "Insufficient credits"})
             self.uploads += 1
@@ -89,6 +104,7 @@ class Check365Simulator(Simulator):
                 time.time(),
                 fail=bool(self.take_fault("/api/validation/bulk-upload", ("fail_job",))),
                 never_complete=bool(self.take_fault("/api/validation/bulk-upload", ("never_complete",))),
+                drop_first=bool(self.take_fault("/api/validation/bulk-upload", ("drop_result",))),
             )
             self.record_paid(str(e).lower() for e in emails)
         return Response(200, {"success": True, "message": "Job created", "job_id": job_id})
@@ -114,7 +130,7 @@ class Check365Simulator(Simulator):
                 }
                 return Response(200, {"success": True, "message": "Job failed", "data": data})
             if done_fraction < 1:
-                status = "pending" if done_fraction < 0.2 else "processing"
+                status = next(word for share, word in RUNNING_WORDS if done_fraction < share)
                 data = {
                     "jobId": job.job_id,
                     "status": status,
@@ -125,7 +141,7 @@ class Check365Simulator(Simulator):
                 }
                 return Response(200, {"success": True, "message": "Job is being processed", "data": data})
             if job.charged is None:
-                job.results = [self.verdict(e) for e in job.emails]
+                job.results = [self.verdict(e) for e in job.emails[job.drop_first :]]
                 job.charged = float(len(job.emails))
                 self.credits -= job.charged
                 self.charged_total += job.charged
@@ -137,6 +153,8 @@ class Check365Simulator(Simulator):
                 "total": len(job.emails),
                 "results": job.results,
             }
+            if self.take_fault("/api/validation/bulk-status", ("no_results",)):
+                del data["results"]
         return Response(200, {"success": True, "message": "Job has been completed", "data": data})
 
     def carries_results(self, request: Request, response: Response) -> bool:

@@ -1,10 +1,21 @@
 """InsideView simulator: the login token, contact-details jobs and their CSV results file.
 
-Follows the documented parts (token endpoint and `accessToken` header, text/plain ids up to 10,000,
-JSON only when asked with Accept, XML otherwise, 415 without Content-Type, job statuses, the error
-body) and the inferred ones (the results endpoint with a signed `resultsUrl`, the CSV's columns, at
-most `max_running_jobs` jobs at once, "too many jobs" as a 400). Tokens expire after
-`token_ttl_seconds`; quota is debited when a job's results are produced.
+Follows the documented parts (token endpoint and `accessToken` header, the token's `expirationTime`
+written as the docs do, "Tue, Jul 21, 2015 09:08:17 PM GMT"; text/plain ids up to 10,000, JSON only when
+asked with Accept, XML otherwise, 415 without Content-Type, job statuses, the error body and the
+documented messages: "2 jobs are already running. Please try again once the previous jobs are finished."
+for a job over `max_running_jobs`, "Insufficient transaction quota available.", "Validation of input data
+failed", 401 "Cannot use API's without setting a valid accessToken in header.", 405 "Your are not allowed
+to access this API.", 429 "Request is throttled.") and the inferred ones (the results endpoint with a
+signed `resultsUrl`, the CSV's columns). Tokens expire after `token_ttl_seconds`; quota is debited when a
+job's results are produced.
+
+Its own faults (`inject`), besides the shared ones:
+- `unknown_status`: a job's status answer says "queued", a word InsideView does not document;
+- `expired_link`: the results link is refused (403, "Request has expired") and a new one is signed, so only
+  asking `.../results` again gets a link that works;
+- `missing_column`: the results file comes without its `contactId` column (named `id`).
+The shared `account_blocked` is answered with the documented 405.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from localrt.simulators.base import Fault, Request, Response, Simulator, stable_fraction
+from localrt.simulators.base import ANSWER_FAULTS, FAULT_KINDS, Fault, Request, Response, Simulator, stable_fraction
 
 COLUMNS = [
     "contactId",
@@ -38,6 +49,18 @@ CHECK_PATHS = "/api/v1/contact/job/**"  # a fault path that matches every job's 
 FIRST = ["Maya", "Omar", "Lena", "Ravi", "Sofia", "Jonas", "Amara", "Theo"]
 LAST = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Silva", "Novak", "Haddad", "Byrne"]
 COMPANIES = ["Acme Corp", "Vandelay Industries", "Stark Logistics", "Wayne Analytics"]
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+UNDOCUMENTED_STATUS = "queued"
+JOBS_RUNNING = "{n} jobs are already running. Please try again once the previous jobs are finished."
+NOT_ALLOWED = "Your are not allowed to access this API."  # sic, as documented
+
+
+def documented_time(epoch: float) -> str:
+    """A time as InsideView's token answer writes it: "Tue, Jul 21, 2015 09:08:17 PM GMT"."""
+    when = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    clock = f"{when.hour % 12 or 12:02d}:{when.minute:02d}:{when.second:02d} {'PM' if when.hour >= 12 else 'AM'}"
+    return f"{WEEKDAYS[when.weekday()]}, {MONTHS[when.month - 1]} {when.day:02d}, {when.year} {clock} GMT"
 
 
 def error(status: int, error_type: str, message: str, number: int = 0) -> Response:
@@ -67,6 +90,7 @@ class ContactJob:
 class InsideViewSimulator(Simulator):
     name = "insideview"
     submit_path = "/api/v1/contact/job"
+    fault_kinds = (*FAULT_KINDS, "unknown_status", "expired_link", "missing_column")
 
     def __init__(
         self,
@@ -94,9 +118,11 @@ class InsideViewSimulator(Simulator):
             return error(429, "THROTTLED", "Request is throttled.")
         if fault.kind == "500":
             return error(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable.")
+        if fault.kind == "account_blocked":
+            return error(405, "METHOD_NOT_ALLOWED", NOT_ALLOWED)
         return super().fault_response(fault)
 
-    def take_fault(self, path: str, kinds: tuple[str, ...] = ("429", "500", "malformed", "timeout")) -> Fault | None:
+    def take_fault(self, path: str, kinds: tuple[str, ...] = ANSWER_FAULTS) -> Fault | None:
         # Faults aimed at "/api/v1/contact/job/*" match every job's status path; faults aimed at
         # "/api/v1/contact/job/**" match every path under it (status and results: every check).
         if re.fullmatch(r"/api/v1/contact/job/[^/]+", path):
@@ -149,7 +175,7 @@ class InsideViewSimulator(Simulator):
             if job is None:
                 return error(404, "NOT_FOUND", "Job not found.")
             return self._results(job) if match.group(2) else self._status(job, request)
-        return error(405, "METHOD_NOT_ALLOWED", "You are not allowed to access this API.")
+        return error(405, "METHOD_NOT_ALLOWED", NOT_ALLOWED)
 
     def _login(self, request: Request) -> Response:
         query = {k: v[0] for k, v in request.query.items()}
@@ -164,17 +190,8 @@ class InsideViewSimulator(Simulator):
         with self.lock:
             self.tokens[token] = expires
             self.logins += 1
-        expiration = dt.datetime.fromtimestamp(expires, dt.UTC).isoformat(timespec="milliseconds")
-        return Response(
-            200,
-            {
-                "accessTokenDetails": {
-                    "accessToken": token,
-                    "tokenType": "bearer",
-                    "expirationTime": expiration.replace("+00:00", "Z"),
-                }
-            },
-        )
+        details = {"accessToken": token, "tokenType": "bearer", "expirationTime": documented_time(expires)}
+        return Response(200, {"accessTokenDetails": details})
 
     def _token_ok(self, token: str | None) -> bool:
         with self.lock:
@@ -190,7 +207,7 @@ class InsideViewSimulator(Simulator):
         with self.lock:
             running = sum(1 for j in self.jobs.values() if not self._finished(j))
             if running >= self.max_running_jobs:
-                return error(400, "BAD_REQUEST", "Too many jobs submitted to the processing queue.", 4002)
+                return error(400, "BAD_REQUEST", JOBS_RUNNING.format(n=self.max_running_jobs), 4002)
             if self.credits < len(ids):
                 return error(400, "BAD_REQUEST", "Insufficient transaction quota available.", 4003)
             job = ContactJob(
@@ -215,6 +232,8 @@ class InsideViewSimulator(Simulator):
             status = "failed" if job.fail else "finished"
         else:
             status = "accepted" if elapsed < self.processing_seconds * 0.2 else "processing"
+        if self.take_fault(request.path, ("unknown_status",)):
+            status = UNDOCUMENTED_STATUS
         processed = (
             len(job.ids) if status == "finished" else int(len(job.ids) * min(0.99, elapsed / self.processing_seconds))
         )
@@ -246,12 +265,17 @@ class InsideViewSimulator(Simulator):
         job = self.jobs.get(request.path.removeprefix("/files/").removesuffix(".csv"))
         if job is None or request.query.get("signature", [""])[0] != job.signature:
             return Response(403, raw=b"<Error><Code>AccessDenied</Code></Error>", content_type="application/xml")
+        if self.take_fault(request.path, ("expired_link",)):
+            job.signature = secrets.token_hex(8)  # this link is dead; the results endpoint signs a new one
+            expired = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+            return Response(403, raw=expired, content_type="application/xml")
+        renamed = {"contactId": "id"} if self.take_fault(request.path, ("missing_column",)) else {}
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
-        writer.writeheader()
+        writer = csv.writer(out)
+        writer.writerow([renamed.get(name, name) for name in COLUMNS])
         for contact_id in dict.fromkeys(job.ids):
             if (row := self.contact(contact_id)) is not None:
-                writer.writerow(row)
+                writer.writerow([row[name] for name in COLUMNS])
         return Response(200, raw=out.getvalue().encode(), content_type="text/csv")
 
     @staticmethod

@@ -8,7 +8,6 @@ documents do not state says "inferred".
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from enrichment.models import Chunk, Record, RowStatus, Vendor
 from enrichment.settings import DEFAULT_VENDOR_SETTINGS, Settings, VendorSettings, vendor_settings
 from enrichment.vendors.prospeo import ProspeoAdapter, ProspeoOptions
 from tests.contract.document_server import DocumentServer
+from tests.contract.mock_vendor import MockVendor, answering
 from tests.contract.servers import prospeo as document
 
 KEY = "prospeo-contract-key-DO-NOT-ECHO"
@@ -105,23 +105,7 @@ MATCH = {
 }
 
 
-class Answering:
-    """Answers every call with `answer(request)` and keeps the requests."""
-
-    def __init__(self, answer: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.answer(request)
-
-
-def answering(status: int, body: object, headers: dict[str, str] | None = None) -> Answering:
-    return Answering(lambda _: httpx.Response(status, json=body, headers=headers))
-
-
-def adapter(vendor: Answering) -> ProspeoAdapter:
+def adapter(vendor: MockVendor) -> ProspeoAdapter:
     return ProspeoAdapter(
         api_url="https://api.prospeo.io",
         credentials={"api_key": KEY},

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors.pubrio import PubrioAdapter, PubrioOptions
 from tests.contract.document_server import DocumentServer
+from tests.contract.mock_vendor import MockVendor, answering
 from tests.contract.servers import pubrio as document
 
 KEY = "pubrio-contract-key-DO-NOT-ECHO"
@@ -74,23 +74,7 @@ RATE_LIMIT_ERROR = {"error": "Request rate limit exceeded. Please wait and try a
 SERVER_ERROR = {"error": "An unexpected error occurred on the server."}
 
 
-class Vendor:
-    """Answers every call with `answer(request)` and keeps the requests."""
-
-    def __init__(self, answer: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.answer(request)
-
-
-def answering(status: int, body: object, headers: dict[str, str] | None = None) -> Vendor:
-    return Vendor(lambda _: httpx.Response(status, json=body, headers=headers))
-
-
-def adapter(vendor: Vendor | None = None, *, api_url: str = "https://api.pubrio.com") -> PubrioAdapter:
+def adapter(vendor: MockVendor | None = None, *, api_url: str = "https://api.pubrio.com") -> PubrioAdapter:
     return PubrioAdapter(
         api_url=api_url,
         credentials={"api_key": KEY},

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from enrichment.files import layout
+from enrichment.files.reader import LocalFile
 from enrichment.models import Vendor
 from enrichment.pipeline.preview import preview_input
-from enrichment.settings import vendor_settings
+from enrichment.settings import InputLimits, vendor_settings
 from localrt.samples import prospeo_csv
 from tests.conftest import read_results, run_job
 
@@ -143,8 +144,9 @@ def test_make_preview_reads_a_ten_thousand_row_file_as_prepare_would(tmp_path):
     source.write_text(prospeo_csv(10_000, seed=7), newline="")
     result = localrt("preview", "--input", str(source), "--vendor", "prospeo", "--option", "enrich_mobile=true")
     assert result.returncode == 0, result.stderr
-    with open(source, encoding="utf-8-sig", newline="\n") as lines:
-        expected = preview_input(lines, Vendor.PROSPEO, {"enrich_mobile": True}, vendor_settings(Vendor.PROSPEO))
+    expected = preview_input(
+        LocalFile(source), Vendor.PROSPEO, {"enrich_mobile": True}, vendor_settings(Vendor.PROSPEO), InputLimits()
+    )
     report = [" ".join(line.split()) for line in result.stdout.splitlines()]
     assert (
         f"rows: 10000: {expected.to_send} to send, {expected.invalid_input} invalid_input, "

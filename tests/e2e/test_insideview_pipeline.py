@@ -36,8 +36,9 @@ def test_thousand_rows_every_outcome(runtime, insideview, tmp_path):
 
 
 def test_too_many_jobs_waits_and_an_expired_token_is_renewed(runtime, insideview, tmp_path):
-    """InsideView runs few jobs at once: a 'too many jobs' answer waits and retries, never failing a chunk.
-    Tokens that expire mid-job are renewed."""
+    """InsideView runs few jobs at once: its documented answer to one job too many, 400 "1 jobs are already
+    running. Please try again once the previous jobs are finished.", waits and retries, never failing a chunk.
+    Tokens that stop working mid-job are renewed."""
     insideview.max_running_jobs = 1
     insideview.expire_tokens()  # the token the functions cached is no longer valid
     logins = insideview.logins

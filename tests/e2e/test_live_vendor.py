@@ -36,7 +36,12 @@ INPUTS = {
 
 def document_server(vendor: str) -> DocumentServer:
     server = DocumentServer(importlib.import_module(f"tests.contract.servers.{vendor}").route)
-    server.state.update(CREDENTIALS[vendor])  # the account's credentials, as the vendor knows them
+    # The account's credentials, as the vendor knows them: a request with others is refused.
+    credentials = CREDENTIALS[vendor]
+    if vendor == "insideview":
+        server.state["credentials"] = (credentials["client_id"], credentials["client_secret"])
+    else:
+        server.state["api_key"] = credentials["api_key"]
     return server
 
 
@@ -55,7 +60,7 @@ def make(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("vendor", ["pubrio", "prospeo"])
+@pytest.mark.parametrize("vendor", ["pubrio", "prospeo", "check365", "insideview"])
 def test_a_job_against_a_server_that_follows_the_documents(vendor, tmp_path):
     text = INPUTS[vendor]()
     source = tmp_path / f"{vendor}-live.csv"
@@ -80,7 +85,7 @@ def test_a_job_against_a_server_that_follows_the_documents(vendor, tmp_path):
     assert KEY not in "".join(p.read_text(errors="replace") for p in folder.iterdir())
 
 
-@pytest.mark.parametrize("vendor", ["pubrio", "prospeo"])
+@pytest.mark.parametrize("vendor", ["pubrio", "prospeo", "check365", "insideview"])
 def test_check_vendor_says_ok_or_what_is_wrong_in_one_line(vendor, tmp_path):
     with document_server(vendor) as server:
         server.state["daily_reset_at"] = 0  # Prospeo's server: its daily limit is not reached for this test

@@ -206,7 +206,7 @@ def test_a_dry_run_previews_an_upload_and_creates_nothing(http, prospeo):
     assert answer.status_code == 200
     preview = answer.json()
     assert "job_id" not in preview
-    assert preview["file"] == {"encoding": "UTF-8 with BOM", "delimiter": ",", "line_ends": "CRLF"}
+    assert preview["file"] == {"format": "csv", "encoding": "UTF-8 with BOM", "delimiter": ",", "line_ends": "CRLF"}
     assert [(c["name"], c["field"]) for c in preview["columns"]] == [
         ("Record ID", None),
         ("First Name", "first_name"),

@@ -75,7 +75,7 @@ def test_check_vendor_says_what_is_wrong_and_exits_1(api, runtime, capsys):
     out = capsys.readouterr().out
     line = out.strip().splitlines()[-1]
     assert "not-the-key-5f1e" not in out
-    assert line.startswith("not ok: BadCredentials: check365: HTTP 401, credentials rejected")
+    assert line.startswith("not ok: BadCredentials: check365: HTTP 401")
     assert "not-the-key-5f1e" not in line
 
 
@@ -95,7 +95,7 @@ def test_preview_shows_columns_rows_and_chunks_and_sends_nothing(api, prospeo, t
     out = capsys.readouterr().out
     assert code == 0
     lines = [" ".join(line.split()) for line in out.splitlines()]  # the table's padding aside
-    assert "file: UTF-8, delimiter ',', line ends LF" in lines
+    assert "file: csv, UTF-8, delimiter ',', line ends LF" in lines
     assert "7 Website URL -> company_website (alias)" in lines
     assert "5 Email (2) -> email (columns option)" in lines
     assert "4 Email -> ignored (email is read from 'Email (2)' (column 5): the columns option names it)" in lines

@@ -146,6 +146,7 @@ class Job(BaseModel):
     finished_at: str | None = None
     rows_total: int | None = None
     chunks_total: int | None = None
+    input_format: dict[str, str] | None = None  # how Prepare read the file: format, encoding, delimiter, compression
     chunks_done: int = 0
     chunks_failed: int = 0
     credits: float = 0

@@ -108,6 +108,13 @@ def vendor_settings(vendor: Vendor, overrides: Mapping[str, Any] | None = None) 
     return settings
 
 
+class InputLimits(BaseModel):
+    """What one job's input may be: a larger file is refused before anything is sent."""
+
+    max_bytes: int = Field(default=10**9, ge=1)  # 1 GB as stored; a gzip file's content is held to it too
+    max_rows: int = Field(default=1_000_000, ge=1)
+
+
 class SettingsError(RuntimeError):
     """The function is deployed without a setting it needs."""
 
@@ -122,6 +129,7 @@ class Settings(BaseModel):
     webhook_secret_name: str = ""
     vendor_functions: dict[str, str] = {}
     vendor_overrides: dict[str, dict[str, Any]] = {}
+    input_limits: InputLimits = InputLimits()
     env: dict[str, str] = {}
 
     @classmethod
@@ -138,6 +146,13 @@ class Settings(BaseModel):
                 webhook_secret_name=env.get("WEBHOOK_SECRET", ""),
                 vendor_functions=json.loads(env.get("VENDOR_FUNCTIONS") or "{}"),
                 vendor_overrides=json.loads(env.get("VENDOR_SETTINGS") or "{}"),
+                input_limits=InputLimits(
+                    **{
+                        limit: env[name]
+                        for limit, name in (("max_bytes", "MAX_INPUT_BYTES"), ("max_rows", "MAX_INPUT_ROWS"))
+                        if env.get(name)
+                    }
+                ),
                 env={k: v for k, v in env.items() if k.split("_", 1)[0] in _VENDOR_PREFIXES},
             )
         except KeyError as missing:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from localrt.runtime import JobView
 from localrt.simulators.base import Simulator
 from tests.conftest import parse_csv, read_results, run_job
 from tests.e2e.oracle import assert_rows_match
@@ -73,7 +74,7 @@ def assert_answer_lost(runtime, tmp_path, case: VendorCase, sim: Simulator, seed
         assert_all_answered(runtime, tmp_path, case, sim, seed)
 
 
-def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason: str) -> None:
+def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason: str) -> JobView:
     view, results, expected = run(runtime, tmp_path, case, seed)
     assert view.status == "PARTIAL", view.item.get("error")
     assert len(results) == case.rows
@@ -91,6 +92,7 @@ def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason
     assert errors and view.item["counts"]["error"] == errors
     # the lost chunk (or chunks: concurrent calls to a synchronous vendor may all meet the fault) is settled
     assert view.item["chunks_failed"] >= 1 and view.item["chunks_done"] == view.item["chunks_total"]
+    return view
 
 
 def assert_out_of_credits_fails(runtime, tmp_path, case: VendorCase, sim: Simulator, seed: int, says: str) -> None:

@@ -162,6 +162,17 @@ def test_check_5xx_applies_to_nothing_on_prospeo_and_says_so() -> None:
     assert _pending(runtime.simulators["prospeo"]) == []
 
 
+def test_a_vendors_own_fault_goes_to_that_vendor_only_and_says_so_elsewhere() -> None:
+    runtime = FakeRuntime()
+    words = faults.parse_all(["expired_link", "missing_column*2", "drop_result"])
+    assert faults.inject(runtime, "insideview", words) == [
+        "fault drop_result: only for check365, nothing injected for insideview"
+    ]
+    assert _pending(runtime.simulators["insideview"]) == [("expired_link", 1, None), ("missing_column", 2, None)]
+    notes = faults.inject(runtime, "pubrio", words)
+    assert len(notes) == 3 and _pending(runtime.simulators["pubrio"]) == []
+
+
 def test_out_of_credits_at_k_leaves_k_submissions() -> None:
     runtime = FakeRuntime()
     faults.inject(runtime, "pubrio", [faults.parse("out_of_credits@2")])

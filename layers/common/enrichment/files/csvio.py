@@ -103,54 +103,73 @@ def header_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def read_rows(lines: Iterable[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def read_rows(
+    lines: Iterable[str], *, delimiter: str = ",", first_line: int = 1, max_rows: int | None = None
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and an iterator of (row number, cells); row 1 is the first row after the header.
 
-    Decoding and CSV syntax errors become BadInput naming the line, so the job fails with a reason.
+    `lines` are the file's physical lines, line ends kept, the first of them being the file's line
+    `first_line`. CSV syntax errors become BadInput naming the file's own line, so the job fails with a reason.
     """
-    reader = csv.reader(_decoded(lines), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise BadInput("the file is empty: expected a header row and at least one row") from None
-    except csv.Error as exc:
-        raise BadInput(f"the header row is not valid CSV: {exc}") from None
-    header = [h.strip() for h in header]
-    if not any(header):
-        raise BadInput("the first row is blank: expected a header row naming the columns")
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    before = first_line - 1  # lines of the file the reader never sees
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        number = 0
+    def records() -> Iterator[tuple[int, list[str]]]:
         while True:
+            starts_on = before + reader.line_num + 1
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise BadInput(f"line {reader.line_num} is not valid CSV: {exc}") from None
-            number += 1
+                raise BadInput(_csv_problem(str(exc), starts_on, before + reader.line_num)) from None
+            yield starts_on, cells
+
+    return tabulate(records(), max_rows=max_rows)
+
+
+def _csv_problem(error: str, starts_on: int, line: int) -> str:
+    if "unexpected end of data" in error:
+        # Only a quote left open reaches the end of the file inside a row; it opens on the row's first line
+        # unless an earlier cell of the row spans lines.
+        return (
+            f"a quote opened on line {starts_on} is never closed, so the rest of the file reads as one cell: "
+            "close the quote (or remove it) and drop the file again"
+        )
+    if "expected after" in error:
+        return (
+            f"line {line} has text after a quoted cell's closing quote: inside quotes, write a quote as two "
+            'quotes ("")'
+        )
+    return f"line {line} is not valid CSV: {error}"
+
+
+def tabulate(
+    records: Iterator[tuple[int, list[str]]], *, max_rows: int | None = None
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """A table from (line, cells) records, the first being the header: the header and (row number, cells).
+
+    Cells past the header's that are all empty (trailing delimiters) are not cells: the row is read without them.
+    """
+    first = next(records, None)
+    if first is None:
+        raise BadInput("the file is empty: expected a header row and at least one row")
+    header = [h.strip() for h in first[1]]
+    if not any(header):
+        raise BadInput("the first row is blank: expected a header row naming the columns")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for number, (line, cells) in enumerate(records, start=1):
+            if max_rows is not None and number > max_rows:
+                raise BadInput(
+                    f"the file has more than {max_rows:,} rows, the limit (line {line} is row {number:,}): "
+                    f"split it into files of at most {max_rows:,} rows"
+                )
+            if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
+                cells = cells[: len(header)]
             yield number, cells
 
     return header, rows()
-
-
-def _decoded(lines: Iterable[str]) -> Iterator[str]:
-    line_number = 0
-    iterator = iter(lines)
-    while True:
-        try:
-            line = next(iterator)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            raise BadInput(
-                f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} after line {line_number}); "
-                "save it as CSV UTF-8 and drop it again"
-            ) from None
-        line_number += 1
-        if "\x00" in line:
-            raise BadInput(f"line {line_number} contains NUL bytes: this looks like a binary file, not CSV")
-        yield line
 
 
 def safe_cell(value: object) -> str:

@@ -1,8 +1,10 @@
-"""S3 access: small JSON documents, streamed text in, spooled files out."""
+"""S3 access: small JSON documents, streamed input files, spooled files out."""
 
 from __future__ import annotations
 
 import codecs
+import functools
+import io
 import json
 import tempfile
 from collections.abc import Iterator
@@ -52,6 +54,59 @@ def iter_text_lines(bucket: str, key: str, encoding: str = "utf-8-sig") -> Itera
         yield pending
 
 
+class S3Object:
+    """An input file in S3, read as a stream from its start, or with seeking (a zip archive such as .xlsx keeps
+    its table of contents at its end) through ranged GETs, so neither way holds the file in memory or on disk."""
+
+    RANGE_BYTES = 1 << 20  # one GET per this many bytes when seeking
+
+    def __init__(self, bucket: str, key: str) -> None:
+        self.bucket = bucket
+        self.key = key
+
+    @functools.cached_property
+    def size(self) -> int:
+        return client("s3").head_object(Bucket=self.bucket, Key=self.key)["ContentLength"]
+
+    def stream(self) -> IO[bytes]:
+        return client("s3").get_object(Bucket=self.bucket, Key=self.key)["Body"]
+
+    def seekable(self) -> IO[bytes]:
+        return io.BufferedReader(_RangeReader(self), buffer_size=self.RANGE_BYTES)
+
+
+class _RangeReader(io.RawIOBase):
+    def __init__(self, obj: S3Object) -> None:
+        self._obj = obj
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        start = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._obj.size}[whence]
+        self._position = max(0, start + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        end = min(self._position + len(buffer), self._obj.size)
+        if end <= self._position:
+            return 0
+        answer = client("s3").get_object(
+            Bucket=self._obj.bucket, Key=self._obj.key, Range=f"bytes={self._position}-{end - 1}"
+        )
+        data = answer["Body"].read()
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
 @contextmanager
 def spooled_upload(bucket: str, key: str, content_type: str) -> Iterator[IO[str]]:
     """A text file written locally (memory, then /tmp) and uploaded when the block ends without error."""
@@ -66,8 +121,3 @@ def iter_jsonl(bucket: str, key: str) -> Iterator[dict[str, Any]]:
     for line in iter_text_lines(bucket, key, encoding="utf-8"):
         if line.strip():
             yield json.loads(line)
-
-
-def head_bytes(bucket: str, key: str, size: int) -> bytes:
-    """The object's first `size` bytes (all of a smaller object)."""
-    return client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"].read()

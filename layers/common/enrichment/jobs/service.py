@@ -7,11 +7,11 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import Iterable
 from typing import Any
 
 from enrichment.aws import client
-from enrichment.files import fileformat, layout, storage
+from enrichment.files import layout, storage
+from enrichment.files.reader import InMemoryFile, InputSource
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import AccessCheck, Job, JobStatus, Vendor
 from enrichment.pipeline.preview import InputPreview, preview_input
@@ -49,15 +49,14 @@ def preview_job(
     input_key: str | None = None,
 ) -> InputPreview:
     """What a job would do with inline records or an uploaded file: no job is created, nothing is sent."""
-    lines: Iterable[str]
+    source: InputSource
     if input_key is None:
-        # Split as the job's reader splits its input: on LF only (a cell may hold other line breaks).
-        lines = io.StringIO(records_csv(records or []).decode(), newline="\n")
-        file_format = None
+        source = InMemoryFile(records_csv(records or []))
     else:
-        lines = storage.iter_text_lines(settings.data_bucket, input_key)
-        file_format = fileformat.describe(storage.head_bytes(settings.data_bucket, input_key, fileformat.HEAD_BYTES))
-    return preview_input(lines, vendor, options, settings.vendor(vendor), file_format)
+        source = storage.S3Object(settings.data_bucket, input_key)
+    return preview_input(
+        source, vendor, options, settings.vendor(vendor), settings.input_limits, show_file=input_key is not None
+    )
 
 
 def start_job(

@@ -145,7 +145,9 @@ class JobStore:
             ConditionExpression=condition,
         )
 
-    def mark_running(self, job_id: str, *, rows_total: int, chunks_total: int) -> bool:
+    def mark_running(
+        self, job_id: str, *, rows_total: int, chunks_total: int, input_format: dict[str, str] | None = None
+    ) -> bool:
         """PENDING -> RUNNING; False if the job has moved on already (a retried or late Prepare)."""
         return self.transition(
             job_id,
@@ -154,6 +156,7 @@ class JobStore:
             started_at=now_iso(),
             rows_total=rows_total,
             chunks_total=chunks_total,
+            **({"input_format": input_format} if input_format else {}),
         )
 
     def claim_finalize(self, job_id: str, finalizer: str, lease_seconds: float) -> bool:

@@ -243,17 +243,28 @@ class ChunkStep:
         )
         if outcome.status == "done":
             self._store_result(outcome)
+        elif outcome.status == "failed" and outcome.credits:
+            # A vendor job that charged and then failed (an answer we cannot read): its rows become errors when
+            # the chunk is abandoned, but what it cost counts for the job now (settling a chunk counts once).
+            self._store_result(outcome)
         elif outcome.status == "running":
             progress.wait_seconds = self._next_wait(outcome.wait_hint_seconds, polls)
         return progress
 
     def _store_result(self, outcome: ChunkOutcome) -> None:
         index = self.task.chunk.chunk_index
-        result = ChunkResult(chunk_index=index, status="done", credits=outcome.credits, results=outcome.results)
+        failed = outcome.status == "failed"
+        result = ChunkResult(
+            chunk_index=index,
+            status="failed" if failed else "done",
+            credits=outcome.credits,
+            results=outcome.results,
+            reason=outcome.reason if failed else None,
+        )
         storage.put_json(
             self.settings.data_bucket, layout.chunk_result_key(self.task.job_id, index), result.model_dump(mode="json")
         )
-        self.store.settle_chunk(self.task.job_id, index, credits=outcome.credits, failed=False)
+        self.store.settle_chunk(self.task.job_id, index, credits=outcome.credits, failed=failed)
 
     def _next_wait(self, hint: float | None, polls: int) -> int:
         """The vendor's estimate when it gives one, else a growing backoff; jittered, capped."""

@@ -6,7 +6,7 @@ counts them): both see the same options checked, the same columns mapped and the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from enrichment.errors import BadInput
 from enrichment.files.columns import ColumnMapping, map_columns
-from enrichment.files.csvio import read_rows
 from enrichment.models import CANONICAL_FIELDS, RowStatus, Vendor
 from enrichment.options import job_options, vendor_options
 from enrichment.pipeline import row_rules
@@ -57,10 +56,12 @@ class ClassifiedInput:
     rows: Iterator[RowOutcome]
 
 
-def classify_input(lines: Iterable[str], vendor: Vendor, options: Mapping[str, Any]) -> ClassifiedInput:
-    """Check the options, read the header, map the columns; the rows are classified as they are read.
+def classify_input(
+    header: list[str], rows: Iterator[tuple[int, list[str]]], vendor: Vendor, options: Mapping[str, Any]
+) -> ClassifiedInput:
+    """Check the options, map the header's columns; the rows are classified as they are read.
 
-    Raises BadInput for invalid options, an unreadable header, or a `columns` option that does not fit the file."""
+    Raises BadInput for invalid options or a `columns` option that does not fit the file."""
     adapter = adapter_class(vendor)
     chosen = job_options(options).columns
     try:
@@ -68,7 +69,6 @@ def classify_input(lines: Iterable[str], vendor: Vendor, options: Mapping[str, A
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
         raise BadInput(f"invalid options for {vendor.value}: {problems}") from None
-    header, rows = read_rows(lines)
     mapping = map_columns(header, chosen)
     unmatchable = None
     if not any(f in mapping.fields for f in adapter.input_fields):

@@ -18,8 +18,9 @@ from typing import Any
 from enrichment.errors import caught_message
 from enrichment.files import layout, storage
 from enrichment.files.columns import unique_names
-from enrichment.files.csvio import read_rows, safe_cell
+from enrichment.files.csvio import safe_cell
 from enrichment.files.output import RESULT_COLUMNS, result_cells
+from enrichment.files.reader import open_table
 from enrichment.jobs.events import emit_job_ended
 from enrichment.jobs.service import CANCELLED
 from enrichment.jobs.store import JobStore, now_iso
@@ -56,7 +57,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     columns_key = layout.columns_key(job.job_id)
     columns = storage.get_json(bucket, columns_key) if storage.exists(bucket, columns_key) else None
     if storage.exists(bucket, layout.plan_key(job.job_id)):
-        counts, credits = _write_results(job, bucket, prefix, reason)
+        counts, credits = _write_results(job, settings, prefix, reason)
     elif reason is None:
         reason = "the job ended before its input was read"
 
@@ -84,6 +85,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "columns": columns["columns"] if columns else None,
         "column_ties": columns["ties"] if columns else None,
         "input_key": job.input_key,
+        "input_format": job.input_format,
         "timings": {
             "created_at": job.created_at,
             "started_at": job.started_at,
@@ -116,7 +118,9 @@ def _seconds_between(start: str, end: str) -> float:
     return round((dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds(), 3)
 
 
-def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) -> tuple[Counter[str], float]:
+def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | None) -> tuple[Counter[str], float]:
+    bucket = settings.data_bucket
+
     @functools.lru_cache(maxsize=8)
     def chunk_result(index: int) -> ChunkResult | None:
         key = layout.chunk_result_key(job.job_id, index)
@@ -124,7 +128,9 @@ def _write_results(job: Job, bucket: str, prefix: str, job_error: str | None) ->
             return None
         return ChunkResult.model_validate(storage.get_json(bucket, key))
 
-    header, rows = read_rows(storage.iter_text_lines(bucket, job.input_key))
+    # Read as Prepare read it: the same bytes decide the same format, encoding and delimiter.
+    table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
+    header, rows = table.header, table.rows
     names = unique_names(header)  # two columns named alike stay two columns, in both files
     counts: Counter[str] = Counter()
     credited_chunks: set[int] = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from enrichment.files import layout, storage
+from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
 from enrichment.models import Limits, PreparedJob
 from enrichment.pipeline.classify import SEND, classify_input
@@ -21,7 +22,9 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
 
     bucket = settings.data_bucket
     chunk_size = vendor_settings.chunk_size
-    classified = classify_input(storage.iter_text_lines(bucket, job.input_key), job.vendor, job.options)
+    # The rows own the open file: it closes once they are read (or left for the garbage collector on failure).
+    table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
+    classified = classify_input(table.header, table.rows, job.vendor, job.options)
     # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
     storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
 
@@ -52,7 +55,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
 
     manifest = [{"chunk_index": i, "chunk_key": layout.chunk_key(job_id, i)} for i in range(chunk_count)]
     storage.put_json(bucket, layout.manifest_key(job_id), manifest)
-    store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count)
+    store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count, input_format=table.details)
     return PreparedJob(
         job_id=job_id,
         vendor=job.vendor,

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from enrichment.errors import BadInput
 from enrichment.files.columns import ColumnTie, ColumnUse
-from enrichment.files.fileformat import FileFormat
+from enrichment.files.reader import InputSource, open_table
 from enrichment.models import RowStatus, Vendor
 from enrichment.pipeline.classify import SEND, classify_input
-from enrichment.settings import VendorSettings
+from enrichment.settings import InputLimits, VendorSettings
 from enrichment.vendors import adapter_class
 
 TOP_REASONS = 10
@@ -41,7 +41,10 @@ class DuplicateRow(BaseModel):
 
 class InputPreview(BaseModel):
     vendor: Vendor
-    file: FileFormat | None = Field(description="how the file is read; none for inline records")
+    file: dict[str, str] | None = Field(
+        description="how the file is read (format, encoding, delimiter, line_ends, compression, or sheet); "
+        "none for inline records or a file that cannot be opened"
+    )
     vendor_fields: list[str] = Field(description="the fields this vendor can match on")
     columns: list[ColumnUse] = Field(description="each input column and the field read from it, if any")
     ties: list[ColumnTie] = Field(description="columns naming one field, and the one read")
@@ -62,15 +65,18 @@ def reason_kind(reason: str) -> str:
 
 
 def preview_input(
-    lines: Iterable[str],
+    source: InputSource,
     vendor: Vendor,
     options: Mapping[str, Any],
     vendor_settings: VendorSettings,
-    file_format: FileFormat | None = None,
+    limits: InputLimits,
+    *,
+    show_file: bool = True,
 ) -> InputPreview:
-    """What a job with these options would make of these lines: columns, rows to send, invalid, duplicates, chunks.
+    """What a job with these options would make of this file: columns, rows to send, invalid, duplicates, chunks.
 
     A problem that would fail the job is the preview's `error`, with what was learned before it."""
+    file_format: dict[str, str] | None = None
     columns: list[ColumnUse] = []
     ties: list[ColumnTie] = []
     counts: Counter[str] = Counter()
@@ -78,19 +84,22 @@ def preview_input(
     duplicates: list[DuplicateRow] = []
     error = None
     try:
-        classified = classify_input(lines, vendor, options)
-        columns, ties = classified.mapping.columns, classified.mapping.ties
-        for outcome in classified.rows:
-            counts[outcome.status] += 1
-            if outcome.status == RowStatus.INVALID_INPUT:
-                found = reasons.setdefault(
-                    kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
-                )
-                found.rows += 1
-                if len(found.first_rows) < FIRST_ROWS:
-                    found.first_rows.append(outcome.row)
-            elif outcome.status == RowStatus.DUPLICATE and len(duplicates) < FIRST_DUPLICATES:
-                duplicates.append(DuplicateRow(row=outcome.row, of=outcome.twin or 0))
+        with open_table(source, limits) as table:
+            classified = classify_input(table.header, table.rows, vendor, options)
+            columns, ties = classified.mapping.columns, classified.mapping.ties
+            for outcome in classified.rows:
+                counts[outcome.status] += 1
+                if outcome.status == RowStatus.INVALID_INPUT:
+                    found = reasons.setdefault(
+                        kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
+                    )
+                    found.rows += 1
+                    if len(found.first_rows) < FIRST_ROWS:
+                        found.first_rows.append(outcome.row)
+                elif outcome.status == RowStatus.DUPLICATE and len(duplicates) < FIRST_DUPLICATES:
+                    duplicates.append(DuplicateRow(row=outcome.row, of=outcome.twin or 0))
+            if show_file:
+                file_format = table.details  # final once the rows are read (a late accent decides the encoding)
     except BadInput as bad:
         error = str(bad)
     return InputPreview(

@@ -83,6 +83,11 @@ class _QueryAnswer(BaseModel):
     data: _QueryData
 
 
+def _charged(data: _QueryData) -> float:
+    """What this redeem charged (inferred: `total_charged_credit` is the redeem's, not the account's)."""
+    return (data.profile.total_charged_credit if data.profile else None) or 0
+
+
 def _seconds(value: float | None, unit: str | None) -> float | None:
     if value is None:
         return None
@@ -205,7 +210,9 @@ class PubrioAdapter(VendorAdapter):
         body = self.request("POST", "/redeem/people/batch/query", self._classify, json=payload, headers=self._headers())
         data = self.parse(_QueryAnswer, body).data
         if data.query is None:
-            return self._failed(vendor_ref, "Pubrio's answer has no `query`: whether the redeem completed is unknown")
+            return self._failed(
+                vendor_ref, "Pubrio's answer has no `query`: whether the redeem completed is unknown", data
+            )
         if not data.query.is_completed:
             return ChunkOutcome(
                 status="running",
@@ -213,7 +220,7 @@ class PubrioAdapter(VendorAdapter):
                 wait_hint_seconds=_seconds(data.query.estimated_time, data.query.estimated_time_type),
             )
         if data.peoples is None:
-            return self._failed(vendor_ref, "Pubrio's completed answer has no `peoples` list")
+            return self._failed(vendor_ref, "Pubrio's completed answer has no `peoples` list", data)
         people: dict[str, _People] = {}
         for entry in data.peoples:
             if not isinstance(entry, dict):
@@ -221,21 +228,22 @@ class PubrioAdapter(VendorAdapter):
             try:
                 found = _People.model_validate(entry)
             except ValidationError:
-                return self._failed(vendor_ref, "an entry of Pubrio's `peoples` has no people_search_id")
+                return self._failed(vendor_ref, "an entry of Pubrio's `peoples` has no people_search_id", data)
             people[_people_key(found.people_search_id)] = found
         missing = RecordResult(status=RowStatus.ERROR, reason="Pubrio's completed answer has no entry for this person")
         results = {}
         for record in chunk.records:
             found = people.get(self.dedupe_key(record.fields))
             results[record.ref] = self._normalize(found) if found is not None else missing.model_copy()
-        credits = data.profile.total_charged_credit if data.profile else None  # this redeem's charge (inferred)
-        return ChunkOutcome(status="done", vendor_ref=vendor_ref, results=results, credits=credits or 0)
+        return ChunkOutcome(status="done", vendor_ref=vendor_ref, results=results, credits=_charged(data))
 
     @staticmethod
-    def _failed(vendor_ref: str, reason: str) -> ChunkOutcome:
+    def _failed(vendor_ref: str, reason: str, data: _QueryData) -> ChunkOutcome:
         """A completed redeem whose answer lacks what the document promises: the chunk fails, saying so,
-        rather than its rows turning not_matched."""
-        return ChunkOutcome(status="failed", vendor_ref=vendor_ref, reason=f"{reason} (redeem {vendor_ref})")
+        rather than its rows turning not_matched; what the redeem charged still counts for the job."""
+        return ChunkOutcome(
+            status="failed", vendor_ref=vendor_ref, credits=_charged(data), reason=f"{reason} (redeem {vendor_ref})"
+        )
 
     @staticmethod
     def _normalize(found: _People) -> RecordResult:

@@ -50,17 +50,6 @@ def test_reads_bom_and_line_endings_with_quoted_newlines(newline, bom):
     assert list(rows) == [(1, ["Zoë", "two" + newline.decode() + "lines"]), (2, ["Bob", "plain"])]
 
 
-def test_not_utf8_is_a_clear_error():
-    header, rows = read_rows(lines(b"name\nok\n\xff\xfe bad\n"))
-    with pytest.raises(BadInput, match="not UTF-8"):
-        list(rows)
-
-
-def test_binary_file_is_a_clear_error():
-    with pytest.raises(BadInput, match="NUL"):
-        read_rows(lines(b"PK\x03\x04\x00\x00 zip"))
-
-
 def test_empty_file_is_a_clear_error():
     with pytest.raises(BadInput, match="empty"):
         read_rows(iter([]))

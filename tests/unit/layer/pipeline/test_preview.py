@@ -1,22 +1,23 @@
 """The preview: Prepare's own row classification, counted, with nothing sent."""
 
-import io
-
 import pytest
 
-from enrichment.files.fileformat import describe
+from enrichment.files.reader import InMemoryFile, open_table
 from enrichment.models import Vendor
 from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.pipeline.preview import preview_input, reason_kind
-from enrichment.settings import vendor_settings
+from enrichment.settings import InputLimits, vendor_settings
 
 
-def lines(text: str):
-    return io.StringIO(text, newline="\n")
+def table(text: str):
+    return open_table(InMemoryFile(text.encode()), InputLimits())
 
 
 def preview(text: str, vendor=Vendor.CHECK365, options=None, chunk_size=2):
-    return preview_input(lines(text), vendor, options or {}, vendor_settings(vendor, {"chunk_size": chunk_size}))
+    source = InMemoryFile(text if isinstance(text, bytes) else text.encode())
+    return preview_input(
+        source, vendor, options or {}, vendor_settings(vendor, {"chunk_size": chunk_size}), InputLimits()
+    )
 
 
 CHECK365_FILE = (
@@ -64,7 +65,8 @@ def test_the_columns_option_changes_what_is_sent():
 
 def test_the_preview_classifies_as_prepare_does():
     """One classification for both: the rows Prepare would send are the ones the preview counts."""
-    classified = classify_input(lines(CHECK365_FILE), Vendor.CHECK365, {})
+    read = table(CHECK365_FILE)
+    classified = classify_input(read.header, read.rows, Vendor.CHECK365, {})
     outcomes = list(classified.rows)
     assert [o.row for o in outcomes if o.status == SEND] == [1, 6, 7]
     assert [o.plan_entry(2) for o in outcomes if o.row in (1, 4, 7)] == [
@@ -103,15 +105,21 @@ def test_a_file_that_breaks_midway_reports_the_rows_before():
 
 
 @pytest.mark.parametrize(
-    ("head", "encoding", "line_ends"),
+    ("content", "encoding", "delimiter", "line_ends"),
     [
-        (b"\xef\xbb\xbfEmail\r\na@b.co\r\n", "UTF-8 with BOM", "CRLF"),
-        (b"Email\na@b.co\n", "UTF-8", "LF"),
-        (b"Email\ra@b.co\r", "UTF-8", "CR"),
-        (b"Email\r\na@b.co\n", "UTF-8", "mixed"),
-        (b"Email", "UTF-8", "none"),
+        (b"\xef\xbb\xbfEmail;Name\r\na@b.co;Ada\r\n", "UTF-8 with BOM", ";", "CRLF"),
+        (b"Email\na@b.co\n", "UTF-8", ",", "LF"),
+        (b"Email\ra@b.co\r", "UTF-8", ",", "CR"),
+        (b"Email\r\na@b.co\n", "UTF-8", ",", "mixed"),
+        ("Email\tName\nb\u00e9@b.co\tZo\u00e9\n".encode("cp1252"), "windows-1252", "\t", "LF"),
     ],
 )
-def test_the_file_format_is_what_the_reader_reads(head, encoding, line_ends):
-    found = describe(head)
-    assert (found.encoding, found.delimiter, found.line_ends) == (encoding, ",", line_ends)
+def test_the_file_format_is_what_the_reader_reads(content, encoding, delimiter, line_ends):
+    found = preview(content).file
+    assert found == {"format": "csv", "encoding": encoding, "delimiter": delimiter, "line_ends": line_ends}
+
+
+def test_inline_records_show_no_file_format():
+    source = InMemoryFile(b"Email\na@b.co\n")
+    seen = preview_input(source, Vendor.CHECK365, {}, vendor_settings(Vendor.CHECK365), InputLimits(), show_file=False)
+    assert seen.file is None and seen.to_send == 1

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from enrichment.errors import BadCredentials, OutOfCredits, Throttled, Transient
+from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors.check365 import Check365Adapter, Check365Options
@@ -49,7 +49,7 @@ def test_upload_then_poll_with_progress(sim):
     started = adapter(sim).submit(chunk(), Check365Options())
     assert started.vendor_ref == "job-1-c000000"
     running = adapter(sim).check(started.vendor_ref, chunk(), Check365Options())
-    assert running.status == "running" and running.progress is not None
+    assert running.status == "running" and running.progress is not None  # "uploaded": not a documented word
     done = wait_done(sim, started.vendor_ref)
     assert done.status == "done" and done.credits == 3 == sim.charged_total
     ada = done.results["1"]
@@ -62,9 +62,36 @@ def test_upload_then_poll_with_progress(sim):
 
 def test_a_retried_upload_is_the_same_vendor_job(sim):
     first = adapter(sim).submit(chunk(), Check365Options())
+    # The simulator refuses the second upload, "job_id already exists": the adapter follows the job it holds.
     second = adapter(sim).submit(chunk(), Check365Options())
     assert first.vendor_ref == second.vendor_ref and sim.uploads == 1
+    assert sim.ledger()["duplicate_paid_submissions"] == 0
     assert adapter(sim).submit(chunk(index=1), Check365Options()).vendor_ref != first.vendor_ref
+
+
+def test_an_upload_answered_success_false_as_a_string_is_refused(sim):
+    sim.inject("success_false")
+    with pytest.raises(Refused, match="could not be processed"):
+        adapter(sim).submit(chunk(), Check365Options())
+    assert sim.jobs_created() == 0
+
+
+def test_completed_without_results_is_checked_again(sim):
+    started = adapter(sim).submit(chunk(), Check365Options())
+    sim.inject("no_results")
+    with pytest.raises(Transient, match="no results"):
+        for _ in range(20):
+            adapter(sim).check(started.vendor_ref, chunk(), Check365Options())
+            time.sleep(0.1)
+    assert wait_done(sim, started.vendor_ref).status == "done"
+
+
+def test_an_address_missing_from_the_results_is_an_error(sim):
+    sim.inject("drop_result")
+    started = adapter(sim).submit(chunk(), Check365Options())
+    done = wait_done(sim, started.vendor_ref)
+    assert done.results["1"].status == RowStatus.ERROR and "without a verdict" in done.results["1"].reason
+    assert {done.results[n].status for n in ("2", "3")} == {RowStatus.MATCHED}
 
 
 def test_invalid_and_duplicate_addresses_are_decided_before_sending():
@@ -97,6 +124,12 @@ def test_key_is_never_in_errors_or_logs(sim, caplog):
     adapter(sim).submit(chunk(), Check365Options())
     for text in (str(rejected.value), str(timed_out.value), caplog.text):
         assert KEY not in text and "wrong-key-value" not in text
+
+
+def test_a_suspended_account_stops(sim):
+    sim.inject("account_blocked")
+    with pytest.raises(AccountBlocked, match="suspended"):
+        adapter(sim).submit(chunk(), Check365Options())
 
 
 def test_out_of_credits(sim):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from enrichment.errors import BadCredentials, OutOfCredits, Refused, Throttled, Transient
+from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled, Transient
 from enrichment.models import Chunk, Record, RowStatus
 from enrichment.settings import VendorSettings
 from enrichment.vendors import insideview as module
@@ -63,22 +63,56 @@ def test_submit_poll_and_download_the_results_file(sim):
     assert sim.logins == 1, "the token is cached"
 
 
-def test_expired_token_is_renewed(sim):
-    sim.token_ttl_seconds = 0.2
-    module.TOKEN_MARGIN_SECONDS, margin = 0, module.TOKEN_MARGIN_SECONDS
-    try:
-        started = adapter(sim).submit(chunk(), InsideViewOptions())
-        time.sleep(0.3)
-        adapter(sim).check(started.vendor_ref, chunk(), InsideViewOptions())
-    finally:
-        module.TOKEN_MARGIN_SECONDS = margin
+def test_a_token_about_to_expire_is_renewed_before_use(sim):
+    # The simulator writes expirationTime as the docs do ("Tue, Jul 21, 2015 09:08:17 PM GMT"): 30 s ahead is
+    # inside the adapter's margin, so the next call logs in again rather than risk the token expiring mid-call.
+    sim.token_ttl_seconds = 30
+    started = adapter(sim).submit(chunk(), InsideViewOptions())
+    adapter(sim).check(started.vendor_ref, chunk(), InsideViewOptions())
+    assert sim.logins == 2
+
+
+def test_a_token_refused_with_401_is_renewed_once(sim):
+    adapter(sim).submit(chunk(), InsideViewOptions())
+    sim.expire_tokens()  # the cached token no longer works, though its time is not up
+    adapter(sim).submit(chunk(), InsideViewOptions())
     assert sim.logins == 2
 
 
 def test_too_many_jobs_waits_instead_of_failing(sim):
     for _ in range(2):
         adapter(sim).submit(chunk(), InsideViewOptions())
-    with pytest.raises(Throttled, match="Too many jobs"):
+    with pytest.raises(Throttled, match="2 jobs are already running") as waiting:
+        adapter(sim).submit(chunk(), InsideViewOptions())
+    assert waiting.value.quota is None
+
+
+def test_an_undocumented_status_is_still_running(sim):
+    started = adapter(sim).submit(chunk(), InsideViewOptions())
+    sim.inject("unknown_status")
+    assert adapter(sim).check(started.vendor_ref, chunk(), InsideViewOptions()).status == "running"
+    assert wait_done(sim, started.vendor_ref).status == "done"
+
+
+def test_an_expired_results_link_is_asked_for_again(sim):
+    started = adapter(sim).submit(chunk(), InsideViewOptions())
+    sim.inject("expired_link")
+    done = wait_done(sim, started.vendor_ref)
+    assert done.status == "done" and not sim.faults
+    assert sum(1 for _, _, path, _, _ in sim.log if path.endswith("/results")) == 2
+
+
+def test_a_results_file_without_contact_id_fails_the_chunk_loudly(sim):
+    started = adapter(sim).submit(chunk(), InsideViewOptions())
+    sim.inject("missing_column")
+    failed = wait_done(sim, started.vendor_ref)
+    assert failed.status == "failed" and not failed.results
+    assert "contactId" in failed.reason and "columns found: id, firstName" in failed.reason
+
+
+def test_a_blocked_account_stops(sim):
+    sim.inject("account_blocked")
+    with pytest.raises(AccountBlocked, match="not allowed to access this API"):
         adapter(sim).submit(chunk(), InsideViewOptions())
 
 
