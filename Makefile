@@ -12,7 +12,8 @@ INPUT ?=
 VENDOR ?=
 OPTIONS ?=
 # The column each field is read from: COLUMNS='email=Work Email 2,company_name=Account' (the job option `columns`).
-COLUMNS ?=
+# Only from the command line: shells export COLUMNS as the terminal's width.
+COLUMNS_OPTION := $(if $(filter command line,$(origin COLUMNS)),$(COLUMNS))
 # Named faults for `make run`, each word NAME or NAME*N or out_of_credits@k (the table: localrt/faults.py).
 FAULTS ?=
 # A vendor's real endpoint and credentials instead of its simulator (localrt/live.py; the README's "Against a real vendor").
@@ -68,11 +69,11 @@ demo: setup
 
 run: setup
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
-	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)")
+	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)")
 
 preview: setup
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
-	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS)"
+	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)"
 
 check-vendor: setup
 	@test -n "$(VENDOR)" || { echo "usage: make check-vendor VENDOR=pubrio|prospeo|check365|insideview [LIVE=vendor.json]" >&2; exit 2; }

@@ -91,7 +91,7 @@ def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason
             assert row["result_status"] == status, f"row {number}"
     assert errors and view.item["counts"]["error"] == errors
     # the lost chunk (or chunks: concurrent calls to a synchronous vendor may all meet the fault) is settled
-    assert view.item["chunks_failed"] >= 1 and view.item["chunks_done"] == view.item["chunks_total"]
+    assert view.item["chunks_failed"] >= 1 and view.item["chunks_done"] == view.item["chunks_total"], view.item
     return view
 
 
