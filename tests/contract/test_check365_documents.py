@@ -131,7 +131,8 @@ def test_the_documented_example_answer_gives_its_verdict_and_credits():
     assert (done.status, done.credits) == ("done", 12)
     result = done.results["0"]
     assert result.status == RowStatus.MATCHED
-    assert result.emails[0].value == "name@company.com" and result.emails[0].status == "unvalidated"
+    assert result.emails[0].value == "name@company.com" and result.emails[0].vendor_status == "unvalidated"
+    assert result.emails[0].status == "unknown"  # the common word for a verdict Check365 could not give
     v = result.verification
     assert (v.status, v.safe_to_send, v.risk, v.is_role, v.reason, v.provider) == (
         "unvalidated",

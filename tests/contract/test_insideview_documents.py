@@ -345,7 +345,8 @@ def test_finished_reads_the_results_file():
     assert (done.status, done.credits) == ("done", 2)
     ada = done.results["0"]
     assert ada.status == RowStatus.MATCHED and ada.emails[0].value == "ada@example.com"
-    assert ada.emails[0].status == "ValidEmail" and ada.phones[0].value == "+1 415 555 0100"
+    assert (ada.emails[0].status, ada.emails[0].vendor_status) == ("valid", "ValidEmail")
+    assert ada.phones[0].value == "+1 415 555 0100" and ada.phones[0].status is None  # phones are not graded
     assert ada.person.full_name == "Ada Lovelace" and ada.company.name == "Example Corp"
     assert ada.person.linkedin_url == "https://www.linkedin.com/in/ada-l"
     assert done.results["1"].status == RowStatus.MATCHED and not done.results["1"].emails

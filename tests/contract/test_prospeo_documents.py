@@ -178,8 +178,12 @@ def test_a_match_with_the_documented_fields_and_its_price():
     answer = {"error": False, "total_cost": 10, "matched": [MATCH], "not_matched": [], "invalid_datapoints": []}
     chunk = Chunk(job_id="j", chunk_index=0, records=[Record(ref="1", fields={"email": "roger.sterling@deloitte.com"})])
     result = adapter(answering(200, answer)).submit(chunk, ProspeoOptions(enrich_mobile=True)).results["1"]
-    assert [(e.value, e.status) for e in result.emails] == [("roger.sterling@deloitte.com", "verified")]
-    assert [(p.value, p.type, p.status) for p in result.phones] == [("+12125550100", "mobile", "verified")]
+    assert [(e.value, e.status, e.vendor_status) for e in result.emails] == [
+        ("roger.sterling@deloitte.com", "valid", "VERIFIED")
+    ]
+    assert [(p.value, p.type, p.status, p.vendor_status) for p in result.phones] == [
+        ("+12125550100", "mobile", "valid", "VERIFIED")
+    ]
     assert (result.person.full_name, result.person.job_title) == ("Roger Sterling", "Partner")
     assert (result.company.name, result.company.domain, result.company.size) == ("Deloitte", "deloitte.com", "10000+")
     assert result.credits == 10  # documented: 10 when a mobile is included

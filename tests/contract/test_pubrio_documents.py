@@ -138,8 +138,11 @@ def test_the_documented_query_answer_with_its_placeholder_entry():
     result = outcome.results["1"]
     assert result.status == RowStatus.MATCHED
     # the verified work address first: it fills the main email columns
-    assert [(e.type, e.status) for e in result.emails] == [("work", "verified"), ("personal", None)]
-    assert [(p.value, p.type, p.status) for p in result.phones] == [("+1123456789", "phone", None)]
+    assert [(e.type, e.status, e.vendor_status) for e in result.emails] == [
+        ("work", "valid", "Verified"),
+        ("personal", "unknown", None),
+    ]
+    assert [(p.value, p.type, p.status) for p in result.phones] == [("+1123456789", "phone", "unknown")]
     assert result.raw["people_search_id"] == EXAMPLE_PERSON
 
 

@@ -66,16 +66,28 @@ class Chunk(BaseModel):
     records: list[Record]
 
 
+class ContactStatus(StrEnum):
+    """How far an email or a phone can be trusted, in one vocabulary whatever the vendor
+    (vendors/vocabulary.py maps each vendor's own words to it)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    RISKY = "risky"  # the server accepts any address (accept-all, catch-all), a spam trap: delivery is a gamble
+    UNKNOWN = "unknown"  # not graded, or graded with a word we do not know
+
+
 class Email(BaseModel):
     value: str
     type: str | None = None
-    status: str | None = None
+    status: ContactStatus | None = None
+    vendor_status: str | None = Field(default=None, description="the vendor's own word, as it gave it")
 
 
 class Phone(BaseModel):
     value: str
     type: str | None = None
-    status: str | None = None
+    status: ContactStatus | None = Field(default=None, description="none when the vendor does not grade phones")
+    vendor_status: str | None = None
 
 
 class EmailVerification(BaseModel):
@@ -139,6 +151,7 @@ class Job(BaseModel):
     status: JobStatus = JobStatus.PENDING
     options: dict[str, Any] = {}
     source: str = ""
+    input_name: str | None = None  # the input file's own name (the dropped or uploaded key's), or "inline records"
     input_key: str
     output_prefix: str
     created_at: str

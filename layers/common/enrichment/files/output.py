@@ -1,23 +1,29 @@
-"""The output schema: the normalized columns appended to every input row, the same for every vendor."""
+"""The output schema: the normalized columns appended to every input row, named the same for every vendor.
+
+results.csv carries the row columns and those of the job's vendor's columns (its adapter's `result_columns`);
+results.jsonl carries everything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from enrichment.models import RecordResult, RowStatus
 
+# Every row has these, whatever the vendor.
+ROW_COLUMNS = ("result_status", "result_reason", "result_vendor", "result_duplicate_of")
 RESULT_COLUMNS = (
-    "result_status",
-    "result_reason",
-    "result_vendor",
-    "result_duplicate_of",
+    *ROW_COLUMNS,
     "result_email",
     "result_email_type",
     "result_email_status",
+    "result_email_vendor_status",
     "result_other_emails",
     "result_phone",
     "result_phone_type",
     "result_phone_status",
+    "result_phone_vendor_status",
     "result_other_phones",
     "result_first_name",
     "result_last_name",
@@ -31,7 +37,6 @@ RESULT_COLUMNS = (
     "result_company_linkedin_url",
     "result_company_industry",
     "result_company_size",
-    "result_email_verification",
     "result_email_safe_to_send",
     "result_email_risk",
     "result_email_is_role",
@@ -39,6 +44,14 @@ RESULT_COLUMNS = (
     "result_email_provider",
     "result_credits",
 )
+
+
+def csv_columns(vendor_columns: Iterable[str]) -> tuple[str, ...]:
+    """The result columns of a vendor's results.csv: the row columns, then the vendor's, in schema order."""
+    wanted = set(vendor_columns)
+    if unknown := wanted - set(RESULT_COLUMNS):
+        raise ValueError(f"not result columns: {', '.join(sorted(unknown))}")
+    return tuple(c for c in RESULT_COLUMNS if c in ROW_COLUMNS or c in wanted)
 
 
 def _flag(value: bool | None) -> str:
@@ -64,10 +77,12 @@ def result_cells(
         "result_email": email.value if email else "",
         "result_email_type": (email.type or "") if email else "",
         "result_email_status": (email.status or "") if email else "",
+        "result_email_vendor_status": (email.vendor_status or "") if email else "",
         "result_other_emails": _others(r.emails[1:]),
         "result_phone": phone.value if phone else "",
         "result_phone_type": (phone.type or "") if phone else "",
         "result_phone_status": (phone.status or "") if phone else "",
+        "result_phone_vendor_status": (phone.vendor_status or "") if phone else "",
         "result_other_phones": _others(r.phones[1:]),
         "result_first_name": r.person.first_name or "",
         "result_last_name": r.person.last_name or "",
@@ -81,7 +96,6 @@ def result_cells(
         "result_company_linkedin_url": r.company.linkedin_url or "",
         "result_company_industry": r.company.industry or "",
         "result_company_size": r.company.size or "",
-        "result_email_verification": (v.status or "") if v else "",
         "result_email_safe_to_send": _flag(v.safe_to_send) if v else "",
         "result_email_risk": (v.risk or "") if v else "",
         "result_email_is_role": _flag(v.is_role) if v else "",

@@ -57,6 +57,9 @@ class VendorAdapter(abc.ABC):
     vendor: ClassVar[Vendor]
     options_model: ClassVar[type[VendorOptions]]
     input_fields: ClassVar[tuple[str, ...]]  # the canonical fields this vendor can match on
+    # The result columns (files/output.py) this vendor's answers can fill: results.csv carries only these.
+    result_columns: ClassVar[tuple[str, ...]]
+    credits_unit: ClassVar[str]  # what the job's credits count, for summary.json and the report
     # Whether sending the same records again costs nothing (a documented fact of the vendor's pricing).
     repeat_is_free: ClassVar[bool] = False
     # Whether `find_submission` can tell if the vendor holds a submission whose answer was lost.

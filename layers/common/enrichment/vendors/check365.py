@@ -29,8 +29,9 @@ import httpx
 from pydantic import BaseModel
 
 from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Transient
-from enrichment.models import Chunk, Email, EmailVerification, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, EmailVerification, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
+from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 DONE_STATUS = "completed"  # the one documented status
@@ -92,6 +93,19 @@ def normalize_email(value: str) -> str:
 class Check365Adapter(VendorAdapter):
     vendor = Vendor.CHECK365
     input_fields = ("email",)
+    # The verdict reads as result_email_status (valid, invalid, risky, unknown); Check365's word beside it.
+    result_columns = (
+        "result_email",
+        "result_email_type",
+        "result_email_status",
+        "result_email_vendor_status",
+        "result_email_safe_to_send",
+        "result_email_risk",
+        "result_email_is_role",
+        "result_email_verification_reason",
+        "result_email_provider",
+    )
+    credits_unit = "Check365 credits"
     options_model = Check365Options
     can_find_submission = True  # the job_id is ours: a lost upload is looked up by it
 
@@ -224,7 +238,7 @@ class Check365Adapter(VendorAdapter):
             )
         return RecordResult(
             status=RowStatus.MATCHED,
-            emails=[Email(value=verdict.email, type=verdict.emailType, status=verdict.status)],
+            emails=[vocabulary.email(Vendor.CHECK365, verdict.email, type=verdict.emailType, word=verdict.status)],
             verification=EmailVerification(
                 status=verdict.status,
                 safe_to_send=verdict.safeToSend,

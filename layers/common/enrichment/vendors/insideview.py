@@ -41,8 +41,9 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
-from enrichment.models import Chunk, Company, Email, EmailVerification, Person, Phone, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
+from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,20 @@ def _expires_at(value: str | float | None) -> float:
 class InsideViewAdapter(VendorAdapter):
     vendor = Vendor.INSIDEVIEW
     input_fields = ("contact_id",)
+    result_columns = (
+        "result_email",
+        "result_email_type",
+        "result_email_status",
+        "result_email_vendor_status",
+        "result_phone",
+        "result_phone_type",
+        "result_first_name",
+        "result_last_name",
+        "result_full_name",
+        "result_linkedin_url",
+        "result_company_name",
+    )
+    credits_unit = "InsideView credits"
     options_model = InsideViewOptions
 
     @classmethod
@@ -327,11 +342,11 @@ class InsideViewAdapter(VendorAdapter):
             return RecordResult(status=RowStatus.NOT_MATCHED, reason="InsideView returned no details for this id")
         value = {k: (v or "").strip() or None for k, v in row.items()}
         emails = (
-            [Email(value=value["email"], type="work", status=value.get("emailValidationStatus"))]
+            [vocabulary.email(Vendor.INSIDEVIEW, value["email"], type="work", word=value.get("emailValidationStatus"))]
             if value.get("email")
             else []
         )
-        phones = [Phone(value=value["phone"], type="work")] if value.get("phone") else []
+        phones = [vocabulary.phone(Vendor.INSIDEVIEW, value["phone"], type="work")] if value.get("phone") else []
         handle = value.get("linkedinHandle")
         linkedin = handle if not handle or handle.startswith("http") else f"https://www.linkedin.com/in/{handle}"
         if not emails and not phones:
@@ -347,6 +362,5 @@ class InsideViewAdapter(VendorAdapter):
                 linkedin_url=linkedin,
             ),
             company=Company(name=value.get("companyName")),
-            verification=EmailVerification(status=value.get("emailValidationStatus")) if emails else None,
             raw=row,
         )

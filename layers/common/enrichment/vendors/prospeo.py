@@ -37,8 +37,9 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
-from enrichment.models import Chunk, Company, Email, Person, Phone, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
+from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
@@ -122,6 +123,30 @@ def _text(value: Any) -> str | None:
 class ProspeoAdapter(VendorAdapter):
     vendor = Vendor.PROSPEO
     input_fields = REQUEST_FIELDS
+    result_columns = (
+        "result_email",
+        "result_email_type",
+        "result_email_status",
+        "result_email_vendor_status",
+        "result_phone",
+        "result_phone_type",
+        "result_phone_status",
+        "result_phone_vendor_status",
+        "result_first_name",
+        "result_last_name",
+        "result_full_name",
+        "result_job_title",
+        "result_linkedin_url",
+        "result_location",
+        "result_company_name",
+        "result_company_website",
+        "result_company_domain",
+        "result_company_linkedin_url",
+        "result_company_industry",
+        "result_company_size",
+        "result_credits",
+    )
+    credits_unit = "Prospeo credits"
     options_model = ProspeoOptions
     repeat_is_free = True  # documented: re-enriching a record already enriched costs nothing
 
@@ -268,14 +293,12 @@ class ProspeoAdapter(VendorAdapter):
         email = person.get("email") or {}
         if email.get("email"):
             emails.append(
-                Email(value=email["email"], type="work", status=_text(email.get("status")) and email["status"].lower())
+                vocabulary.email(Vendor.PROSPEO, email["email"], type="work", word=_text(email.get("status")))
             )
         mobile = person.get("mobile") or {}
         number = mobile.get("mobile_international") or mobile.get("mobile")
         if number:
-            phones.append(
-                Phone(value=number, type="mobile", status=_text(mobile.get("status")) and mobile["status"].lower())
-            )
+            phones.append(vocabulary.phone(Vendor.PROSPEO, number, type="mobile", word=_text(mobile.get("status"))))
         return RecordResult(
             status=RowStatus.MATCHED,
             emails=emails,

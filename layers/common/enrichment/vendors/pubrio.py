@@ -29,8 +29,9 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled
-from enrichment.models import Chunk, Email, Phone, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, ContactStatus, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
+from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
 ContactType = Literal["email-personal", "email-work", "phone"]
@@ -94,10 +95,6 @@ def _seconds(value: float | None, unit: str | None) -> float | None:
     return value * {"minute": 60, "hour": 3600}.get((unit or "second").lower(), 1)
 
 
-def _status(value: str | None) -> str | None:
-    return value.lower() if value else None
-
-
 def _people_key(value: str) -> str:
     try:
         return str(uuid.UUID(value))
@@ -127,6 +124,19 @@ _QUOTAS = (("hourly", re.compile(r"\bhour(ly)?\b", re.I)), ("daily", re.compile(
 class PubrioAdapter(VendorAdapter):
     vendor = Vendor.PUBRIO
     input_fields = ("people_search_id",)
+    result_columns = (
+        "result_email",
+        "result_email_type",
+        "result_email_status",
+        "result_email_vendor_status",
+        "result_other_emails",
+        "result_phone",
+        "result_phone_type",
+        "result_phone_status",
+        "result_phone_vendor_status",
+        "result_other_phones",
+    )
+    credits_unit = "Pubrio credits"
     options_model = PubrioOptions
 
     @classmethod
@@ -248,13 +258,15 @@ class PubrioAdapter(VendorAdapter):
     @staticmethod
     def _normalize(found: _People) -> RecordResult:
         emails = [
-            Email(value=e.value, type=(e.type or "").removeprefix("email-") or None, status=_status(e.status))
+            vocabulary.email(Vendor.PUBRIO, e.value, type=(e.type or "").removeprefix("email-") or None, word=e.status)
             for e in found.emails or []
             if e.value
         ]
         # Verified work addresses first: the first email fills the main email columns.
-        emails.sort(key=lambda e: (e.status != "verified", e.type != "work"))
-        phones = [Phone(value=p.value, type=p.type, status=_status(p.status)) for p in found.phones or [] if p.value]
+        emails.sort(key=lambda e: (e.status != ContactStatus.VALID, e.type != "work"))
+        phones = [
+            vocabulary.phone(Vendor.PUBRIO, p.value, type=p.type, word=p.status) for p in found.phones or [] if p.value
+        ]
         raw = found.model_dump(mode="json")
         if not emails and not phones:
             return RecordResult(

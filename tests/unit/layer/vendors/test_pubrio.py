@@ -72,9 +72,9 @@ def test_verified_work_email_comes_first(sim):
             }
         )
     )
-    assert [(e.value, e.type, e.status) for e in result.emails] == [
-        ("w@x", "work", "verified"),
-        ("p@x", "personal", None),
+    assert [(e.value, e.type, e.status, e.vendor_status) for e in result.emails] == [
+        ("w@x", "work", "valid", "Verified"),
+        ("p@x", "personal", "unknown", None),
     ]
 
 
