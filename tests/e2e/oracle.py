@@ -3,9 +3,15 @@ simulators' deterministic answers. The e2e tests compare every row against this.
 
 from __future__ import annotations
 
+import csv
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+from enrichment.files.output import csv_columns, result_cells
+from enrichment.models import RecordResult, RowStatus
+from enrichment.vendors import adapter_class
 from localrt.simulators.insideview import InsideViewSimulator
 from localrt.simulators.prospeo import ProspeoSimulator, matchable
 from localrt.simulators.pubrio import PubrioSimulator
@@ -118,4 +124,51 @@ def assert_rows_match(results: list[dict[str, str]], expected: list[tuple[str, i
             original = results[twin - 1]
             assert row["result_email"] == original["result_email"], "a duplicate is answered from its twin"
         if status == "matched":
-            assert row["result_email"] or row["result_phone"], f"row {number} matched without details"
+            assert row["result_email"] or row.get("result_phone"), f"row {number} matched without details"
+
+
+# The common word for each word the simulators use (the README's vocabulary table), written out here rather
+# than taken from the layer's tables; "" is no word at all.
+EMAIL_STATUS = {
+    "pubrio": {"Verified": "valid", "": "unknown"},
+    "prospeo": {"VERIFIED": "valid", "UNVERIFIED": "unknown", "": "unknown"},
+    "check365": {
+        "active": "valid",
+        "inactive": "invalid",
+        "invalid": "invalid",
+        "spam trap": "risky",
+        "unvalidated": "unknown",
+    },
+    "insideview": {"ValidEmail": "valid", "AcceptAll": "risky", "": "unknown"},
+}
+PHONE_STATUS = {  # the vendors that grade phones
+    "pubrio": {"Verified": "valid", "": "unknown"},
+    "prospeo": {"VERIFIED": "valid", "UNVERIFIED": "unknown", "": "unknown"},
+}
+
+
+def assert_output_columns(folder: Path, vendor: str) -> None:
+    """results.csv has the row columns and the vendor's own, dropping none that a row's full answer (in
+    results.jsonl) fills; its email and phone statuses speak the common vocabulary, the vendor's word beside."""
+    with open(folder / "results.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        results = [dict(zip(header, row, strict=True)) for row in reader]
+    result_header = [c for c in header if c.startswith("result_")]
+    assert tuple(result_header) == csv_columns(adapter_class(vendor).result_columns)
+    lines = (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(results)
+    for line, row in zip(lines, results, strict=True):
+        record = json.loads(line)
+        result = RecordResult.model_validate(record["result"]) if record["result"] else None
+        cells = result_cells(RowStatus(record["status"]), record["reason"], vendor, result, record["duplicate_of"])
+        dropped = sorted(c for c, value in cells.items() if value and c not in result_header)
+        assert not dropped, f"row {record['row']}: results.csv left out {dropped}, which this row fills"
+        for kind, vocabulary in (("email", EMAIL_STATUS[vendor]), ("phone", PHONE_STATUS.get(vendor))):
+            status, word = row.get(f"result_{kind}_status"), row.get(f"result_{kind}_vendor_status")
+            if vocabulary is None:
+                assert status is None and word is None, f"{vendor} does not grade {kind}s: no such columns"
+            elif row[f"result_{kind}"]:
+                assert status == vocabulary[word], f"row {record['row']}: {kind} {word!r} read as {status!r}"
+            else:
+                assert status == word == "", f"row {record['row']}: a {kind} status without a {kind}"

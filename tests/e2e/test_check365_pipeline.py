@@ -1,4 +1,5 @@
-"""Check365 end to end: email validation verdicts in the output's email-verification columns."""
+"""Check365 end to end: each verdict in the common vocabulary (result_email_status), Check365's own word and
+details beside it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 from localrt.samples import check365_csv
 from localrt.simulators.check365 import Check365Simulator
 from tests.conftest import parse_csv, read_results, run_job
-from tests.e2e.oracle import assert_rows_match, expected_check365
+from tests.e2e.oracle import EMAIL_STATUS, assert_output_columns, assert_rows_match, expected_check365
 
 
 def test_thousand_rows_every_outcome(runtime, check365, tmp_path):
@@ -18,6 +19,7 @@ def test_thousand_rows_every_outcome(runtime, check365, tmp_path):
     rows = parse_csv(text)
     expected = expected_check365(rows)
     assert_rows_match(results, expected, "check365")
+    assert_output_columns(out, "check365")
     item = view.item
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
@@ -30,7 +32,8 @@ def test_thousand_rows_every_outcome(runtime, check365, tmp_path):
         if row["result_status"] != "matched":
             continue
         verdict = Check365Simulator.verdict(source["Email"].strip().lower())
-        assert row["result_email_verification"] == verdict["status"]
+        assert row["result_email_vendor_status"] == verdict["status"]
+        assert row["result_email_status"] == EMAIL_STATUS["check365"][verdict["status"]]
         assert row["result_email_safe_to_send"] == str(verdict["safeToSend"]).lower()
         assert row["result_email_risk"] == verdict["risk"]
         assert row["result_email_is_role"] == str(verdict["isRole"]).lower()

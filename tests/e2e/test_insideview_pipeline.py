@@ -8,7 +8,7 @@ from enrichment.files.csvio import safe_cell
 from localrt.samples import insideview_csv
 from localrt.simulators.insideview import InsideViewSimulator
 from tests.conftest import parse_csv, read_results, run_job
-from tests.e2e.oracle import assert_rows_match, expected_insideview
+from tests.e2e.oracle import assert_output_columns, assert_rows_match, expected_insideview
 
 
 def test_thousand_rows_every_outcome(runtime, insideview, tmp_path):
@@ -19,6 +19,7 @@ def test_thousand_rows_every_outcome(runtime, insideview, tmp_path):
     rows = parse_csv(text)
     expected = expected_insideview(rows)
     assert_rows_match(results, expected, "insideview")
+    assert_output_columns(out, "insideview")
     item = view.item
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)

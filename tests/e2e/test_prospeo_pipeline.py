@@ -6,7 +6,7 @@ from collections import Counter
 
 from localrt.samples import prospeo_csv
 from tests.conftest import parse_csv, read_results, run_job
-from tests.e2e.oracle import assert_rows_match, expected_prospeo
+from tests.e2e.oracle import assert_output_columns, assert_rows_match, expected_prospeo
 
 PATH = "/bulk-enrich-person"
 
@@ -19,6 +19,7 @@ def test_thousand_rows_every_outcome(runtime, prospeo, tmp_path):
     results = read_results(out)
     expected = expected_prospeo(parse_csv(text), options)
     assert_rows_match(results, expected, "prospeo")
+    assert_output_columns(out, "prospeo")
     item = view.item
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
@@ -44,7 +45,9 @@ def test_only_verified_email_option_reaches_the_vendor(runtime, prospeo, tmp_pat
     assert view.status == "SUCCEEDED"
     results = read_results(out)
     assert_rows_match(results, expected_prospeo(parse_csv(text), options), "prospeo")
-    assert all(r["result_email_status"] == "verified" for r in results if r["result_status"] == "matched")
+    matched = [r for r in results if r["result_status"] == "matched"]
+    assert matched and all(r["result_email_status"] == "valid" for r in matched)
+    assert all(r["result_email_vendor_status"] == "VERIFIED" for r in matched)
 
 
 def test_rate_limit_and_internal_error_are_survived_without_paying_twice(runtime, prospeo, tmp_path):

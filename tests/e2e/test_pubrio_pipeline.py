@@ -9,7 +9,7 @@ from enrichment.files.csvio import safe_cell
 from localrt import lambdas
 from localrt.samples import pubrio_csv
 from tests.conftest import parse_csv, read_results, run_job, unique_name
-from tests.e2e.oracle import assert_rows_match, expected_pubrio
+from tests.e2e.oracle import assert_output_columns, assert_rows_match, expected_pubrio
 
 SUBMIT = "/redeem/people/batch"
 QUERY = "/redeem/people/batch/query"
@@ -26,6 +26,7 @@ def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     results = read_results(out)
     expected = expected_pubrio(parse_csv(text), TYPES)
     assert_rows_match(results, expected, "pubrio")
+    assert_output_columns(out, "pubrio")
     # input order and original columns kept (formula-like cells neutralised)
     assert [r["People Search ID"] for r in results] == [safe_cell(r["People Search ID"]) for r in parse_csv(text)]
 

@@ -42,7 +42,13 @@ def test_upload_create_poll_and_download(http, pubrio):
     assert running.status_code in (409, 200)
     assert job["status"] == "SUCCEEDED" and job["rows"] == 120 and job["progress"]["percent"] == 100.0
     files = http.get(f"/jobs/{job_id}/results").json()["files"]
-    assert set(files) == {"results.csv", "results.jsonl", "summary.json"}
+    assert set(files) == {"results.csv", "results.jsonl", "summary.json", "report.html"}
+    report = httpx.get(files["report.html"])
+    assert report.headers["content-type"].startswith("text/html") and "Rows by outcome" in report.text
+    summary = httpx.get(files["summary.json"]).json()
+    # an uploaded file is known by its upload's name; the credits say what they count
+    assert summary["input_name"] == ticket["input_key"].rsplit("/", 1)[-1]
+    assert summary["credits_unit"] == "Pubrio credits"
     rows = list(csv.DictReader(io.StringIO(httpx.get(files["results.csv"]).text)))
     assert_rows_match(rows, expected_pubrio(parse_csv(text), ["email-work", "email-personal"]), "pubrio")
     assert sum(job["counts"].values()) == 120
@@ -64,6 +70,8 @@ def test_inline_records_and_the_idempotency_key(http, prospeo):
     assert len(set(unkeyed)) == 2
     job = wait_final(http, first.json()["job_id"])
     assert job["status"] == "SUCCEEDED" and job["rows"] == 2 and job["options"] == {"enrich_mobile": True}
+    summary = httpx.get(http.get(f"/jobs/{job['job_id']}/results").json()["files"]["summary.json"]).json()
+    assert summary["input_name"] == "inline records"
 
 
 @pytest.mark.parametrize(

@@ -31,4 +31,4 @@ def output_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/output/"
 
 
-OUTPUT_FILES = ("results.csv", "results.jsonl", "summary.json")
+OUTPUT_FILES = ("results.csv", "results.jsonl", "summary.json", "report.html")

@@ -23,6 +23,10 @@ def put_json(bucket: str, key: str, document: Any) -> None:
     )
 
 
+def put_text(bucket: str, key: str, text: str, content_type: str) -> None:
+    client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type)
+
+
 def get_json(bucket: str, key: str) -> Any:
     return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import secrets
+from pathlib import PurePosixPath
 from typing import Any
 
 from enrichment.aws import client
@@ -19,6 +20,7 @@ from enrichment.settings import Settings, SettingsError
 
 CANCELLED = "Cancelled"  # the stop error a cancellation records
 PRESIGN_SECONDS = 900
+INLINE_RECORDS = "inline records"  # the input's name when the rows came in the request itself
 
 
 class Conflict(Exception):
@@ -71,6 +73,7 @@ def start_job(
     webhook_url: str | None = None,
 ) -> Job:
     """Create the job item, put its input in the job's folder, and start its execution (named by the job id).
+    The input's name, for the report, is the copied object's (the dropped file's, the upload's), else inline.
 
     Safe to repeat: a job that exists already is left as it is, or its start is completed."""
     store = JobStore(settings.jobs_table)
@@ -79,6 +82,7 @@ def start_job(
         vendor=vendor,
         options=options,
         source=source,
+        input_name=PurePosixPath(copy_from[1]).name if copy_from is not None else INLINE_RECORDS,
         input_key=layout.input_key(job_id),
         output_prefix=layout.output_prefix(job_id),
         created_at=now_iso(),

@@ -19,13 +19,15 @@ from enrichment.errors import caught_message
 from enrichment.files import layout, storage
 from enrichment.files.columns import unique_names
 from enrichment.files.csvio import safe_cell
-from enrichment.files.output import RESULT_COLUMNS, result_cells
+from enrichment.files.output import csv_columns, result_cells
 from enrichment.files.reader import open_table
+from enrichment.files.report import RowTally, render_report
 from enrichment.jobs.events import emit_job_ended
 from enrichment.jobs.service import CANCELLED
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
 from enrichment.settings import Settings
+from enrichment.vendors import adapter_class
 
 # Longer than the Finalize function's timeout: a claim outlives any finalizer still at work.
 LEASE_SECONDS = 16 * 60
@@ -52,14 +54,17 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     bucket = settings.data_bucket
     reason = failure_reason(request.failure, job)
     prefix = layout.output_prefix(job.job_id)
-    counts: Counter[str] = Counter()
+    adapter = adapter_class(job.vendor)
+    tally: RowTally | None = None
     credits = 0.0
     columns_key = layout.columns_key(job.job_id)
     columns = storage.get_json(bucket, columns_key) if storage.exists(bucket, columns_key) else None
     if storage.exists(bucket, layout.plan_key(job.job_id)):
-        counts, credits = _write_results(job, settings, prefix, reason)
+        tally = RowTally(csv_columns(adapter.result_columns))
+        credits = _write_results(job, settings, prefix, reason, tally)
     elif reason is None:
         reason = "the job ended before its input was read"
+    counts: Counter[str] = tally.counts if tally is not None else Counter()
 
     if job.stop_error == CANCELLED:
         status = JobStatus.CANCELLED
@@ -78,12 +83,14 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "rows": sum(counts.values()),
         "counts": {s.value: counts.get(s.value, 0) for s in RowStatus},
         "credits": credits,
+        "credits_unit": adapter.credits_unit,
         "chunks": {"total": job.chunks_total or 0, "failed": job.chunks_failed},
         "options": job.options,
         # Each input column and the field read from it (none: ignored); ties: columns naming one field, and which
         # was read. Null when the job ended before its header was read.
         "columns": columns["columns"] if columns else None,
         "column_ties": columns["ties"] if columns else None,
+        "input_name": job.input_name,
         "input_key": job.input_key,
         "input_format": job.input_format,
         "timings": {
@@ -94,6 +101,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         },
     }
     storage.put_json(bucket, prefix + "summary.json", summary)
+    storage.put_text(bucket, prefix + "report.html", render_report(summary, tally), "text/html; charset=utf-8")
     settled = store.settle(
         job.job_id,
         finalizer,
@@ -118,7 +126,8 @@ def _seconds_between(start: str, end: str) -> float:
     return round((dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds(), 3)
 
 
-def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | None) -> tuple[Counter[str], float]:
+def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | None, tally: RowTally) -> float:
+    """Write results.csv and results.jsonl, counting each row into `tally` on the way; the job's credits."""
     bucket = settings.data_bucket
 
     @functools.lru_cache(maxsize=8)
@@ -132,7 +141,7 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
     table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
     header, rows = table.header, table.rows
     names = unique_names(header)  # two columns named alike stay two columns, in both files
-    counts: Counter[str] = Counter()
+    result_columns = tally.columns
     credited_chunks: set[int] = set()
     plan = storage.iter_jsonl(bucket, layout.plan_key(job.job_id))
     with (
@@ -140,15 +149,15 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
         storage.spooled_upload(bucket, prefix + "results.jsonl", "application/x-ndjson") as jsonl_out,
     ):
         writer = csv.writer(csv_out, lineterminator="\r\n")
-        writer.writerow([safe_cell(name) for name in names] + list(RESULT_COLUMNS))
+        writer.writerow([safe_cell(name) for name in names] + list(result_columns))
         for (number, cells), entry in zip(rows, plan, strict=True):
             status, reason, result, twin = _row_outcome(entry, chunk_result, job_error)
             if entry.get("chunk") is not None and entry["status"] == "send":
                 credited_chunks.add(entry["chunk"])
-            counts[status] += 1
             out = result_cells(status, reason, job.vendor.value, result, twin)
+            tally.add(number, out)
             padded = cells[: len(header)] + [""] * (len(header) - len(cells))
-            writer.writerow([safe_cell(c) for c in padded] + [safe_cell(out[c]) for c in RESULT_COLUMNS])
+            writer.writerow([safe_cell(c) for c in padded] + [safe_cell(out[c]) for c in result_columns])
             record = {
                 "row": number,
                 "status": status.value,
@@ -165,7 +174,7 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
     for index in sorted(credited_chunks):
         if (found := chunk_result(index)) is not None:
             credits += found.credits
-    return counts, credits
+    return credits
 
 
 def _row_outcome(
