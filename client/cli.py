@@ -187,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(job_id)
                 return 0
             job = watch(api, job_id)
+            folder = download(api, job_id, args.out / job_id)
+            if (folder / "report.html").is_file():  # the page to open; the job's why stays the last line
+                print(f"report: {folder / 'report.html'}", file=sys.stderr)
             print(summary(job), file=sys.stderr)
-            print(download(api, job_id, args.out / job_id))
+            print(folder)
             return 0 if job["status"] in ("SUCCEEDED", "PARTIAL") else 1
         if args.command == "status":
             print(json.dumps(api.get(args.job_id), indent=2))

@@ -25,6 +25,8 @@ def test_one_command_round_trip_with_a_progress_bar(api, check365, tmp_path, cap
     assert code == 0
     folder = out.strip().splitlines()[-1]
     assert "[" in err and "SUCCEEDED" in err and "chunks 2/2" in err  # the progress bar's last state
+    assert f"report: {folder}/report.html" in err.splitlines()  # the page to open, downloaded with the files
+    assert "Rows by outcome" in (Path(folder) / "report.html").read_text()
     with open(f"{folder}/results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert_rows_match(rows, expected_check365(parse_csv(text)), "check365")
