@@ -21,7 +21,7 @@ LIVE ?=
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run preview check-vendor api sample test lint static sam-setup clean
+.PHONY: help setup demo run preview check-vendor api sample test lint static sam-setup browser clean
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
@@ -88,7 +88,16 @@ sample: setup
 lint: setup
 	@$(VENV)/bin/ruff check .
 
-test: setup sam-setup
+# Debian's Chromium renders each job's report.html in a test (tests/e2e/test_report.py); installed once.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Chromium (Debian's package), for the report test ..." >&2; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: setup sam-setup browser
 	@SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam PYTHON313=$(PYTHON) $(VENV)/bin/pytest -n 2 --dist loadfile
 
 clean:
