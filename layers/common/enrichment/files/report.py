@@ -189,7 +189,8 @@ def _fill_bar(share: float) -> str:
 def _input_format(found: Mapping[str, str] | None) -> str:
     if not found:
         return "not read"
-    return ", ".join(f"{k.replace('_', ' ')} {v!r}" if k == "delimiter" else f"{v}" for k, v in found.items())
+    labels = {"delimiter": "delimiter {!r}", "line_ends": "line ends {}", "sheet": "sheet {!r}"}
+    return ", ".join(labels.get(k, "{}").format(v) for k, v in found.items())
 
 
 def _duration(seconds: float | None) -> str:
@@ -346,13 +347,18 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
 <div class="job">job <code>{_e(summary.get("job_id"))}</code></div>
 </header>
 {"".join(sections)}
-<footer>Beside this page: results.csv (one row per input row, in order), results.jsonl (every vendor answer)
-and summary.json (these figures, for machines).</footer>
+<footer>{_FILES if tally is not None else _SUMMARY_ONLY}</footer>
 </main>
 </body>
 </html>
 """
 
+
+_FILES = (
+    "Beside this page: results.csv (one row per input row, in order), results.jsonl (every vendor answer) "
+    "and summary.json (these figures, for machines)."
+)
+_SUMMARY_ONLY = "Beside this page: summary.json (these figures, for machines). No row was read, so no results files."
 
 _STYLE = """
 *{box-sizing:border-box}

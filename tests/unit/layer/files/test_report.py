@@ -104,6 +104,7 @@ def test_a_job_with_every_outcome_counts_charts_and_explains_it():
     assert "75.0%" in page  # 3 matched of the 4 rows meant for the vendor
     assert "Check365 credits" in page and ">1</div>" in page  # 3 credits over 3 matched rows
     assert "contacts.csv" in page and "allow_resend=true" in page
+    assert "csv, utf-8, delimiter &#x27;,&#x27;" in page and "results.jsonl (every vendor answer)" in page
     # how full each of the vendor's columns is: the email in 3 rows of 7
     assert re.search(r"<code>result_email</code></td><td>3</td><td>43%</td>", page)
     assert "result_phone" not in page  # not a Check365 column
@@ -134,6 +135,7 @@ def test_a_job_that_failed_before_its_rows_were_read_says_why_without_rows():
     assert "The job failed: this is a PDF document, not a table." in page
     assert "No rows were read." in page and bars(page, "outcomes") == {}
     assert "Why rows were not matched" not in page and "Result columns" not in page
+    assert "Read as</td><td>not read" in page and "no results files" in page
 
 
 def test_an_empty_file_reports_no_rows_and_no_rate():
