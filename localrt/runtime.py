@@ -157,7 +157,10 @@ class LocalRuntime:
             parameters[f"{TEMPLATE_NAMES[name]}ApiUrl"] = config.api_url
             if config.login_url:
                 parameters["InsideViewLoginUrl"] = config.login_url
-        parameters |= {"VendorSettings": json.dumps(self.vendor_settings), "LogLevel": self.log_level}
+        parameters |= {
+            "VendorSettings": json.dumps(self.vendor_settings),
+            "LogLevel": self.log_level,
+        }
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
         s3_events.install()
@@ -259,6 +262,16 @@ class LocalRuntime:
     def reset_faults(self) -> None:
         """Forget every runtime fault not yet met."""
         lambdas.FAULTS.clear()
+
+    def set_environment(self, logical_id: str, variables: dict[str, str]) -> None:
+        """Change a deployed function's environment variables, as `aws lambda update-function-configuration`
+        does: its next invocations see them."""
+        name = self.function_name(logical_id)
+        spec = lambdas.FUNCTIONS[name]
+        spec.environment.update(variables)
+        self.client("lambda").update_function_configuration(
+            FunctionName=name, Environment={"Variables": dict(spec.environment)}
+        )
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function as AWS would; returns its answer and whether it raised."""
