@@ -96,11 +96,14 @@ class LocalRuntime:
         simulators: dict[str, Simulator] | None = None,
         retry_delay_scale: float = 1.0,
         live: dict[str, LiveVendor] | None = None,
+        webhook_allow: str = "",
     ) -> None:
         """`retry_delay_scale` shortens the state machine's Retry intervals (tests use 0.1): the same
         retries, on a faster clock. Wait states need no such help: their seconds come from the data.
         `live` puts a vendor's real endpoint and credentials in place of its simulator (localrt/live.py),
-        with the product's default settings for it and the file's overrides, not the fast local ones."""
+        with the product's default settings for it and the file's overrides, not the fast local ones.
+        `webhook_allow` is the template's WebhookAllow: host:port pairs a webhook may reach off the public
+        internet (jobs/webhook_address.py), empty by default as in AWS."""
         self.stack_name = stack_name
         self.live = live or {}
         self.vendor_settings = (vendor_settings or LOCAL_VENDOR_SETTINGS) | {
@@ -110,6 +113,7 @@ class LocalRuntime:
         simulators = simulators or default_simulators()
         self.simulators: dict[str, Simulator] = {k: v for k, v in simulators.items() if k not in self.live}
         self.retry_delay_scale = retry_delay_scale
+        self.webhook_allow = webhook_allow
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.deployment: Deployment | None = None
@@ -160,6 +164,7 @@ class LocalRuntime:
         parameters |= {
             "VendorSettings": json.dumps(self.vendor_settings),
             "LogLevel": self.log_level,
+            "WebhookAllow": self.webhook_allow,
         }
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)

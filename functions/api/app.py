@@ -37,6 +37,7 @@ from enrichment.jobs.service import (
 )
 from enrichment.jobs.service import start_job as start
 from enrichment.jobs.store import JobStore
+from enrichment.jobs.webhook_address import WebhookRefused, check_for
 from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.pipeline.preview import InputPreview
 from enrichment.settings import Settings
@@ -115,6 +116,11 @@ def create_job(
             check_upload(request.input_key, settings)
         except UploadRefused as refused:
             raise _invalid_field("input_key", str(refused)) from None
+    if request.webhook_url is not None:
+        try:
+            check_for(str(request.webhook_url), settings)
+        except WebhookRefused as refused:
+            raise _invalid_field("webhook_url", str(refused)) from None
     if request.dry_run:
         preview = preview_job(
             request.vendor, request.options, settings, records=request.records, input_key=request.input_key

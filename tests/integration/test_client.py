@@ -60,6 +60,16 @@ def test_an_upload_refused_is_said_plainly(api, runtime, tmp_path, capsys):
     assert f"large.csv is {large.stat().st_size:,} bytes, more than the 64 allowed" in capsys.readouterr().err
 
 
+def test_a_webhook_the_rule_refuses_is_said_plainly(api, tmp_path, capsys):
+    source = tmp_path / "list.csv"
+    source.write_text(check365_csv(5, seed=83))
+    hook = "https://169.254.169.254/latest/meta-data/"
+    assert cli.main(["--url", api.url, "submit", str(source), "--vendor", "check365", "--webhook", hook]) == 2
+    assert "HTTP 422: webhook_url: webhook_url's host 169.254.169.254 is a cloud metadata address" in (
+        capsys.readouterr().err
+    )
+
+
 def test_a_deployed_api_gets_sigv4_signed_requests():
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"
     assert region_of(url, None) == "eu-west-1"

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from enrichment.jobs import webhook_address
+from enrichment.jobs.schedules import Schedule, run_schedule
 from enrichment.jobs.webhook_address import (
     WebhookAllowlist,
     WebhookRefused,
@@ -26,7 +27,7 @@ from enrichment.jobs.webhook_address import (
     not_public,
     post,
 )
-from enrichment.settings import SettingsError
+from enrichment.settings import Settings, SettingsError
 from tests.loopback import ConnectionCounter
 
 NOBODY = WebhookAllowlist()
@@ -234,6 +235,13 @@ def test_the_allowlist_relaxes_its_own_host_ports_only(url, rule):
     allow = WebhookAllowlist.parse("127.0.0.1:8123,hooks.internal:443")
     with pytest.raises(WebhookRefused, match=rule):
         check_webhook_url(url, allow, answers("10.0.0.5"))
+
+
+def test_schedules_are_held_to_the_rule_before_anything_starts():
+    settings = Settings(data_bucket="unused", jobs_table="unused", idempotency_table="unused")
+    schedule = Schedule(vendor="check365", input_key="schedules/x.csv", webhook_url="https://169.254.169.254/")
+    with pytest.raises(ValueError, match="schedule nightly: webhook_url's host 169.254.169.254 is a cloud metadata"):
+        run_schedule("nightly", schedule, "event-1", settings)
 
 
 # ---- the POST goes to the checked address, and only there ----
