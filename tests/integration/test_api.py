@@ -6,15 +6,20 @@ import base64
 import csv
 import io
 import json
+import re
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from enrichment.settings import InputLimits
-from localrt.samples import pubrio_csv
+from localrt.samples import check365_csv, pubrio_csv
 from tests.conftest import parse_csv, upload, vendor_takes
 from tests.e2e.oracle import assert_rows_match, expected_pubrio
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
@@ -128,6 +133,21 @@ def test_an_upload_over_the_input_limit_is_refused_when_the_job_is_created(http,
     finally:
         runtime.set_environment("ApiFunction", {"MAX_INPUT_BYTES": ""})
     assert field_errors(answer) == {"input_key": "the uploaded file is 166 bytes, more than the 64-byte limit"}
+
+
+def readme_block(containing: str) -> str:
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    return next(block for block in blocks if containing in block)
+
+
+def test_the_readme_upload_commands_work_as_written(http, check365, tmp_path):
+    (tmp_path / "contacts.csv").write_text(check365_csv(30, seed=64))
+    script = readme_block("POST localhost:3000/uploads").replace("localhost:3000", str(http.base_url).rstrip("/"))
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout.strip().splitlines()[-1])
+    job = wait_final(http, created["job_id"])
+    assert job["status"] == "SUCCEEDED" and job["rows"] == 30
 
 
 def test_unknown_jobs_are_404_and_unrouted_paths_403(http):
