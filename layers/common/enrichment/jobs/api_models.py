@@ -26,7 +26,11 @@ class JobRequest(BaseModel, extra="forbid"):
         description=f"inline rows, at most {MAX_INLINE_RECORDS}; keys are column names",
     )
     input_key: str | None = Field(default=None, description="the input_key from POST /uploads, for a larger file")
-    webhook_url: AnyHttpUrl | None = Field(default=None, description="POSTed the completion event, signed")
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="POSTed the completion event, signed: an https URL on the public internet, or a host:port "
+        "in the stack's WEBHOOK_ALLOW (else 422)",
+    )
     dry_run: bool = Field(
         default=False,
         description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
