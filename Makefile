@@ -18,6 +18,9 @@ COLUMNS_OPTION := $(if $(filter command line,$(origin COLUMNS)),$(COLUMNS))
 FAULTS ?=
 # A vendor's real endpoint and credentials instead of its simulator (localrt/live.py; the README's "Against a real vendor").
 LIVE ?=
+# Webhook receivers off the public internet for `make api` (host:port,...; jobs/webhook_address.py). Only from the
+# command line, never from an exported variable: it opens the stack's webhooks to those addresses.
+WEBHOOK_ALLOW_OPTION := $(if $(filter command line,$(origin WEBHOOK_ALLOW)),$(WEBHOOK_ALLOW))
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
@@ -44,6 +47,7 @@ help:
 	@echo "                                             prove the credentials work: the cheapest call, one line"
 	@echo "make test                                   every test, static checks included"
 	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
+	@echo "         [WEBHOOK_ALLOW=127.0.0.1:8123]      webhook receivers off the public internet (host:port,...)"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (the Lambda runtime): install it or set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -80,7 +84,7 @@ check-vendor: setup
 	@$(PY) -m localrt check-vendor --vendor "$(VENDOR)" $(if $(LIVE),--live "$(LIVE)")
 
 api: setup
-	@$(PY) -m localrt api --port "$(or $(PORT),3000)"
+	@$(PY) -m localrt api --port "$(or $(PORT),3000)" --webhook-allow "$(WEBHOOK_ALLOW_OPTION)"
 
 sample: setup
 	@$(PY) -m localrt sample --vendor "$(VENDOR)" --rows "$(or $(ROWS),1000)" --output "$(or $(OUTPUT),out/sample-$(VENDOR).csv)"

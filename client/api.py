@@ -13,12 +13,15 @@ DEFAULT_URL = "http://127.0.0.1:3000"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, body: Any) -> None:
+    """An answer of the API (or of S3, to an upload) that refuses the request; status None: refused here,
+    before anything was sent."""
+
+    def __init__(self, status: int | None, body: Any) -> None:
         message = body.get("message") if isinstance(body, dict) else None
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
             message = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
-        super().__init__(f"HTTP {status}: {message or body}")
+        super().__init__(f"HTTP {status}: {message or body}" if status else f"{message or body}")
         self.status = status
 
 
@@ -49,6 +52,12 @@ class SigV4(httpx.Auth):
         yield request
 
 
+def s3_message(xml: str) -> str:
+    """S3's error in words: its <Code> and <Message> (EntityTooLarge: Your proposed upload exceeds ...)."""
+    code, message = (re.search(rf"<{tag}>(.*?)</{tag}>", xml, re.DOTALL) for tag in ("Code", "Message"))
+    return ": ".join(m.group(1) for m in (code, message) if m) or xml[:200]
+
+
 def region_of(url: str, default: str | None) -> str:
     match = re.search(r"\.execute-api\.([a-z0-9-]+)\.", urlsplit(url).netloc)
     return match.group(1) if match else (default or "us-east-1")
@@ -72,9 +81,19 @@ class JobsApi:
             raise ApiError(response.status_code, body)
         return body
 
-    def upload(self, content: bytes) -> str:
+    def upload(self, content: bytes, filename: str = "contacts.csv") -> str:
+        """Upload a file with the API's presigned POST form (its fields, then the file last); its input_key."""
+        if not content:
+            raise ApiError(None, f"{filename} is empty: there is nothing to upload")
         ticket = self._call("POST", "/uploads")
-        httpx.put(ticket["upload_url"], content=content, timeout=300).raise_for_status()
+        if len(content) > ticket["max_bytes"]:
+            raise ApiError(None, f"{filename} is {len(content):,} bytes, more than the {ticket['max_bytes']:,} allowed")
+        try:
+            answer = httpx.post(ticket["url"], data=ticket["fields"], files={"file": (filename, content)}, timeout=300)
+        except httpx.ConnectError:
+            raise SystemExit(f"cannot reach the upload address {ticket['url']}") from None
+        if answer.status_code >= 300:
+            raise ApiError(answer.status_code, f"the upload was refused: {s3_message(answer.text)}")
         return ticket["input_key"]
 
     def create(self, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:

@@ -170,9 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(str(error))
             content = args.file.read_bytes()
         if args.command == "preview":
-            answer = api.create(
-                {"vendor": args.vendor, "options": options, "dry_run": True, "input_key": api.upload(content)}
-            )
+            input_key = api.upload(content, args.file.name)
+            answer = api.create({"vendor": args.vendor, "options": options, "dry_run": True, "input_key": input_key})
             print(render(answer))
             return 1 if answer.get("error") else 0
         if args.command == "submit":
@@ -181,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 body["webhook_url"] = args.webhook
             # Submitting the same file with the same settings again returns the same job, never a second one.
             key = hashlib.sha256(content + json.dumps(body, sort_keys=True).encode()).hexdigest()
-            body["input_key"] = api.upload(content)
+            body["input_key"] = api.upload(content, args.file.name)
             job_id = api.create(body, idempotency_key=key)["job_id"]
             if args.no_wait:
                 print(job_id)

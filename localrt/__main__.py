@@ -169,16 +169,22 @@ def preview_file(path: Path, vendor: str, options: dict[str, Any]) -> int:
     return 1 if preview.error else 0
 
 
-def serve_api(port: int, out: Path) -> int:
+def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
     from localrt.api_server import LocalApi
 
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "local-api.log"
     print("starting emulated AWS, vendor simulators, and deploying template.yaml ...", file=sys.stderr)
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalRuntime(log_level="INFO") as runtime:
+    with (
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalRuntime(log_level="INFO", webhook_allow=webhook_allow) as runtime,
+    ):
         api = LocalApi(runtime, port).start()
         print(f"jobs API:    {api.url}  (Swagger UI: {api.url}/swagger)", file=sys.stderr)
         print(f"data bucket: {runtime.bucket}; function logs: {log_path}", file=sys.stderr)
+        allowed = f"; also {webhook_allow} (WEBHOOK_ALLOW, http or https)" if webhook_allow else ""
+        print(f"webhooks:    https URLs on the public internet{allowed}", file=sys.stderr)
         print(
             "scheduled rules (POST /_local/rules/<name> to fire one): "
             + ", ".join(sorted(runtime.deployment.schedules)),
@@ -242,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="a sample job per vendor")
     api = commands.add_parser("api", help="serve the jobs API on 127.0.0.1 until interrupted")
     api.add_argument("--port", type=int, default=3000)
+    api.add_argument(
+        "--webhook-allow",
+        default="",
+        metavar="HOST:PORT,...",
+        help="receivers a webhook may reach off the public internet, over http or https (e.g. 127.0.0.1:8123)",
+    )
     sample = commands.add_parser("sample", help="write a test file with invalid rows, blanks and duplicates")
     sample.add_argument("--vendor", required=True, choices=sorted(GENERATORS))
     sample.add_argument("--rows", type=int, default=1000)
@@ -257,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "api":
-        return serve_api(args.port, args.out.resolve())
+        return serve_api(args.port, args.out.resolve(), args.webhook_allow)
     if args.command in ("run", "preview"):
         if not args.input.is_file():
             parser.error(f"--input {args.input} is not a file")

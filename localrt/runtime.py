@@ -96,11 +96,14 @@ class LocalRuntime:
         simulators: dict[str, Simulator] | None = None,
         retry_delay_scale: float = 1.0,
         live: dict[str, LiveVendor] | None = None,
+        webhook_allow: str = "",
     ) -> None:
         """`retry_delay_scale` shortens the state machine's Retry intervals (tests use 0.1): the same
         retries, on a faster clock. Wait states need no such help: their seconds come from the data.
         `live` puts a vendor's real endpoint and credentials in place of its simulator (localrt/live.py),
-        with the product's default settings for it and the file's overrides, not the fast local ones."""
+        with the product's default settings for it and the file's overrides, not the fast local ones.
+        `webhook_allow` is the template's WebhookAllow: host:port pairs a webhook may reach off the public
+        internet (jobs/webhook_address.py), empty by default as in AWS."""
         self.stack_name = stack_name
         self.live = live or {}
         self.vendor_settings = (vendor_settings or LOCAL_VENDOR_SETTINGS) | {
@@ -110,6 +113,7 @@ class LocalRuntime:
         simulators = simulators or default_simulators()
         self.simulators: dict[str, Simulator] = {k: v for k, v in simulators.items() if k not in self.live}
         self.retry_delay_scale = retry_delay_scale
+        self.webhook_allow = webhook_allow
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.deployment: Deployment | None = None
@@ -157,7 +161,11 @@ class LocalRuntime:
             parameters[f"{TEMPLATE_NAMES[name]}ApiUrl"] = config.api_url
             if config.login_url:
                 parameters["InsideViewLoginUrl"] = config.login_url
-        parameters |= {"VendorSettings": json.dumps(self.vendor_settings), "LogLevel": self.log_level}
+        parameters |= {
+            "VendorSettings": json.dumps(self.vendor_settings),
+            "LogLevel": self.log_level,
+            "WebhookAllow": self.webhook_allow,
+        }
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
         s3_events.install()
@@ -259,6 +267,16 @@ class LocalRuntime:
     def reset_faults(self) -> None:
         """Forget every runtime fault not yet met."""
         lambdas.FAULTS.clear()
+
+    def set_environment(self, logical_id: str, variables: dict[str, str]) -> None:
+        """Change a deployed function's environment variables, as `aws lambda update-function-configuration`
+        does: its next invocations see them."""
+        name = self.function_name(logical_id)
+        spec = lambdas.FUNCTIONS[name]
+        spec.environment.update(variables)
+        self.client("lambda").update_function_configuration(
+            FunctionName=name, Environment={"Variables": dict(spec.environment)}
+        )
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, bool]:
         """Invoke a deployed function as AWS would; returns its answer and whether it raised."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from localrt.runtime import LocalRuntime
@@ -124,6 +125,14 @@ def run_job_bytes(
 def read_results(folder: Path) -> list[dict[str, str]]:
     with open(folder / "results.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def upload(api_url: str, content: bytes, filename: str = "contacts.csv") -> str:
+    """Upload as a user does: POST /uploads, then the presigned S3 form (its fields, the file last); the input_key."""
+    ticket = httpx.post(f"{api_url.rstrip('/')}/uploads").json()
+    answer = httpx.post(ticket["url"], data=ticket["fields"], files={"file": (filename, content)})
+    assert answer.status_code == 204, answer.text
+    return ticket["input_key"]
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:

@@ -25,16 +25,19 @@ from enrichment.jobs.api_models import JobCreated, JobPage, JobRequest, JobView,
 from enrichment.jobs.service import (
     PRESIGN_SECONDS,
     Conflict,
+    UploadRefused,
     cancel_job,
+    check_upload,
     new_job_id,
     preview_job,
     records_csv,
     result_urls,
+    upload_form,
     vendor_access,
 )
 from enrichment.jobs.service import start_job as start
-from enrichment.jobs.service import upload_url as new_upload
 from enrichment.jobs.store import JobStore
+from enrichment.jobs.webhook_address import WebhookRefused, check_for
 from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.pipeline.preview import InputPreview
 from enrichment.settings import Settings
@@ -78,11 +81,18 @@ def _job_or_404(job_id: str, settings: Settings):
     return job
 
 
-@app.post("/uploads", summary="A short-lived URL to PUT a large CSV to")
+@app.post("/uploads", summary="A presigned S3 POST form to upload a large CSV with (1 byte to the input limit)")
 def create_upload() -> Response[UploadTicket]:
-    url, key = new_upload(Settings.load())
-    body = UploadTicket(upload_url=url, input_key=key, expires_in=PRESIGN_SECONDS)
+    form = upload_form(Settings.load())
+    body = UploadTicket(
+        url=form.url, fields=form.fields, input_key=form.input_key, expires_in=PRESIGN_SECONDS, max_bytes=form.max_bytes
+    )
     return Response(201, content_types.APPLICATION_JSON, body)
+
+
+def _invalid_field(field: str, message: str) -> RequestValidationError:
+    """A 422 naming a body field, as a failed validation is answered."""
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
 @app.post(
@@ -102,11 +112,15 @@ def create_job(
 ) -> Response[JobCreated | InputPreview]:
     settings = Settings.load()
     if request.input_key is not None:
-        s3 = client("s3")
         try:
-            s3.head_object(Bucket=settings.data_bucket, Key=request.input_key)
-        except s3.exceptions.ClientError:
-            raise ServiceError(422, f"input_key {request.input_key} has not been uploaded") from None
+            check_upload(request.input_key, settings)
+        except UploadRefused as refused:
+            raise _invalid_field("input_key", str(refused)) from None
+    if request.webhook_url is not None:
+        try:
+            check_for(str(request.webhook_url), settings)
+        except WebhookRefused as refused:
+            raise _invalid_field("webhook_url", str(refused)) from None
     if request.dry_run:
         preview = preview_job(
             request.vendor, request.options, settings, records=request.records, input_key=request.input_key

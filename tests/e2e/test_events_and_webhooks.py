@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -36,17 +38,36 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/enrichment"
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"  # its WEBHOOK_ALLOW entry
+        self.url = f"http://{self.address}/hooks/enrichment"
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
+# The functions that read WEBHOOK_ALLOW (the template's WebhookAllow): creating jobs, and delivering.
+WEBHOOK_FUNCTIONS = ("ApiFunction", "ScheduleFunction", "WebhookFunction")
+
+
+@contextlib.contextmanager
+def webhooks_allowed(runtime, allow: str, functions: tuple[str, ...] = WEBHOOK_FUNCTIONS) -> Iterator[None]:
+    """WEBHOOK_ALLOW set on the deployed functions while inside (a receiver on 127.0.0.1 is not public), then
+    empty again, as deployed."""
+    for function in functions:
+        runtime.set_environment(function, {"WEBHOOK_ALLOW": allow})
+    try:
+        yield
+    finally:
+        for function in functions:
+            runtime.set_environment(function, {"WEBHOOK_ALLOW": ""})
+
+
 @pytest.fixture
-def receiver():
+def receiver(runtime):
     local = Receiver()
-    yield local
+    with webhooks_allowed(runtime, local.address):
+        yield local
     local.stop()
 
 
@@ -107,6 +128,16 @@ def test_a_failing_webhook_is_retried_recorded_and_never_fails_the_job(runtime, 
     assert item["status"] == "SUCCEEDED"
     assert item["webhook_attempts"] == len(receiver.requests) == 4
     assert item["webhook_error"] == "HTTP 503"
+
+
+def test_a_redirect_is_not_followed_nor_retried(runtime, api, receiver, prospeo):
+    receiver.status = 302
+    body = {"vendor": "prospeo", "records": [{"email": "grace@navy.mil"}], "webhook_url": receiver.url}
+    job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    wait_for(lambda: runtime.job(job_id).item.get("webhook_status") == "failed", timeout=60)
+    item = runtime.job(job_id).item
+    assert item["webhook_error"] == "HTTP 302 (redirects are not followed)"
+    assert item["webhook_attempts"] == len(receiver.requests) == 1
 
 
 def test_a_job_whose_finalize_fails_is_failed_and_announced_by_the_state_machine(

@@ -11,8 +11,8 @@ import httpx
 from enrichment.jobs.store import JobStore
 from enrichment.models import JobStatus
 from localrt.samples import pubrio_csv
-from tests.conftest import parse_csv, read_results, vendor_takes
-from tests.e2e.test_events_and_webhooks import Receiver, wait_for
+from tests.conftest import parse_csv, read_results, upload, vendor_takes
+from tests.e2e.test_events_and_webhooks import Receiver, wait_for, webhooks_allowed
 
 
 def _listen(runtime, name: str) -> str:
@@ -38,11 +38,9 @@ def test_racing_finalizers_settle_the_job_once(runtime, api, pubrio, tmp_path):
     queue = _listen(runtime, "settle-once")
     receiver = Receiver()
     try:
-        with vendor_takes(pubrio, 3):  # chunks stay in flight while the finalizers race
+        with webhooks_allowed(runtime, receiver.address), vendor_takes(pubrio, 3):  # chunks stay in flight
             text = pubrio_csv(300, seed=71)
-            ticket = httpx.post(f"{api.url}/uploads").json()
-            httpx.put(ticket["upload_url"], content=text.encode())
-            body = {"vendor": "pubrio", "input_key": ticket["input_key"], "webhook_url": receiver.url}
+            body = {"vendor": "pubrio", "input_key": upload(api.url, text.encode()), "webhook_url": receiver.url}
             job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
             wait_for(lambda: pubrio.ledger()["paid_submissions"] > 0)
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
+import re
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from localrt.samples import pubrio_csv
-from tests.conftest import parse_csv, vendor_takes
+from enrichment.settings import InputLimits
+from localrt.samples import check365_csv, pubrio_csv
+from tests.conftest import parse_csv, upload, vendor_takes
 from tests.e2e.oracle import assert_rows_match, expected_pubrio
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
@@ -32,9 +40,7 @@ def http(api):
 
 def test_upload_create_poll_and_download(http, pubrio):
     text = pubrio_csv(120, seed=61)
-    ticket = http.post("/uploads").json()
-    assert httpx.put(ticket["upload_url"], content=text.encode()).status_code == 200
-    created = http.post("/jobs", json={"vendor": "pubrio", "input_key": ticket["input_key"]})
+    created = http.post("/jobs", json={"vendor": "pubrio", "input_key": upload(str(http.base_url), text.encode())})
     assert created.status_code == 202 and created.json()["status"] == "PENDING"
     job_id = created.json()["job_id"]
     running = http.get(f"/jobs/{job_id}/results")
@@ -92,9 +98,64 @@ def test_a_bad_body_is_422_naming_the_field(http, body, field):
     assert field in answer.text
 
 
+def field_errors(answer: httpx.Response) -> dict[str, str]:
+    assert answer.status_code == 422, answer.text
+    return {e["field"]: e["message"] for e in answer.json()["errors"]}
+
+
 def test_an_input_key_never_uploaded_is_422(http):
-    answer = http.post("/jobs", json={"vendor": "prospeo", "input_key": "uploads/nothing-here.csv"})
-    assert answer.status_code == 422 and "has not been uploaded" in answer.json()["message"]
+    for dry_run in (False, True):
+        body = {"vendor": "prospeo", "input_key": "uploads/nothing-here.csv", "dry_run": dry_run}
+        assert field_errors(http.post("/jobs", json=body)) == {"input_key": "no file was uploaded under this input_key"}
+
+
+def test_the_upload_form_bounds_the_size_from_one_byte_to_the_input_limit(http):
+    ticket = http.post("/uploads")
+    assert ticket.status_code == 201
+    form = ticket.json()
+    assert set(form) == {"url", "fields", "input_key", "expires_in", "max_bytes"}
+    assert form["max_bytes"] == InputLimits().max_bytes and form["expires_in"] == 900
+    assert form["input_key"].startswith("uploads/") and form["fields"]["key"] == form["input_key"]
+    assert form["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"  # SigV4: every region takes it
+    policy = json.loads(base64.b64decode(form["fields"]["policy"]))
+    assert ["content-length-range", 1, InputLimits().max_bytes] in policy["conditions"]
+    assert {"key": form["input_key"]} in policy["conditions"]
+
+
+def test_an_empty_upload_is_refused_when_the_job_is_created(http):
+    # S3 itself refuses it in AWS (the form's content-length-range); the emulated S3 does not enforce policies.
+    input_key = upload(str(http.base_url), b"")
+    for dry_run in (False, True):
+        body = {"vendor": "check365", "input_key": input_key, "dry_run": dry_run}
+        assert field_errors(http.post("/jobs", json=body)) == {"input_key": "the uploaded file is empty"}
+
+
+def test_an_upload_over_the_input_limit_is_refused_when_the_job_is_created(http, runtime):
+    runtime.set_environment("ApiFunction", {"MAX_INPUT_BYTES": "64"})
+    try:
+        form = http.post("/uploads").json()
+        assert form["max_bytes"] == 64
+        assert ["content-length-range", 1, 64] in json.loads(base64.b64decode(form["fields"]["policy"]))["conditions"]
+        input_key = upload(str(http.base_url), b"email\n" + b"ada@initech.com\n" * 10)
+        answer = http.post("/jobs", json={"vendor": "check365", "input_key": input_key})
+    finally:
+        runtime.set_environment("ApiFunction", {"MAX_INPUT_BYTES": ""})
+    assert field_errors(answer) == {"input_key": "the uploaded file is 166 bytes, more than the 64-byte limit"}
+
+
+def readme_block(containing: str) -> str:
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    return next(block for block in blocks if containing in block)
+
+
+def test_the_readme_upload_commands_work_as_written(http, check365, tmp_path):
+    (tmp_path / "contacts.csv").write_text(check365_csv(30, seed=64))
+    script = readme_block("POST localhost:3000/uploads").replace("localhost:3000", str(http.base_url).rstrip("/"))
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout.strip().splitlines()[-1])
+    job = wait_final(http, created["job_id"])
+    assert job["status"] == "SUCCEEDED" and job["rows"] == 30
 
 
 def test_unknown_jobs_are_404_and_unrouted_paths_403(http):
@@ -133,9 +194,8 @@ def _start_slow_pubrio_job(http, pubrio, rows: int, seed: int) -> tuple[str, str
     """A 7-chunk job whose first chunks stay with the vendor a while; returns (job id, input text) once the
     vendor has accepted at least one chunk."""
     text = pubrio_csv(rows, seed=seed)  # chunks of 100, 3 at once
-    ticket = http.post("/uploads").json()
-    httpx.put(ticket["upload_url"], content=text.encode())
-    job_id = http.post("/jobs", json={"vendor": "pubrio", "input_key": ticket["input_key"]}).json()["job_id"]
+    input_key = upload(str(http.base_url), text.encode())
+    job_id = http.post("/jobs", json={"vendor": "pubrio", "input_key": input_key}).json()["job_id"]
     deadline = time.monotonic() + 60
     while pubrio.ledger()["paid_submissions"] == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -203,11 +263,10 @@ HUBSPOT_EXPORT = (
 
 
 def test_a_dry_run_previews_an_upload_and_creates_nothing(http, prospeo):
-    ticket = http.post("/uploads").json()
-    assert httpx.put(ticket["upload_url"], content=HUBSPOT_EXPORT.encode()).status_code == 200
+    input_key = upload(str(http.base_url), HUBSPOT_EXPORT.encode())
     jobs_before = [j["job_id"] for j in http.get("/jobs", params={"limit": 100}).json()["jobs"]]
     served_before = prospeo.served("/bulk-enrich-person")
-    body = {"vendor": "prospeo", "input_key": ticket["input_key"], "dry_run": True}
+    body = {"vendor": "prospeo", "input_key": input_key, "dry_run": True}
 
     answer = http.post("/jobs", json=body)
 

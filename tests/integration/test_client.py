@@ -47,6 +47,31 @@ def test_errors_are_plain(api, capsys):
     assert "HTTP 404: job job-unknown does not exist" in capsys.readouterr().err
 
 
+def test_an_upload_refused_is_said_plainly(api, runtime, tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert cli.main(["--url", api.url, "submit", str(empty), "--vendor", "check365"]) == 2
+    assert capsys.readouterr().err.strip() == "enrich: empty.csv is empty: there is nothing to upload"
+    large = tmp_path / "large.csv"
+    large.write_text(check365_csv(20, seed=82))
+    runtime.set_environment("ApiFunction", {"MAX_INPUT_BYTES": "64"})
+    try:
+        assert cli.main(["--url", api.url, "preview", str(large), "--vendor", "check365"]) == 2
+    finally:
+        runtime.set_environment("ApiFunction", {"MAX_INPUT_BYTES": ""})
+    assert f"large.csv is {large.stat().st_size:,} bytes, more than the 64 allowed" in capsys.readouterr().err
+
+
+def test_a_webhook_the_rule_refuses_is_said_plainly(api, tmp_path, capsys):
+    source = tmp_path / "list.csv"
+    source.write_text(check365_csv(5, seed=83))
+    hook = "https://169.254.169.254/latest/meta-data/"
+    assert cli.main(["--url", api.url, "submit", str(source), "--vendor", "check365", "--webhook", hook]) == 2
+    assert "HTTP 422: webhook_url: webhook_url's host 169.254.169.254 is a cloud metadata address" in (
+        capsys.readouterr().err
+    )
+
+
 def test_a_deployed_api_gets_sigv4_signed_requests():
     url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"
     assert region_of(url, None) == "eu-west-1"

@@ -168,7 +168,7 @@ class Job(BaseModel):
     stop_reason: str | None = None
     stop_error: str | None = None
     webhook_url: str | None = None
-    webhook_status: str | None = None  # delivering | delivered | failed
+    webhook_status: str | None = None  # delivering | delivered | failed | refused (jobs/webhooks.py)
     webhook_attempts: int = 0
     webhook_error: str | None = None
     finalizer: str | None = None  # who claimed the job's finalize, and until when the claim holds

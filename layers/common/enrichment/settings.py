@@ -127,6 +127,7 @@ class Settings(BaseModel):
     finalize_function: str = ""
     event_bus: str = ""
     webhook_secret_name: str = ""
+    webhook_allow: str = ""  # host:port pairs a webhook may reach off the public internet (jobs/webhook_address.py)
     vendor_functions: dict[str, str] = {}
     vendor_overrides: dict[str, dict[str, Any]] = {}
     input_limits: InputLimits = InputLimits()
@@ -144,6 +145,7 @@ class Settings(BaseModel):
                 finalize_function=env.get("FINALIZE_FUNCTION", ""),
                 event_bus=env.get("EVENT_BUS_NAME", ""),
                 webhook_secret_name=env.get("WEBHOOK_SECRET", ""),
+                webhook_allow=env.get("WEBHOOK_ALLOW", ""),
                 vendor_functions=json.loads(env.get("VENDOR_FUNCTIONS") or "{}"),
                 vendor_overrides=json.loads(env.get("VENDOR_SETTINGS") or "{}"),
                 input_limits=InputLimits(

@@ -26,7 +26,11 @@ class JobRequest(BaseModel, extra="forbid"):
         description=f"inline rows, at most {MAX_INLINE_RECORDS}; keys are column names",
     )
     input_key: str | None = Field(default=None, description="the input_key from POST /uploads, for a larger file")
-    webhook_url: AnyHttpUrl | None = Field(default=None, description="POSTed the completion event, signed")
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="POSTed the completion event, signed: an https URL on the public internet, or a host:port "
+        "in the stack's WEBHOOK_ALLOW (else 422)",
+    )
     dry_run: bool = Field(
         default=False,
         description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
@@ -48,9 +52,14 @@ class JobCreated(BaseModel):
 
 
 class UploadTicket(BaseModel):
-    upload_url: str = Field(description="PUT the CSV file here (valid for 15 minutes)")
+    """A presigned S3 POST (multipart/form-data): every field of `fields`, exactly as given, then the file as
+    the field `file`, last. With curl: `curl -F key=... -F policy=... (each field) -F file=@contacts.csv <url>`."""
+
+    url: str = Field(description="POST the form here (multipart/form-data); S3 answers 204 when it has the file")
+    fields: dict[str, str] = Field(description="form fields to send as they are, before the file")
     input_key: str = Field(description="then POST /jobs with this input_key")
-    expires_in: int
+    expires_in: int = Field(description="seconds the form is valid for")
+    max_bytes: int = Field(description="the largest file S3 takes with this form; an empty file is refused too")
 
 
 class Progress(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from enrichment.files import storage
 from enrichment.jobs.ingest import JobRejected, job_id_for
 from enrichment.jobs.service import start_job
+from enrichment.jobs.webhook_address import WebhookRefused, check_for
 from enrichment.models import Job, Vendor
 from enrichment.settings import Settings
 
@@ -22,7 +23,9 @@ class Schedule(BaseModel, extra="forbid"):
     vendor: Vendor
     input_key: str = Field(description="a CSV in the data bucket, e.g. schedules/weekly-revalidation.csv")
     options: dict = {}
-    webhook_url: str | None = None
+    webhook_url: str | None = Field(
+        default=None, description="an https URL on the public internet (or in WEBHOOK_ALLOW): checked at each run"
+    )
 
 
 def load_schedules(path: Path) -> dict[str, Schedule]:
@@ -36,6 +39,11 @@ def schedule_name(rule_arn: str, stack_prefix: str) -> str:
 
 def run_schedule(name: str, schedule: Schedule, event_id: str, settings: Settings) -> Job:
     """One run: a normal job. The same event delivered twice is one job (its id comes from the event)."""
+    if schedule.webhook_url is not None:
+        try:
+            check_for(schedule.webhook_url, settings)
+        except WebhookRefused as refused:
+            raise JobRejected(f"schedule {name}: {refused}") from None
     if not storage.exists(settings.data_bucket, schedule.input_key):
         raise JobRejected(f"schedule {name}: its input s3://{settings.data_bucket}/{schedule.input_key} does not exist")
     return start_job(

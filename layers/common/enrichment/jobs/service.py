@@ -7,10 +7,11 @@ import csv
 import io
 import json
 import secrets
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from enrichment.aws import client
+from enrichment.aws import client, presigning_client
 from enrichment.files import layout, storage
 from enrichment.files.reader import InMemoryFile, InputSource
 from enrichment.jobs.store import JobStore, now_iso
@@ -151,13 +152,45 @@ def result_urls(job: Job, settings: Settings) -> dict[str, str]:
     return urls
 
 
-def upload_url(settings: Settings) -> tuple[str, str]:
-    """A short-lived URL to PUT a large file to, and the input_key to create the job with."""
+class UploadRefused(ValueError):
+    """The input_key names no usable upload (HTTP 422): nothing there, an empty file, or one over the limit."""
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """A presigned S3 POST: send `fields` as form fields, then the file as the field `file`, to `url`."""
+
+    url: str
+    fields: dict[str, str]
+    input_key: str
+    max_bytes: int
+
+
+def upload_form(settings: Settings) -> UploadForm:
+    """A short-lived presigned POST for one file under a fresh input_key. Its policy holds the size from 1 byte
+    to the input limit, so S3 itself refuses an empty or larger file (a presigned PUT cannot bound it)."""
     key = f"uploads/{secrets.token_hex(12)}.csv"
-    url = client("s3").generate_presigned_url(
-        "put_object", Params={"Bucket": settings.data_bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+    max_bytes = settings.input_limits.max_bytes
+    post = presigning_client("s3").generate_presigned_post(
+        settings.data_bucket, key, Conditions=[["content-length-range", 1, max_bytes]], ExpiresIn=PRESIGN_SECONDS
     )
-    return url, key
+    return UploadForm(url=post["url"], fields=post["fields"], input_key=key, max_bytes=max_bytes)
+
+
+def check_upload(input_key: str, settings: Settings) -> None:
+    """Refuse a job on an upload that is missing, empty or too large, before anything starts. S3 enforces the
+    form's size range in AWS; this holds it wherever the storage does not (the emulated S3)."""
+    s3 = client("s3")
+    try:
+        size = s3.head_object(Bucket=settings.data_bucket, Key=input_key)["ContentLength"]
+    except s3.exceptions.ClientError:
+        raise UploadRefused("no file was uploaded under this input_key") from None
+    if size == 0:
+        raise UploadRefused("the uploaded file is empty")
+    if size > settings.input_limits.max_bytes:
+        raise UploadRefused(
+            f"the uploaded file is {size:,} bytes, more than the {settings.input_limits.max_bytes:,}-byte limit"
+        )
 
 
 def vendor_access(vendor: Vendor, settings: Settings) -> AccessCheck:

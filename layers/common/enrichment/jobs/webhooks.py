@@ -3,17 +3,23 @@
 Headers: `X-Enrichment-Timestamp` (Unix seconds) and `X-Enrichment-Signature: v1=<hex>`, the HMAC-SHA256
 of "<timestamp>.<body>" with the stack's webhook secret. A receiver recomputes it and rejects stale
 timestamps. Deliveries are recorded on the job (webhook_status, webhook_attempts, webhook_error).
+
+Each attempt checks the address again (jobs/webhook_address.py) and connects to the address it checked. A URL
+that breaks the rule now (its host resolves to a private address, its allowlist entry was removed) is
+`refused`: no connection is opened, and the error says why, never what such a host would have answered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from typing import Any
 
 import httpx
 
+from enrichment.jobs import webhook_address
 from enrichment.jobs.store import JobStore
 from enrichment.secrets import secret_json
 from enrichment.settings import Settings
@@ -47,30 +53,44 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
     job = store.require(job_id)
     if not job.webhook_url:
         return "none"
+    allowlist = webhook_address.WebhookAllowlist.parse(settings.webhook_allow)  # a bad setting fails before the claim
     if not store.claim_webhook(job_id):
         return "already"  # EventBridge delivers at least once: a repeated event sends no second webhook
     secret = secret_json(settings.webhook_secret_name)["secret"]
-    body = httpx.Request("POST", job.webhook_url, json=detail).content
+    body = json.dumps(detail, separators=(",", ":")).encode()
     error = ""
     attempts = 0
     for attempts in range(1, ATTEMPTS + 1):
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(secret, timestamp, body),
-            "User-Agent": "contact-enrichment-webhook/1",
-        }
         try:
-            response = httpx.post(job.webhook_url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
-            if response.status_code < 300:
-                store.update(job_id, webhook_status="delivered", webhook_attempts=attempts, webhook_error=None)
-                return "delivered"
-            error = f"HTTP {response.status_code}"
-            if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
-                break  # the receiver refuses it: retrying will not help
-        except httpx.HTTPError as exc:
-            error = type(exc).__name__
+            target = webhook_address.check_webhook_url(job.webhook_url, allowlist)
+        except webhook_address.WebhookUnresolved as unresolved:
+            error = str(unresolved)  # DNS may answer on the next attempt
+        except webhook_address.WebhookRefused as refused:
+            store.update(
+                job_id, webhook_status="refused", webhook_attempts=attempts - 1, webhook_error=f"refused: {refused}"
+            )
+            return "refused"
+        else:
+            timestamp = int(time.time())
+            headers = {
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: sign(secret, timestamp, body),
+                "User-Agent": "contact-enrichment-webhook/1",
+            }
+            try:
+                response = webhook_address.post(target, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+                if response.status_code < 300:
+                    store.update(job_id, webhook_status="delivered", webhook_attempts=attempts, webhook_error=None)
+                    return "delivered"
+                error = f"HTTP {response.status_code}"
+                if 300 <= response.status_code < 400:
+                    error += " (redirects are not followed)"
+                    break
+                if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                    break  # the receiver refuses it: retrying will not help
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
         if attempts < ATTEMPTS:
             sleep(FIRST_BACKOFF_SECONDS * 2 ** (attempts - 1))
     store.update(job_id, webhook_status="failed", webhook_attempts=attempts, webhook_error=error)
