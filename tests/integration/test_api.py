@@ -40,7 +40,8 @@ def http(api):
 
 def test_upload_create_poll_and_download(http, pubrio):
     text = pubrio_csv(120, seed=61)
-    created = http.post("/jobs", json={"vendor": "pubrio", "input_key": upload(str(http.base_url), text.encode())})
+    input_key = upload(str(http.base_url), text.encode())
+    created = http.post("/jobs", json={"vendor": "pubrio", "input_key": input_key})
     assert created.status_code == 202 and created.json()["status"] == "PENDING"
     job_id = created.json()["job_id"]
     running = http.get(f"/jobs/{job_id}/results")
@@ -53,7 +54,7 @@ def test_upload_create_poll_and_download(http, pubrio):
     assert report.headers["content-type"].startswith("text/html") and "Rows by outcome" in report.text
     summary = httpx.get(files["summary.json"]).json()
     # an uploaded file is known by its upload's name; the credits say what they count
-    assert summary["input_name"] == ticket["input_key"].rsplit("/", 1)[-1]
+    assert summary["input_name"] == input_key.rsplit("/", 1)[-1]
     assert summary["credits_unit"] == "Pubrio credits"
     rows = list(csv.DictReader(io.StringIO(httpx.get(files["results.csv"]).text)))
     assert_rows_match(rows, expected_pubrio(parse_csv(text), ["email-work", "email-personal"]), "pubrio")

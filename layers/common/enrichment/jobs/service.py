@@ -141,7 +141,7 @@ def cancel_job(job_id: str, settings: Settings, *, hard: bool = False) -> Job:
 def result_urls(job: Job, settings: Settings) -> dict[str, str]:
     if not job.status.is_final:
         raise Conflict(f"job {job.job_id} is {job.status.value}: results are ready once it ends")
-    s3 = client("s3")
+    s3 = presigning_client("s3")  # SigV4 on the bucket's regional host, as the upload form
     urls = {}
     for name in layout.OUTPUT_FILES:
         key = job.output_prefix + name
