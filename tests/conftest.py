@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,12 @@ def run_job_bytes(
 def read_results(folder: Path) -> list[dict[str, str]]:
     with open(folder / "results.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """A JSON Lines file's records. Lines end with LF alone: str.splitlines() would also split at the U+2028 or
+    NEL that results.jsonl keeps as they are inside its strings (ensure_ascii=False)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:

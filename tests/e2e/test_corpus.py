@@ -26,7 +26,7 @@ from enrichment.files.output import RESULT_COLUMNS
 from enrichment.pipeline.row_rules import email_address
 from enrichment.settings import InputLimits
 from localrt import lambdas
-from tests.conftest import unique_name
+from tests.conftest import read_jsonl, unique_name
 from tests.corpus.files import ANSWERED, Case, case_names, corpus
 
 CORPUS_VENDORS = ("check365", "prospeo", "insideview")
@@ -138,7 +138,7 @@ def row_problems(ran: Ran, run: CorpusRun) -> list[str]:
     case, item = ran.case, ran.item
     if item["status"] != case.status:
         return [f"the job is {item['status']} ({item.get('error')}), not {case.status}"]
-    lines = [json.loads(line) for line in (ran.folder / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = read_jsonl(ran.folder / "results.jsonl")
     with open(ran.folder / "results.csv", newline="", encoding="utf-8") as handle:
         table = list(csv.reader(handle))
     names = case.names or unique_names(case.header)
