@@ -1118,6 +1118,10 @@ def insideview_xlsx_numeric_ids() -> Case:
 # ---- writing the corpus out ----
 
 
+def _shortened(cell: str) -> str:
+    return cell if len(cell) <= 200 else f"{cell[:200]}… ({len(cell):,} characters)"
+
+
 def write(folder: Path) -> None:
     """Each case's file, and manifest.json: its vendor and expected outcome."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -1125,7 +1129,8 @@ def write(folder: Path) -> None:
     for built in corpus().values():
         (folder / (built.name + built.suffix)).write_bytes(built.data)
         entry = {k: v for k, v in asdict(built).items() if k != "data"}
-        manifest.append(entry | {"file": built.name + built.suffix, "rows": [asdict(r) for r in built.rows]})
+        rows = [asdict(r) | {"cells": [_shortened(c) for c in r.cells]} for r in built.rows]
+        manifest.append(entry | {"file": built.name + built.suffix, "rows": rows})
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
