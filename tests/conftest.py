@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,12 @@ def upload(api_url: str, content: bytes, filename: str = "contacts.csv") -> str:
     answer = httpx.post(ticket["url"], data=ticket["fields"], files={"file": (filename, content)})
     assert answer.status_code == 204, answer.text
     return ticket["input_key"]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """A JSON Lines file's records. Lines end with LF alone: str.splitlines() would also split at the U+2028 or
+    NEL that results.jsonl keeps as they are inside its strings (ensure_ascii=False)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:

@@ -57,6 +57,8 @@ class ProspeoSimulator(Simulator):
         self._day = (0, 0)  # (day, records counted in it)
         self.enriched: set[str] = set()
         self.charged_total = 0.0
+        # Every record a processed call held, as sent (identifier included): what a test checks was never sent.
+        self.received: list[dict[str, Any]] = []
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":
@@ -104,6 +106,7 @@ class ProspeoSimulator(Simulator):
         with self.lock:
             if self.credits <= 0:
                 return _error(400, "INSUFFICIENT_CREDITS")
+            self.received.extend(dict(record) for record in data)
             matched, not_matched, invalid, cost, keys = [], [], [], 0, set()
             for record in data:
                 identifier = str(record["identifier"])

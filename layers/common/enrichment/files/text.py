@@ -4,7 +4,7 @@ The encoding: a byte-order mark says it (UTF-8, UTF-16, UTF-32); else UTF-8 when
 Windows-1252 (what Excel for Windows saves as "CSV") when charset-normalizer finds they read as text in it or in
 Latin-1, whose letters are Windows-1252's: a Latin-1 file reads the same either way. Lines end with
 LF, CRLF or CR, or a mix of them. The delimiter is a comma, semicolon, tab or pipe (csv.Sniffer, restricted to
-those), or what Excel's `sep=` first line says.
+those; the header's own when the rows do not settle it), or what Excel's `sep=` first line says.
 """
 
 from __future__ import annotations
@@ -186,7 +186,8 @@ def line_ends(lines: list[str]) -> str:
 
 def sniff_delimiter(lines: list[str]) -> str:
     """The delimiter of the header and first rows: whichever of comma, semicolon, tab and pipe csv.Sniffer finds
-    splitting them alike; a comma when none does (a single column) or the header does not hold it."""
+    splitting them alike, if the header holds it; else the one the header holds most (the rows may not split
+    alike: a short row); a comma when the header holds none (a single column)."""
     sample: list[str] = []
     for line in lines:
         if sample and sum(map(len, sample)) + len(line) > SNIFF_CHARS:
@@ -197,5 +198,9 @@ def sniff_delimiter(lines: list[str]) -> str:
     try:
         found = csv.Sniffer().sniff("".join(sample), delimiters=DELIMITERS).delimiter
     except csv.Error:
-        return ","
-    return found if found in sample[0] else ","
+        found = None
+    if found and found in sample[0]:
+        return found
+    # max() keeps the first of equals: a comma first.
+    most = max(DELIMITERS, key=sample[0].count)
+    return most if most in sample[0] else ","

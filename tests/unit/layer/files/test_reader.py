@@ -136,6 +136,14 @@ def test_semicolons_with_commas_in_cells_and_a_cr_only_excel_for_mac_file():
     assert rows == [["ada@x.io", "Lovelace, Ada", "Acme, Inc."], ["bob@x.io", "Bob", "Initech"]]
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_rows_that_do_not_split_alike_leave_the_delimiter_to_the_header(delimiter):
+    # A short row (found by the property tests): csv.Sniffer finds no delimiter the lines share; the header has one.
+    header, rows, details = read(f"Email{delimiter}Name\r\nada@x.io{delimiter}Ada\r\nbob@x.io\r\n".encode())
+    assert header == ["Email", "Name"] and rows == [["ada@x.io", "Ada"], ["bob@x.io"]]
+    assert details["delimiter"] == delimiter
+
+
 def test_a_single_column_reads_as_one_column():
     header, rows, details = read(b"Email\na@x.io\nb@x.io\n")
     assert header == ["Email"] and rows == [["a@x.io"], ["b@x.io"]] and details["delimiter"] == ","
