@@ -22,9 +22,10 @@ import pytest
 
 from enrichment.files.columns import unique_names
 from enrichment.files.csvio import safe_cell
-from enrichment.files.output import RESULT_COLUMNS
+from enrichment.files.output import csv_columns
 from enrichment.pipeline.row_rules import email_address
 from enrichment.settings import InputLimits
+from enrichment.vendors import adapter_class
 from localrt import lambdas
 from tests.conftest import read_jsonl, unique_name
 from tests.corpus.files import ANSWERED, Case, case_names, corpus
@@ -145,9 +146,10 @@ def row_problems(ran: Ran, run: CorpusRun) -> list[str]:
     problems = []
     if len(lines) != len(case.rows) or len(table) != len(case.rows) + 1:
         problems.append(f"{len(lines)} rows in results.jsonl, {len(table) - 1} in results.csv, for {len(case.rows)}")
-    if table and table[0] != [safe_cell(n) for n in names] + list(RESULT_COLUMNS):
-        problems.append(f"results.csv's header {table[0][: len(names)]} is not {names}")
-    status_at = len(names) + RESULT_COLUMNS.index("result_status")
+    result_columns = list(csv_columns(adapter_class(case.vendor).result_columns))  # the vendor's columns only
+    if table and table[0] != [safe_cell(n) for n in names] + result_columns:
+        problems.append(f"results.csv's header {table[0]} is not {names} and {case.vendor}'s result columns")
+    status_at = len(names) + result_columns.index("result_status")
     for number, (row, line, out) in enumerate(zip(case.rows, lines, table[1:], strict=False), start=1):
         where = f"row {number} {[c[:40] for c in row.cells[:3]]}"
         expected = {"matched", "not_matched"} if row.status == ANSWERED else {row.status}
