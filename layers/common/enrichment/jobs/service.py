@@ -14,6 +14,7 @@ from enrichment.files import layout, storage
 from enrichment.files.reader import InMemoryFile, InputSource
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import AccessCheck, Job, JobStatus, Vendor
+from enrichment.options import options_to_store
 from enrichment.pipeline.preview import InputPreview, preview_input
 from enrichment.settings import Settings, SettingsError
 
@@ -72,12 +73,14 @@ def start_job(
 ) -> Job:
     """Create the job item, put its input in the job's folder, and start its execution (named by the job id).
 
-    Safe to repeat: a job that exists already is left as it is, or its start is completed."""
+    Safe to repeat: a job that exists already is left as it is, or its start is completed. Options are kept in
+    their one form when valid; invalid ones (from a drop or a schedule: the API refuses them) fail the job in
+    Prepare, naming them."""
     store = JobStore(settings.jobs_table)
     job = Job(
         job_id=job_id,
         vendor=vendor,
-        options=options,
+        options=options_to_store(vendor, options),
         source=source,
         input_key=layout.input_key(job_id),
         output_prefix=layout.output_prefix(job_id),
