@@ -108,7 +108,7 @@ class JobsApi:
         return self._call("GET", "/jobs", params=params)
 
     def cancel(self, job_id: str, *, hard: bool = False) -> dict[str, Any]:
-        return self._call("DELETE", f"/jobs/{job_id}", params={"hard": "true"} if hard else None)
+        return self._call("POST", f"/jobs/{job_id}/cancel", params={"hard": "true"} if hard else None)
 
     def vendor_access(self, vendor: str) -> dict[str, Any]:
         return self._call("GET", f"/vendors/{vendor}/access")

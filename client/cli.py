@@ -25,14 +25,15 @@ VENDORS = ["pubrio", "prospeo", "check365", "insideview"]
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """KEY=VALUE pairs: JSON values (true, 3, ["a"]) or text; a comma list (email-work,phone) is a list."""
+    """KEY=VALUE pairs: JSON values (true, 3, ["a"]) or text. A list option takes a comma string as it is
+    (contact_types=email-work,phone): the API reads it, as it reads S3 metadata, in the option's one form."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
         try:
             options[key.strip()] = json.loads(value)
         except ValueError:
-            options[key.strip()] = [v.strip() for v in value.split(",")] if "," in value else value
+            options[key.strip()] = value
     return options
 
 
@@ -59,9 +60,10 @@ def job_options(options: list[str], columns: list[str]) -> dict[str, Any]:
 
 
 def progress_line(job: dict[str, Any], width: int = 30) -> str:
+    """The job's progress as a bar of its chunks done: empty until its input is read, whatever its status."""
     progress = job["progress"]
     total, done = progress["chunks_total"], progress["chunks_done"]
-    filled = int(width * done / total) if total else (width if job["status"] in FINAL else 0)
+    filled = int(width * (progress["percent"] or 0) / 100) if total != 0 else width
     chunks = f"{done}/{total}" if total is not None else "-"
     return (
         f"{job['job_id']} [{'#' * filled}{'.' * (width - filled)}] chunks {chunks:<7} "
@@ -85,6 +87,21 @@ def watch(api: JobsApi, job_id: str, interval: float = 1.0) -> dict[str, Any]:
         time.sleep(interval)
 
 
+class StoppedWatching(Exception):
+    """Ctrl-C while a job was being watched: the job goes on."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+def watch_until_interrupted(api: JobsApi, job_id: str) -> dict[str, Any]:
+    try:
+        return watch(api, job_id)
+    except KeyboardInterrupt:
+        raise StoppedWatching(job_id) from None
+
+
 def download(api: JobsApi, job_id: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, url in api.results(job_id).items():
@@ -96,11 +113,15 @@ def download(api: JobsApi, job_id: str, folder: Path) -> Path:
     return folder
 
 
+def rows_text(job: dict[str, Any]) -> str:
+    return f"rows {job['rows']}" if job.get("rows") is not None else "rows not read"
+
+
 def summary(job: dict[str, Any]) -> str:
     counts = ", ".join(f"{k} {v}" for k, v in job["counts"].items() if v)
-    text = (
-        f"{job['job_id']}  {job['vendor']}  {job['status']}  rows {job['rows']}  ({counts})  credits {job['credits']:g}"
-    )
+    text = f"{job['job_id']}  {job['vendor']}  {job['status']}  {rows_text(job)}"
+    text += f"  ({counts})" if counts else ""
+    text += f"  credits {job['credits']:g}"
     if job.get("error") or job["status"] == "FAILED":
         # Why, on one line: the last line before a submit's output folder.
         reason = " ".join(str(job.get("error") or "no reason recorded").split())
@@ -108,113 +129,165 @@ def summary(job: dict[str, Any]) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def ended_well(job: dict[str, Any]) -> bool:
+    return job["status"] in ("SUCCEEDED", "PARTIAL")
+
+
+URL_HELP = (
+    f"the jobs API (default: $ENRICH_API_URL, else {DEFAULT_URL}, `make api`); a deployed stack's ApiUrl is "
+    "called with SigV4-signed requests. Accepted before or after the command"
+)
+REGION_HELP = "the AWS region to sign requests for (default: $AWS_REGION, else the region in the URL)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --url and --region are the parser's and every command's: given anywhere, the one given wins.
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--url", default=argparse.SUPPRESS, help=URL_HELP)
+    connection.add_argument("--region", default=argparse.SUPPRESS, help=REGION_HELP)
     parser = argparse.ArgumentParser(
         prog="enrich", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default=os.environ.get("ENRICH_API_URL", DEFAULT_URL))
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    submit = commands.add_parser("submit", help="upload a CSV, start a job, watch it, download its results")
-    preview = commands.add_parser(
-        "preview", help="what a job would do with a CSV (columns, rows to send, invalid, chunks): nothing is sent"
+    parser.add_argument("--url", default=os.environ.get("ENRICH_API_URL", DEFAULT_URL), help=URL_HELP)
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION"), help=REGION_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text, parents=[connection])
+
+    submit = command("submit", "upload a CSV, start a job, watch it, download its results")
+    preview = command(
+        "preview", "what a job would do with a CSV (columns, rows to send, invalid, chunks): nothing is sent"
     )
-    for command in (submit, preview):
-        command.add_argument("file", type=Path)
-        command.add_argument("--vendor", required=True, choices=VENDORS)
-        command.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
-        command.add_argument(
+    for sub in (submit, preview):
+        sub.add_argument("file", type=Path, help="the CSV (or .xlsx, .csv.gz) to enrich")
+        sub.add_argument("--vendor", required=True, choices=VENDORS, help="the vendor to send it to")
+        sub.add_argument(
+            "--option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a job option (repeatable): JSON values or text, e.g. enrich_mobile=true or "
+            "contact_types=email-work,phone (see the README's options table)",
+        )
+        sub.add_argument(
             "--column",
             action="append",
             default=[],
             metavar="FIELD=COLUMN",
             help="read FIELD from the column so named (repeatable), e.g. 'email=Work Email 2'",
         )
-    submit.add_argument("--webhook", help="URL to POST the signed completion event to")
+    submit.add_argument("--webhook", metavar="URL", help="URL to POST the signed completion event to")
     submit.add_argument("--out", type=Path, default=Path("results"), help="folder for the results (default ./results)")
     submit.add_argument("--no-wait", action="store_true", help="print the job id and return")
     for name, text in (
-        ("status", "a job's status"),
-        ("watch", "a job's progress until it ends"),
+        ("status", "a job's status, as JSON"),
+        ("watch", "a job's progress until it ends (Ctrl-C stops watching; the job goes on)"),
         ("cancel", "cancel a job: nothing more is sent; chunks the vendor accepted are still collected"),
         ("download", "download a job's results"),
     ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("job_id")
+        sub = command(name, text)
+        sub.add_argument("job_id", help="the job's id, as submit or list printed it")
         if name == "download":
-            command.add_argument("--out", type=Path, default=Path("results"))
+            sub.add_argument("--out", type=Path, default=Path("results"), help="folder for the results")
         if name == "cancel":
-            command.add_argument(
+            sub.add_argument(
                 "--hard",
                 action="store_true",
                 help="stop at once: chunks in flight are abandoned although the vendor may charge for them",
             )
-    access = commands.add_parser(
-        "check-vendor",
-        help="prove a vendor takes the stack's credentials (its cheapest call; no credits where it allows)",
+    access = command(
+        "check-vendor", "prove a vendor takes the stack's credentials (its cheapest call; no credits where it allows)"
     )
-    access.add_argument("vendor", choices=VENDORS)
-    listing = commands.add_parser("list", help="jobs, newest first")
-    listing.add_argument("--status", choices=sorted(FINAL | {"PENDING", "RUNNING", "FINALIZING"}))
-    listing.add_argument("--limit", type=int, default=25)
+    access.add_argument("vendor", choices=VENDORS, help="the vendor to check")
+    listing = command("list", "jobs, newest first")
+    listing.add_argument(
+        "--status", choices=sorted(FINAL | {"PENDING", "RUNNING", "FINALIZING"}), help="only jobs of this status"
+    )
+    listing.add_argument("--limit", type=int, default=25, help="how many jobs (default 25, at most 100)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     api = JobsApi(args.url, args.region)
 
     try:
-        if args.command in ("submit", "preview"):
-            if not args.file.is_file():
-                parser.error(f"{args.file} is not a file")
-            try:
-                options = job_options(args.option, args.column)
-            except ValueError as error:
-                parser.error(str(error))
-            content = args.file.read_bytes()
-        if args.command == "preview":
-            input_key = api.upload(content, args.file.name)
-            answer = api.create({"vendor": args.vendor, "options": options, "dry_run": True, "input_key": input_key})
-            print(render(answer))
-            return 1 if answer.get("error") else 0
-        if args.command == "submit":
-            body: dict[str, Any] = {"vendor": args.vendor, "options": options}
-            if args.webhook:
-                body["webhook_url"] = args.webhook
-            # Submitting the same file with the same settings again returns the same job, never a second one.
-            key = hashlib.sha256(content + json.dumps(body, sort_keys=True).encode()).hexdigest()
-            body["input_key"] = api.upload(content, args.file.name)
-            job_id = api.create(body, idempotency_key=key)["job_id"]
-            if args.no_wait:
-                print(job_id)
-                return 0
-            job = watch(api, job_id)
-            folder = download(api, job_id, args.out / job_id)
-            if (folder / "report.html").is_file():  # the page to open; the job's why stays the last line
-                print(f"report: {folder / 'report.html'}", file=sys.stderr)
-            print(summary(job), file=sys.stderr)
-            print(folder)
-            return 0 if job["status"] in ("SUCCEEDED", "PARTIAL") else 1
-        if args.command == "status":
-            print(json.dumps(api.get(args.job_id), indent=2))
-        elif args.command == "watch":
-            print(summary(watch(api, args.job_id)))
-        elif args.command == "cancel":
-            print(summary(api.cancel(args.job_id, hard=args.hard)))
-        elif args.command == "check-vendor":
-            access = api.vendor_access(args.vendor)
-            print(("ok: " if access["ok"] else "not ok: ") + access["message"])
-            return 0 if access["ok"] else 1
-        elif args.command == "download":
-            print(download(api, args.job_id, args.out / args.job_id))
-        elif args.command == "list":
-            page = api.list(args.status, args.limit)
-            for job in page["jobs"]:
-                print(
-                    f"{job['created_at']}  {job['job_id']}  {job['vendor']:<10} {job['status']:<9} rows {job['rows']}"
-                )
-            if page.get("next_token"):
-                print("(more: use --limit)", file=sys.stderr)
+        return run(parser, args, api)
     except ApiError as error:
         print(f"enrich: {error}", file=sys.stderr)
         return 2
+    except StoppedWatching as stopped:
+        print(
+            f"\nenrich: stopped watching; job {stopped.job_id} goes on (it is not cancelled). Follow it with "
+            f"`enrich watch {stopped.job_id}`; cancel it with `enrich cancel {stopped.job_id}`",
+            file=sys.stderr,
+        )
+        return 130
+    except KeyboardInterrupt:
+        print("\nenrich: interrupted", file=sys.stderr)
+        return 130
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace, api: JobsApi) -> int:
+    if args.command in ("submit", "preview"):
+        if not args.file.is_file():
+            parser.error(f"{args.file} is not a file")
+        try:
+            options = job_options(args.option, args.column)
+        except ValueError as error:
+            parser.error(str(error))
+        content = args.file.read_bytes()
+    if args.command == "preview":
+        answer = api.create(
+            {
+                "vendor": args.vendor,
+                "options": options,
+                "dry_run": True,
+                "input_key": api.upload(content, args.file.name),
+            }
+        )
+        print(render(answer))
+        return 1 if answer.get("error") else 0
+    if args.command == "submit":
+        body: dict[str, Any] = {"vendor": args.vendor, "options": options}
+        if args.webhook:
+            body["webhook_url"] = args.webhook
+        # Submitting the same file with the same settings again returns the same job, never a second one.
+        key = hashlib.sha256(content + json.dumps(body, sort_keys=True).encode()).hexdigest()
+        body["input_key"] = api.upload(content, args.file.name)
+        job_id = api.create(body, idempotency_key=key)["job_id"]
+        if args.no_wait:
+            print(job_id)
+            return 0
+        job = watch_until_interrupted(api, job_id)
+        folder = download(api, job_id, args.out / job_id)
+        if (folder / "report.html").is_file():  # the page to open; the job's why stays the last line
+            print(f"report: {folder / 'report.html'}", file=sys.stderr)
+        print(summary(job), file=sys.stderr)
+        print(folder)
+        return 0 if ended_well(job) else 1
+    if args.command == "status":
+        print(json.dumps(api.get(args.job_id), indent=2))
+    elif args.command == "watch":
+        job = watch_until_interrupted(api, args.job_id)
+        print(summary(job))
+        return 0 if ended_well(job) else 1
+    elif args.command == "cancel":
+        print(summary(api.cancel(args.job_id, hard=args.hard)))
+    elif args.command == "check-vendor":
+        access = api.vendor_access(args.vendor)
+        print(("ok: " if access["ok"] else "not ok: ") + access["message"])
+        return 0 if access["ok"] else 1
+    elif args.command == "download":
+        print(download(api, args.job_id, args.out / args.job_id))
+    elif args.command == "list":
+        page = api.list(args.status, args.limit)
+        for job in page["jobs"]:
+            print(f"{job['created_at']}  {job['job_id']}  {job['vendor']:<10} {job['status']:<9} {rows_text(job)}")
+        if page.get("next_token"):
+            print("(more: use --limit)", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from localrt.runtime import LocalRuntime
 
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit on a request's payload
 
 
 def route_pattern(path: str) -> re.Pattern[str]:
@@ -30,6 +32,11 @@ def api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, 
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)
     is_text = not body or any(t in headers.get("Content-Type", headers.get("content-type", "")) for t in TEXT_TYPES)
+    if is_text and body:
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:  # not text after all: handed over as bytes, for the function to refuse
+            is_text = False
     return {
         "resource": resource,
         "path": parts.path,
@@ -50,7 +57,7 @@ def api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, 
             "accountId": "123456789012",
             "apiId": "local",
         },
-        "body": (body.decode() if is_text else base64.b64encode(body).decode()) if body else None,
+        "body": (text if is_text else base64.b64encode(body).decode()) if body else None,
         "isBase64Encoded": bool(body) and not is_text,
     }
 
@@ -83,7 +90,10 @@ class LocalApi:
         if method == "POST" and path.startswith("/_local/rules/"):
             answer, failed = self.runtime.trigger(path.removeprefix("/_local/rules/"))
             return (500 if failed else 200), {"Content-Type": "application/json"}, json.dumps(answer).encode()
-        route = next((r for r in self.routes if r[0] == method and r[1].match(path)), None)
+        # A method the path declares, else the path's ANY route (as API Gateway picks them).
+        matching = [r for r in self.routes if r[1].match(path)]
+        declared = [r for r in matching if r[0] == method] or [r for r in matching if r[0] == "ANY"]
+        route = declared[0] if declared else None
         if route is None:
             return 403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
         _, _, resource, function = route
@@ -91,7 +101,9 @@ class LocalApi:
             FunctionName=function, Payload=json.dumps(api_event(method, raw_path, headers, body, resource))
         )
         result = json.loads(answer["Payload"].read())
-        if "FunctionError" in answer:
+        if "FunctionError" in answer:  # Lambda would log the error; API Gateway answers 502
+            failure = f"{result.get('errorType')}: {result.get('errorMessage')}"
+            print(f"local API: {method} {path} failed: {failure}", file=sys.stderr)
             return 502, {"Content-Type": "application/json"}, b'{"message":"Internal server error"}'
         out = result.get("body") or ""
         data = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()
@@ -107,18 +119,36 @@ class LocalApi:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                length = self.headers.get("Content-Length") or "0"
+                if not length.isdigit() or int(length) > MAX_PAYLOAD_BYTES:  # refused unread, as API Gateway does
+                    self.close_connection = True
+                    status, reason = (413, b"Request Too Long") if length.isdigit() else (400, b"Bad Request")
+                    self._send(status, {"Content-Type": "application/json"}, b'{"message":"%s"}' % reason)
+                    return
+                length = int(length)
                 body = self.rfile.read(length) if length else b""
-                status, headers, data = api.handle(self.command, self.path, dict(self.headers.items()), body)
+                try:
+                    status, headers, data = api.handle(self.command, self.path, dict(self.headers.items()), body)
+                except Exception as error:  # a fault of this server: answered, never a dropped connection
+                    message = json.dumps({"message": f"the local API server failed: {type(error).__name__}"})
+                    status, headers, data = 500, {"Content-Type": "application/json"}, message.encode()
+                self._send(status, headers, data)
+
+            def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
                     if key.lower() not in ("content-length", "connection", "transfer-encoding"):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":  # a HEAD answer has the headers of its body, not the body
+                    self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Every method is served (do_GET, do_TRACE, do_QUERY, ...): routing decides, not this server.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -1,16 +1,26 @@
-"""The jobs API: uploads, jobs (create, list, show, cancel) and their results. IAM auth is API Gateway's."""
+"""The jobs API: uploads, jobs (create, list, show, cancel) and their results. IAM auth is API Gateway's.
+
+Every answer it gives is in the OpenAPI document (GET /swagger?format=json), errors included: one body
+(`ErrorBody`: statusCode, message, errors) for every status from 400 to 500.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Annotated
+import functools
+import inspect
+import re
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.models import Tag
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -21,10 +31,27 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.aws import client
-from enrichment.jobs.api_models import JobCreated, JobPage, JobRequest, JobView, ResultFiles, UploadTicket
+from enrichment.jobs.api_models import (
+    JOB_REQUEST_EXAMPLES,
+    MAX_BODY_BYTES,
+    PAGE_POSITION_PATTERN,
+    BodyTooLarge,
+    ErrorBody,
+    JobCreated,
+    JobPage,
+    JobRequest,
+    JobView,
+    ResultFiles,
+    UploadTicket,
+    field_problems,
+    page_position,
+    page_token,
+    parse_json_body,
+)
 from enrichment.jobs.service import (
     PRESIGN_SECONDS,
     Conflict,
+    UploadMissing,
     UploadRefused,
     cancel_job,
     check_upload,
@@ -36,42 +63,147 @@ from enrichment.jobs.service import (
     vendor_access,
 )
 from enrichment.jobs.service import start_job as start
-from enrichment.jobs.store import JobStore
+from enrichment.jobs.store import JobStore, UnreadableJob
 from enrichment.jobs.webhook_address import WebhookRefused, check_for
 from enrichment.models import AccessCheck, JobStatus, Vendor
+from enrichment.options import options_as_stored
 from enrichment.pipeline.preview import InputPreview
 from enrichment.settings import Settings
 
 logger = Logger()
 tracer = Tracer()
-app = APIGatewayRestResolver(enable_validation=True)
+
+
+class BodyNotText(ValueError):
+    """A body whose bytes are not UTF-8 (API Gateway hands such a body over base64-encoded)."""
+
+
+class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, for UTF-8 JSON bodies only: it would parse a form or multipart body into the
+    same model, so any other Content-Type is refused (415) before its body is read. No Content-Type means JSON."""
+
+    def _get_body(self, app: APIGatewayRestResolver) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in ("", content_types.APPLICATION_JSON):
+            raise RequestUnsupportedContentType(
+                "Unsupported content type",
+                errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": content_type, "input": {}}],
+            )
+        try:
+            return super()._get_body(app)
+        except UnicodeDecodeError as error:
+            byte = f"byte {error.start}: 0x{error.object[error.start]:02x}"
+            raise BodyNotText(f"the body is not UTF-8 text ({byte})") from None
+
+
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+app._request_validation_middleware = JsonBodiesOnly()  # the resolver's own, in its place in the middleware stack
 app.enable_swagger(
     path="/swagger",
     title="Contact enrichment jobs API",
     version="1.0.0",
-    description="Submit files of contacts to enrichment and validation vendors, follow the jobs, fetch the results.",
+    description="Submit files of contacts to enrichment and validation vendors, follow the jobs, fetch the results. "
+    "Every error is an ErrorBody: statusCode, a message, and for 422 each failing field.",
+    tags=[
+        Tag(name="jobs", description="create (or preview), list, show and cancel jobs; their results"),
+        Tag(name="uploads", description="upload a file too large to send inline"),
+        Tag(name="vendors", description="whether a vendor takes the stack's credentials"),
+    ],
 )
+
+# ---- errors: every one answers an ErrorBody ----
+
+ERRORS = {
+    400: "the body is not UTF-8 JSON (or holds NaN, Infinity or text that is not Unicode)",
+    404: "no such job",
+    409: "the job is in the wrong state for this",
+    413: f"the body is larger than {MAX_BODY_BYTES:,} bytes",
+    415: "the body is not application/json",
+    422: "a parameter or a field of the body is invalid: `errors` names each and says what it takes",
+    500: "an unexpected failure of the API; it is logged under the request id the message gives",
+}
+
+
+def errors(*statuses: int, **descriptions: str) -> dict[int, dict[str, Any]]:
+    """OpenAPI responses for error statuses (422 and 500 always); `descriptions` (s404=...) replace the defaults."""
+    documented = {}
+    for status in sorted({*statuses, 422, 500}):
+        description = descriptions.get(f"s{status}", ERRORS[status])
+        documented[status] = {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+    return documented
+
+
+def answer(status: int, model: Any, description: str, **links: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    documented: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
+    if links:
+        documented["links"] = links
+    return {status: documented}
+
+
+# What a client (and schemathesis' stateful tests) can do next with the job_id an answer gives.
+JOB_LINKS = {
+    name: {"operationId": operation, "parameters": {"job_id": "$response.body#/job_id"}}
+    for name, operation in (("GetJob", "getJob"), ("GetResults", "getResults"), ("CancelJob", "cancelJob"))
+}
+
+
+def error_response(status: int, message: str, problems: list | None = None) -> Response:
+    body = ErrorBody(statusCode=status, message=message, errors=problems or [])
+    return Response(status, content_types.APPLICATION_JSON, body.model_dump(mode="json", by_alias=True))
 
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response:
-    """422 naming each failing field and saying why (Powertools' default leaves the why out)."""
-    problems = [
-        {
-            "field": ".".join(str(part) for part in e["loc"][1:]) or e["loc"][0],
-            "in": e["loc"][0],
-            "message": e.get("msg", ""),
-            "type": e.get("type", ""),
-        }
-        for e in error.errors()
-    ]
-    body = {"statusCode": 422, "message": "the request is not valid", "errors": problems}
-    return Response(422, content_types.APPLICATION_JSON, json.dumps(body))
+    """422 naming each failing field and what it takes; a body that is not JSON at all is 400."""
+    raw = error.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        why = next(e.get("ctx", {}).get("error", "") for e in raw if e.get("type") == "json_invalid")
+        return error_response(400, f"the body is not JSON: {why}")
+    problems = field_problems(list(raw))
+    summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:3])
+    return error_response(422, f"the request is not valid: {summary}", problems)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
+    return error_response(415, "the body must be JSON, sent with Content-Type: application/json")
+
+
+@app.exception_handler(BodyNotText)
+def not_utf8(error: BodyNotText) -> Response:
+    return error_response(400, str(error))
+
+
+@app.exception_handler(BodyTooLarge)
+def too_large(error: BodyTooLarge) -> Response:
+    return error_response(413, str(error))
+
+
+@app.exception_handler(ServiceError)
+def service_error(error: ServiceError) -> Response:
+    return error_response(error.status_code, error.msg)
+
+
+@app.exception_handler(UnreadableJob)
+def unreadable_job(error: UnreadableJob) -> Response:
+    logger.warning("a job item this version cannot read", extra={"reason": str(error)})
+    return error_response(500, str(error))
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    """A failure of ours: logged with its traceback; the caller gets the request id to quote, never the details."""
+    logger.exception("the request failed")
+    request_id = app.lambda_context.aws_request_id if getattr(app, "lambda_context", None) else "unknown"
+    return error_response(500, f"the API failed unexpectedly; it is logged under request id {request_id}")
 
 
 class ConflictError(ServiceError):
     def __init__(self, message: str) -> None:
         super().__init__(409, message)
+
+
+JobId = Annotated[str, Path(min_length=1, max_length=100, description="a job id, as POST /jobs answered it")]
 
 
 def _job_or_404(job_id: str, settings: Settings):
@@ -81,7 +213,16 @@ def _job_or_404(job_id: str, settings: Settings):
     return job
 
 
-@app.post("/uploads", summary="A presigned S3 POST form to upload a large CSV with (1 byte to the input limit)")
+@app.post(
+    "/uploads",
+    operation_id="createUpload",
+    summary="A presigned S3 POST form to upload a large CSV with (1 byte to the input limit)",
+    tags=["uploads"],
+    responses=answer(
+        201, UploadTicket, "POST the form (its fields, then the file) to url, then POST /jobs with input_key"
+    )
+    | errors(),
+)
 def create_upload() -> Response[UploadTicket]:
     form = upload_form(Settings.load())
     body = UploadTicket(
@@ -97,23 +238,43 @@ def _invalid_field(field: str, message: str) -> RequestValidationError:
 
 @app.post(
     "/jobs",
+    operation_id="createJob",
     summary="Start a job from inline records or an uploaded file; with dry_run, preview it instead",
-    responses={
-        202: {"description": "the job was created", "content": {"application/json": {"model": JobCreated}}},
-        200: {
-            "description": "dry_run: what the job would do; no job is created, nothing is sent",
-            "content": {"application/json": {"model": InputPreview}},
-        },
-    },
+    description="The body names the vendor, its options (checked here: a wrong one is a 422 naming it and what it "
+    "takes) and exactly one of records (inline rows) or input_key (from POST /uploads). An Idempotency-Key header "
+    "makes a repeat return the same job.",
+    tags=["jobs"],
+    responses=answer(202, JobCreated, "the job was created (or, with the same Idempotency-Key, found)", **JOB_LINKS)
+    | answer(200, InputPreview, "dry_run: what the job would do; no job is created, nothing is sent")
+    | errors(
+        400,
+        404,
+        409,
+        413,
+        415,
+        s404="input_key names no uploaded file",
+        s409="this Idempotency-Key was used with a different request",
+    ),
 )
 def create_job(
-    request: JobRequest,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    request: Annotated[JobRequest, Body(openapi_examples=JOB_REQUEST_EXAMPLES)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="the same key and body return the first answer instead of starting a second job",
+        ),
+    ] = None,
 ) -> Response[JobCreated | InputPreview]:
     settings = Settings.load()
+    options = options_as_stored(request.options)
+    vendor = Vendor(request.vendor)
     if request.input_key is not None:
         try:
             check_upload(request.input_key, settings)
+        except UploadMissing as missing:
+            raise NotFoundError(f"input_key {request.input_key}: {missing}") from None
         except UploadRefused as refused:
             raise _invalid_field("input_key", str(refused)) from None
     if request.webhook_url is not None:
@@ -122,9 +283,7 @@ def create_job(
         except WebhookRefused as refused:
             raise _invalid_field("webhook_url", str(refused)) from None
     if request.dry_run:
-        preview = preview_job(
-            request.vendor, request.options, settings, records=request.records, input_key=request.input_key
-        )
+        preview = preview_job(vendor, options, settings, records=request.records, input_key=request.input_key)
         return Response(200, content_types.APPLICATION_JSON, preview)
 
     def create(call: dict) -> dict:
@@ -134,11 +293,11 @@ def create_job(
             inputs = {"body": records_csv(request.records or [])}
         job = start(
             job_id=new_job_id(),
-            vendor=request.vendor,
-            options=request.options,
+            vendor=vendor,
+            options=options,
             source="api",
             settings=settings,
-            webhook_url=str(request.webhook_url) if request.webhook_url else None,
+            webhook_url=request.webhook_url,
             **inputs,
         )
         return JobCreated(job_id=job.job_id, status=job.status.value).model_dump()
@@ -166,32 +325,48 @@ def create_job(
     return Response(202, content_types.APPLICATION_JSON, created)
 
 
-@app.get("/jobs", summary="Jobs, newest first")
+@app.get(
+    "/jobs",
+    operation_id="listJobs",
+    summary="Jobs, newest first",
+    tags=["jobs"],
+    responses=answer(200, JobPage, "a page of jobs") | errors(),
+)
 def list_jobs(
-    status: Annotated[JobStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    next_token: Annotated[str | None, Query(max_length=2000)] = None,
+    status: Annotated[JobStatus | None, Query(description="only jobs of this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="jobs on the page")] = 25,
+    next_token: Annotated[
+        str | None,
+        Query(pattern=PAGE_POSITION_PATTERN, description="the next_token of the page before: where this page starts"),
+    ] = None,
 ) -> JobPage:
-    start_key = None
-    if next_token:
-        try:
-            start_key = json.loads(base64.urlsafe_b64decode(next_token.encode()))
-        except ValueError:
-            raise ServiceError(422, "next_token is not one this API gave") from None
     jobs, last = JobStore(Settings.load().jobs_table).list(
-        status=status.value if status else None, limit=limit, start=start_key
+        status=status.value if status else None, limit=limit, start=page_position(next_token) if next_token else None
     )
-    token = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+    token = page_token(last) if last else None
     return JobPage(jobs=[JobView.of(j) for j in jobs], next_token=token)
 
 
-@app.get("/jobs/<job_id>", summary="A job's status, progress, counts, credits and error")
-def get_job(job_id: str) -> JobView:
+@app.get(
+    "/jobs/<job_id>",
+    operation_id="getJob",
+    summary="A job's status, progress, counts, credits and error",
+    tags=["jobs"],
+    responses=answer(200, JobView, "the job") | errors(404),
+)
+def get_job(job_id: JobId) -> JobView:
     return JobView.of(_job_or_404(job_id, Settings.load()))
 
 
-@app.get("/jobs/<job_id>/results", summary="Download links for results.csv, results.jsonl and summary.json")
-def get_results(job_id: str) -> ResultFiles:
+@app.get(
+    "/jobs/<job_id>/results",
+    operation_id="getResults",
+    summary="Download links for results.csv, results.jsonl and summary.json",
+    tags=["jobs"],
+    responses=answer(200, ResultFiles, "short-lived download links")
+    | errors(404, 409, s409="the job has not ended: results are ready once it ends"),
+)
+def get_results(job_id: JobId) -> ResultFiles:
     settings = Settings.load()
     try:
         return ResultFiles(files=result_urls(_job_or_404(job_id, settings), settings))
@@ -199,12 +374,15 @@ def get_results(job_id: str) -> ResultFiles:
         raise ConflictError(str(conflict)) from None
 
 
-@app.delete(
-    "/jobs/<job_id>",
+@app.post(
+    "/jobs/<job_id>/cancel",
+    operation_id="cancelJob",
     summary="Cancel: submit nothing more, collect what the vendor already accepted, keep what was answered",
+    tags=["jobs"],
+    responses=answer(202, JobView, "the job, stopping") | errors(404, 409, s409="the job has already ended"),
 )
-def delete_job(
-    job_id: str,
+def cancel(
+    job_id: JobId,
     hard: Annotated[
         bool,
         Query(description="stop at once: chunks in flight are abandoned although the vendor may charge for them"),
@@ -221,10 +399,47 @@ def delete_job(
 
 @app.get(
     "/vendors/<vendor>/access",
+    operation_id="getVendorAccess",
     summary="Prove the vendor takes our credentials: its cheapest call, spending no credits where it allows",
+    tags=["vendors"],
+    responses=answer(200, AccessCheck, "ok, or what is wrong in the vendor's words") | errors(),
 )
 def get_vendor_access(vendor: Vendor) -> AccessCheck:
     return vendor_access(vendor, Settings.load())
+
+
+# Each path's methods; any other method reaches the function too (the template routes ANY) and is answered 405.
+METHODS = {
+    "/uploads": ("POST",),
+    "/jobs": ("GET", "POST"),
+    "/jobs/<job_id>": ("GET",),
+    "/jobs/<job_id>/results": ("GET",),
+    "/jobs/<job_id>/cancel": ("POST",),
+    "/vendors/<vendor>/access": ("GET",),
+}
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY")
+
+
+def _method_not_allowed(path: str, allowed: tuple[str, ...]):
+    def method_not_allowed(**_: str) -> Response[ErrorBody]:
+        method = app.current_event.http_method
+        refusal = error_response(405, f"{method} is not a method of this path; it takes {', '.join(allowed)}")
+        refusal.headers["Allow"] = ", ".join(allowed)
+        return refusal
+
+    # Its parameters are the path's own (Powertools passes them and reads the signature for validation).
+    names = re.findall(r"<(\w+)>", path)
+    parameter = functools.partial(inspect.Parameter, kind=inspect.Parameter.KEYWORD_ONLY, annotation=str)
+    method_not_allowed.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [parameter(name) for name in names], return_annotation=Response[ErrorBody]
+    )
+    return method_not_allowed
+
+
+for _path, _allowed in METHODS.items():
+    app.route(_path, method=[m for m in ALL_METHODS if m not in _allowed], include_in_schema=False)(
+        _method_not_allowed(_path, _allowed)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

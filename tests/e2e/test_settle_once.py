@@ -53,7 +53,7 @@ def test_racing_finalizers_settle_the_job_once(runtime, api, pubrio, tmp_path):
                 )
 
             callers = [
-                lambda: httpx.delete(f"{api.url}/jobs/{job_id}", params={"hard": "true"}),
+                lambda: httpx.post(f"{api.url}/jobs/{job_id}/cancel", params={"hard": "true"}),
                 finalize("sweeper"),
                 finalize("other"),
             ]

@@ -104,10 +104,11 @@ def field_errors(answer: httpx.Response) -> dict[str, str]:
     return {e["field"]: e["message"] for e in answer.json()["errors"]}
 
 
-def test_an_input_key_never_uploaded_is_422(http):
+def test_an_input_key_never_uploaded_is_404(http):
     for dry_run in (False, True):
         body = {"vendor": "prospeo", "input_key": "uploads/nothing-here.csv", "dry_run": dry_run}
-        assert field_errors(http.post("/jobs", json=body)) == {"input_key": "no file was uploaded under this input_key"}
+        answer = http.post("/jobs", json=body)
+        assert answer.status_code == 404 and "no file was uploaded under this input_key" in answer.json()["message"]
 
 
 def test_the_upload_form_bounds_the_size_from_one_byte_to_the_input_limit(http):
@@ -160,7 +161,11 @@ def test_the_readme_upload_commands_work_as_written(http, check365, tmp_path):
 
 
 def test_unknown_jobs_are_404_and_unrouted_paths_403(http):
-    for method, path in (("GET", "/jobs/job-nope"), ("GET", "/jobs/job-nope/results"), ("DELETE", "/jobs/job-nope")):
+    for method, path in (
+        ("GET", "/jobs/job-nope"),
+        ("GET", "/jobs/job-nope/results"),
+        ("POST", "/jobs/job-nope/cancel"),
+    ):
         answer = http.request(method, path)
         assert answer.status_code == 404 and "job-nope" in answer.json()["message"]
     assert http.get("/nowhere").status_code == 403
@@ -188,7 +193,11 @@ def test_list_newest_first_filtered_and_paginated(http, prospeo):
             break
     assert {j["status"] for j in succeeded} == {"SUCCEEDED"} and set(ids) <= {j["job_id"] for j in succeeded}
     assert http.get("/jobs", params={"status": "WHATEVER"}).status_code == 422
-    assert http.get("/jobs", params={"next_token": "bogus"}).status_code == 422
+    bogus = http.get("/jobs", params={"next_token": "bogus"})
+    assert bogus.status_code == 422 and bogus.json()["errors"][0]["field"] == "next_token"
+    # a token is a place in the listing: any of its form is a page, here the jobs older than the first one
+    place = http.get("/jobs", params={"next_token": f"{created[0]}~job-0", "limit": 100}).json()["jobs"]
+    assert place and all(job["created_at"] <= created[0] for job in place)
 
 
 def _start_slow_pubrio_job(http, pubrio, rows: int, seed: int) -> tuple[str, str]:
@@ -211,7 +220,7 @@ def _rows(http, job_id: str) -> list[dict[str, str]]:
 def test_cancel_collects_what_the_vendor_accepted_and_submits_nothing_more(http, pubrio):
     with vendor_takes(pubrio, 4):  # the first chunks stay with the vendor while the cancel comes
         job_id, text = _start_slow_pubrio_job(http, pubrio, 700, seed=62)
-        cancelled = http.delete(f"/jobs/{job_id}")
+        cancelled = http.post(f"/jobs/{job_id}/cancel")
         assert cancelled.status_code == 202
         assert cancelled.json()["stop_reason"] == "cancelled by the user"
         job = wait_final(http, job_id)
@@ -231,13 +240,13 @@ def test_cancel_collects_what_the_vendor_accepted_and_submits_nothing_more(http,
     # chunks not yet sent were never sent
     assert answered and ledger["answers_served"] == ledger["paid_submissions"] < job["progress"]["chunks_total"]
     assert ledger["duplicate_paid_submissions"] == 0 and job["credits"] == ledger["credits_charged"]
-    assert http.delete(f"/jobs/{job_id}").status_code == 409
+    assert http.post(f"/jobs/{job_id}/cancel").status_code == 409
 
 
 def test_hard_cancel_ends_the_job_at_once(http, pubrio):
     with vendor_takes(pubrio, 30):  # nothing comes back before the hard cancel
         job_id, _ = _start_slow_pubrio_job(http, pubrio, 700, seed=63)
-        assert http.delete(f"/jobs/{job_id}", params={"hard": "true"}).status_code == 202
+        assert http.post(f"/jobs/{job_id}/cancel", params={"hard": "true"}).status_code == 202
         job = wait_final(http, job_id)
     assert job["status"] == "CANCELLED" and "cancelled" in job["error"]
     rows = _rows(http, job_id)
@@ -314,8 +323,9 @@ def test_a_dry_run_says_why_the_job_would_fail(http):
         "the columns option maps email to 'Mail', which is not a column of this file; the file's columns are: 'Email'"
     )
     assert preview["columns"] == [] and preview["to_send"] == 0
-    vendor_option = http.post("/jobs", json=body | {"options": {"enrich_mobile": True}}).json()
-    assert vendor_option["error"].startswith("invalid options for check365: enrich_mobile")
+    # the vendor's options are checked at the door, dry run or not
+    vendor_option = http.post("/jobs", json=body | {"options": {"enrich_mobile": True}})
+    assert vendor_option.status_code == 422 and vendor_option.json()["errors"][0]["field"] == "options.enrich_mobile"
 
 
 def test_the_openapi_document_describes_the_dry_run(http):
@@ -323,4 +333,195 @@ def test_the_openapi_document_describes_the_dry_run(http):
     responses = spec["paths"]["/jobs"]["post"]["responses"]
     assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/InputPreview")
     assert responses["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/JobCreated")
-    assert "dry_run" in spec["components"]["schemas"]["JobRequest"]["properties"]
+    for vendor in ("Pubrio", "Prospeo", "Check365", "InsideView"):
+        assert "dry_run" in spec["components"]["schemas"][f"{vendor}JobRequest"]["properties"]
+
+
+# ---- requests refused at the door: a 4xx naming the problem, and the listing still works after each ----
+
+STATUSES = ("FAILED", "SUCCEEDED", None)
+
+
+def assert_listing_works(http: httpx.Client) -> None:
+    for status in STATUSES:
+        page = http.get("/jobs", params={"status": status} if status else {})
+        assert page.status_code == 200, page.text
+        for job in page.json()["jobs"]:
+            assert http.get(f"/jobs/{job['job_id']}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("vendor", "options", "field", "words"),
+    [
+        ("check365", {"a": {"": None}}, "options.a", "unknown option; check365 takes allow_resend, columns"),
+        ("check365", {"x": 1e-200}, "options.x", "unknown option"),
+        ("prospeo", {"enrich_mobile": "maybe"}, "options.enrich_mobile", "true or false"),
+        ("prospeo", {"enrich_mobile": "yes"}, "options.enrich_mobile", "true or false"),
+        ("prospeo", {"enrich_mobil": True}, "options.enrich_mobil", "takes allow_resend, only_verified_email, enrich"),
+        ("pubrio", {"contact_types": ["fax"]}, "options.contact_types", "'email-work', 'email-personal' or 'phone'"),
+        ("pubrio", {"contact_types": "email-work,,phone"}, "options.contact_types", "'' is not one of"),
+        ("pubrio", {"profile_id": 10**40}, "options.profile_id", "less than or equal to 9007199254740991"),
+        ("pubrio", {"profile_id": "12"}, "options.profile_id", "a JSON number"),
+        ("check365", {"columns": {"emial": "Email"}}, "options.columns", "'emial' is not a field"),
+        ("check365", {"columns": {"email": "x" * 257}}, "options.columns.email", "at most 256 characters"),
+        ("check365", {"columns": "email=Email"}, "options.columns", "valid dictionary"),
+        ("check365", [], "options", "an object of option names and values"),
+    ],
+)
+def test_invalid_options_are_422_naming_the_option_and_what_it_takes(http, vendor, options, field, words):
+    answer = http.post("/jobs", json={"vendor": vendor, "records": [{"email": "a@b.co"}], "options": options})
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()["errors"][0]
+    assert (problem["field"], problem["in"]) == (field, "body")
+    assert words in problem["message"] and words in answer.json()["message"]
+    assert_listing_works(http)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"vendor": "check365", "records": [{"email": "a"}], "input_key": "uploads/a.csv"}, "body", "exactly one"),
+        ({"vendor": "check365", "records": [{"email": "a"}], "input_key": None}, "input_key", "valid string"),
+        ({"vendor": "check365", "records": [{"email": "x" * 32_768}]}, "records.0.email", "at most 32,767"),
+        ({"vendor": "check365", "records": [{"c" * 257: "x"}]}, "records.0", "a key: String should have at most 256"),
+        ({"vendor": "check365", "records": [{f"c{i}": 1 for i in range(201)}]}, "records.0", "at most 200 items"),
+        ({"vendor": "check365", "records": [{"email": {"nested": 1}}]}, "records.0.email", "text, a number, true"),
+        ({"vendor": "check365", "records": [{"e": "a"}], "webhook_url": "ftp://x"}, "webhook_url", "http or https URL"),
+        ({"vendor": "check365", "records": [{"e": "a"}], "webhook_url": "https://a/" + "x" * 2048}, "webhook_url", ""),
+        ({"vendor": "check365", "records": [{"e": "a"}], "dry_run": "true"}, "dry_run", "true or false"),
+        ({"vendor": "check365", "records": [{"e": "a"}], "colour": "red"}, "colour", "Extra inputs"),
+    ],
+)
+def test_other_bad_fields_are_422_naming_the_field(http, body, field, words):
+    answer = http.post("/jobs", json=body)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()["errors"][0]
+    assert problem["field"] == field and words in problem["message"]
+
+
+def test_a_body_that_is_not_utf8_json_is_400_with_a_message_not_a_dropped_connection(http):
+    for content, words in (
+        (b'{"vendor": "check365", "records": [{"email": "\xff"}]}', "not UTF-8 text (byte 46: 0xff)"),
+        (b'{"vendor": "check365", "records": [{"email": NaN}]}', "NaN is not JSON"),
+        (b'{"vendor": "check365", "records": [{"email": "\\ud800"}]}', "unpaired surrogate"),
+        (b'{"vendor": "check365", "records": [{"email": ' + b"9" * 5000 + b"}]}", "not JSON"),
+        (b'{"vendor": ', "not JSON"),
+    ):
+        answer = http.post("/jobs", content=content, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400, answer.text
+        assert words in answer.json()["message"]
+    assert_listing_works(http)
+
+
+def test_a_body_that_is_not_json_is_415_with_a_message(http):
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        answer = http.post(
+            "/jobs", content=b"vendor=check365&input_key=uploads/a.csv", headers={"Content-Type": content_type}
+        )
+        assert answer.status_code == 415, (content_type, answer.text)
+        assert answer.json()["message"] == "the body must be JSON, sent with Content-Type: application/json"
+
+
+def test_a_body_over_the_limit_is_413_with_a_message(http):
+    records = [{"notes": "x" * 30_000} for _ in range(70)]  # 2.1 MB of valid records
+    answer = http.post("/jobs", json={"vendor": "check365", "records": records})
+    assert answer.status_code == 413 and "at most 2,000,000" in answer.json()["message"]
+
+
+def test_a_method_a_path_does_not_take_is_405_saying_which_it_takes(http):
+    for method, path, allowed in (
+        ("DELETE", "/jobs/job-nope", "GET"),
+        ("PUT", "/jobs", "GET, POST"),
+        ("GET", "/jobs/job-nope/cancel", "POST"),
+    ):
+        answer = http.request(method, path)
+        assert answer.status_code == 405 and answer.headers["Allow"] == allowed
+        assert answer.json()["message"].endswith(f"it takes {allowed}")
+
+
+def test_list_options_take_a_list_or_a_comma_string_in_every_entry_point(http, runtime, pubrio):
+    """contact_types as the README gives it for S3 (a comma string) is the same option through the API and a drop."""
+    from enrichment.jobs.ingest import options_from_metadata, s3_job_id
+
+    text = pubrio_csv(5, seed=64)
+    through_api = []
+    for form in ("email-work,phone", ["email-work", "phone"], " email-work , phone,phone"):
+        body = {"vendor": "pubrio", "records": parse_csv(text), "options": {"contact_types": form}}
+        created = http.post("/jobs", json=body)
+        assert created.status_code == 202, created.text
+        through_api.append(wait_final(http, created.json()["job_id"]))
+    key = "inbox/pubrio/comma-form.csv"
+    metadata = {"option-contact-types": "email-work,phone"}  # what `aws s3 cp --metadata` sends
+    put = runtime.client("s3").put_object(Bucket=runtime.bucket, Key=key, Body=text.encode(), Metadata=metadata)
+    dropped = runtime.wait(s3_job_id(runtime.bucket, key, put["ETag"], options_from_metadata(metadata)), timeout=60)
+    for job in (*through_api, dropped.item):
+        assert job["status"] == "SUCCEEDED" and job["options"] == {"contact_types": ["email-work", "phone"]}
+
+
+def test_a_stored_job_this_version_cannot_read_leaves_the_listing_working(http, runtime):
+    """An item written by another version (a status this one does not know) is left out of the listing and
+    answered 500 on its own, with a message; every other job is listed as before."""
+    ddb, table = runtime.client("dynamodb"), runtime.outputs["JobsTableName"]
+    item = {
+        "job_id": {"S": "job-from-elsewhere"},
+        "item": {"S": "job"},
+        "listing": {"S": "job"},
+        "status": {"S": "FAILED"},
+        "vendor": {"S": "a-vendor-gone"},
+        "created_at": {"S": "2999-01-01T00:00:00.000Z"},  # the newest: the first on every page
+    }
+    ddb.put_item(TableName=table, Item=item)
+    try:
+        listed = http.get("/jobs", params={"limit": 5})
+        failed = http.get("/jobs", params={"status": "FAILED", "limit": 5})
+        alone = http.get("/jobs/job-from-elsewhere")
+    finally:
+        ddb.delete_item(TableName=table, Key={"job_id": item["job_id"], "item": item["item"]})
+    assert listed.status_code == failed.status_code == 200
+    assert "job-from-elsewhere" not in listed.text + failed.text
+    assert alone.status_code == 500
+    assert alone.json()["message"].startswith("job job-from-elsewhere is stored in a form this version cannot read (")
+
+
+# ---- the OpenAPI document is the contract ----
+
+
+def test_every_route_is_tagged_and_documents_each_status_with_its_error_body(http):
+    spec = http.get("/swagger", params={"format": "json"}).json()
+    assert spec["servers"] == [{"url": "/v1"}]  # relative: the local server and a deployed stage alike
+    assert {t["name"] for t in spec["tags"]} == {"jobs", "uploads", "vendors"}
+    error_body = spec["components"]["schemas"]["ErrorBody"]
+    assert set(error_body["required"]) == {"statusCode", "message"}
+    expected = {
+        ("post", "/uploads"): {"201", "422", "500"},
+        ("post", "/jobs"): {"200", "202", "400", "404", "409", "413", "415", "422", "500"},
+        ("get", "/jobs"): {"200", "422", "500"},
+        ("get", "/jobs/{job_id}"): {"200", "404", "422", "500"},
+        ("get", "/jobs/{job_id}/results"): {"200", "404", "409", "422", "500"},
+        ("post", "/jobs/{job_id}/cancel"): {"202", "404", "409", "422", "500"},
+        ("get", "/vendors/{vendor}/access"): {"200", "422", "500"},
+    }
+    documented = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    assert set(documented) == set(expected)
+    for route, operation in documented.items():
+        assert operation["tags"] and operation["tags"][0] in {"jobs", "uploads", "vendors"}, route
+        assert set(operation["responses"]) == expected[route], route
+        for status, response in operation["responses"].items():
+            if status >= "400":
+                schema = response["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ErrorBody"), (route, status)
+
+
+def test_the_document_says_exactly_one_of_records_or_input_key_and_its_examples_work(http, prospeo):
+    spec = http.get("/swagger", params={"format": "json"}).json()
+    body = spec["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["discriminator"]["propertyName"] == "vendor"
+    for vendor in ("Pubrio", "Prospeo", "Check365", "InsideView"):
+        request = spec["components"]["schemas"][f"{vendor}JobRequest"]
+        assert request["oneOf"] == [{"required": ["records"]}, {"required": ["input_key"]}]
+        assert "exactly one of records or input_key" in request["description"]
+    examples = body["examples"]
+    assert http.post("/jobs", json=examples["records"]["value"]).status_code == 202
+    assert http.post("/jobs", json=examples["dry_run"]["value"]).status_code == 200
+    upload = http.post("/jobs", json=examples["upload"]["value"])  # valid; only its upload is not there
+    assert upload.status_code == 404 and "has not been uploaded" in upload.json()["message"]

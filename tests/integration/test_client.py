@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,7 @@ import pytest
 
 from client import cli
 from client.api import SigV4, region_of
-from localrt.samples import check365_csv
+from localrt.samples import check365_csv, pubrio_csv
 from tests.conftest import parse_csv
 from tests.e2e.oracle import assert_rows_match, expected_check365
 
@@ -180,3 +182,85 @@ def test_submit_exits_1_when_the_job_fails_saying_why_before_the_folder(api, pro
     folder = Path(out.strip().splitlines()[-1])  # the output folder stays the last line
     assert (folder / "summary.json").is_file()
     assert json.loads((folder / "summary.json").read_text())["status"] == "FAILED"
+
+
+# ---- a client that behaves ----
+
+
+def test_url_is_taken_before_or_after_the_command_and_from_the_environment(api, monkeypatch, capsys):
+    assert cli.main(["list", "--limit", "1", "--url", api.url]) == 0
+    assert cli.main(["--url", api.url, "list", "--limit", "1"]) == 0
+    # the one given last wins: a wrong URL before the command, the right one after it
+    assert cli.main(["--url", "http://127.0.0.1:9", "list", "--url", api.url]) == 0
+    monkeypatch.setenv("ENRICH_API_URL", api.url)
+    assert cli.main(["list", "--limit", "1"]) == 0
+    capsys.readouterr()
+
+
+def test_every_option_and_argument_has_help():
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("enrich", parser), *commands.choices.items()]:
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.dest)
+
+
+def _failed_job(http: httpx.Client) -> str:
+    """A job that fails before its input is read: the columns option names a column the file lacks."""
+    body = {"vendor": "check365", "records": [{"Email": "a@initech.com"}], "options": {"columns": {"email": "Mail"}}}
+    job_id = http.post("/jobs", json=body).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while http.get(f"/jobs/{job_id}").json()["status"] != "FAILED" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return job_id
+
+
+def test_a_failed_job_shows_its_real_progress_says_why_and_exits_1(api, capsys):
+    with httpx.Client(base_url=api.url) as http:
+        job_id = _failed_job(http)
+    assert cli.main(["watch", job_id, "--url", api.url]) == 1
+    out, err = capsys.readouterr()
+    bar = err.strip().splitlines()[-1]
+    assert f"{job_id} [{'.' * 30}] chunks -" in bar and "FAILED" in bar  # nothing done: an empty bar
+    assert "rows None" not in out and "rows not read" in out
+    assert out.strip().splitlines()[-1].startswith("FAILED: the columns option maps email to 'Mail'")
+    assert cli.main(["list", "--url", api.url, "--status", "FAILED"]) == 0
+    assert "None" not in capsys.readouterr().out
+
+
+def test_ctrl_c_while_watching_says_the_job_goes_on_and_how_to_follow_it(api, check365, monkeypatch, capsys):
+    with httpx.Client(base_url=api.url) as http:
+        job_id = http.post("/jobs", json={"vendor": "check365", "records": [{"email": "a@initech.com"}]}).json()[
+            "job_id"
+        ]
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.time, "sleep", interrupted)
+    assert cli.main(["watch", job_id, "--url", api.url]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"job {job_id} goes on" in err and f"`enrich watch {job_id}`" in err
+    monkeypatch.undo()
+    with httpx.Client(base_url=api.url) as http:  # not cancelled: it ends on its own
+        deadline = time.monotonic() + 60
+        while (job := http.get(f"/jobs/{job_id}").json())["status"] not in cli.FINAL and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert job["status"] == "SUCCEEDED"
+
+
+def test_options_given_on_the_command_line_take_the_apis_one_form(api, pubrio, tmp_path, capsys):
+    assert cli.parse_options(["contact_types=email-work,phone", "enrich_mobile=true", "profile_id=12"]) == {
+        "contact_types": "email-work,phone",
+        "enrich_mobile": True,
+        "profile_id": 12,
+    }
+    source = tmp_path / "people.csv"
+    source.write_text(pubrio_csv(3, seed=82))
+    args = ["submit", str(source), "--vendor", "pubrio", "--option", "contact_types=email-work,phone"]
+    assert cli.main([*args, "--url", api.url, "--out", str(tmp_path / "r")]) == 0
+    folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert json.loads((folder / "summary.json").read_text())["options"] == {"contact_types": ["email-work", "phone"]}
+    assert cli.main([*args, "--option", "enrich_mobile=true", "--url", api.url]) == 2
+    assert "options.enrich_mobile: unknown option; pubrio takes" in capsys.readouterr().err

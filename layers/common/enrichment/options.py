@@ -1,23 +1,34 @@
 """A job's options: the job's own (`columns`) and the vendor's, which only its adapter's options model reads.
 
-Both arrive in one `options` object (the API's `options`, `x-amz-meta-option-<name>`, `make run OPTIONS=`), so
-the job's own are taken out before the vendor's model, which forbids names it does not know, sees them.
+Both arrive in one `options` object (the API's `options`, `x-amz-meta-option-<name>`, schedules.json, `make run
+OPTIONS=`), checked against one model per vendor (`options_model`: the vendor's options and the job's) when the
+job is created: the API refuses invalid options at the door (422), the other entry points store them so that
+Prepare fails the job naming the option. Each value's one form (a comma string for a list, JSON true or false
+for a flag) is the options models' own (`option_types`), so every entry point accepts the same.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from enrichment.errors import BadInput
+from enrichment.models import CANONICAL_FIELDS, Vendor
+from enrichment.option_types import MAX_OPTION_TEXT, OptionText
+from enrichment.vendors import adapter_class
 
 COLUMNS_EXAMPLE = '{"email": "Work Email 2", "company_name": "Account"}'
+CanonicalField = Literal[CANONICAL_FIELDS]  # type: ignore[valid-type]
 
 
-class JobOptions(BaseModel):
-    columns: dict[str, str] = Field(
+class JobOptions(BaseModel, extra="forbid"):
+    columns: dict[CanonicalField, OptionText] = Field(
         default_factory=dict,
         description=f"field -> column name: the column each named field is read from, whatever the headers say; "
         f"for example {COLUMNS_EXAMPLE}",
@@ -25,6 +36,88 @@ class JobOptions(BaseModel):
 
 
 JOB_OPTION_NAMES = frozenset(JobOptions.model_fields)
+
+
+class InvalidOptions(BadInput):
+    """Options a vendor's job does not take: each problem is (the option, what is wrong, naming what it takes)."""
+
+    def __init__(self, vendor: Vendor, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__(f"invalid options for {vendor.value}: " + "; ".join(f"{o}: {m}" for o, m in problems))
+
+
+@functools.cache
+def options_model(vendor: Vendor) -> type[BaseModel]:
+    """Every option a job for `vendor` takes: the vendor's (its adapter's model, which forbids others) and the job's."""
+    vendor_model = adapter_class(vendor).options_model
+    name = vendor_model.__name__.removesuffix("Options") + "JobOptions"
+    return create_model(
+        name, __base__=(vendor_model, JobOptions), __doc__=f"The options of a {vendor.value} job (see the README)."
+    )
+
+
+def option_problems(vendor: Vendor, errors: list[ErrorDetails]) -> list[tuple[str, str]]:
+    """pydantic's errors about a job's options as (option, why), naming what the option takes."""
+    names = ", ".join([*adapter_class(vendor).options_model.model_fields, *JobOptions.model_fields])
+    problems = []
+    for error in errors:
+        loc = [str(part) for part in error["loc"] if not isinstance(part, int)]  # list positions say little
+        where = ".".join(loc) or '""'
+        if error["type"] == "extra_forbidden" and len(loc) == 1:
+            problems.append((where, f"unknown option; {vendor.value} takes {names}"))
+        elif loc[:1] == ["columns"] and loc[-1] == "[key]":
+            problems.append(("columns", f"{loc[1]!r} is not a field; the fields are: {', '.join(CANONICAL_FIELDS)}"))
+        elif error["type"] == "literal_error":
+            given = repr(error["input"])[:60]
+            problems.append((where, f"{given} is not one of {error.get('ctx', {}).get('expected', '')}"))
+        elif error["type"] == "bool_type":
+            problems.append((where, "takes true or false (JSON booleans, not text)"))
+        elif error["type"] in ("model_type", "model_attributes_type", "dict_type") and not loc:
+            problems.append(("options", "an object of option names and values"))
+        else:
+            problems.append((where if loc else "options", error["msg"].removeprefix("Value error, ")))
+    return problems
+
+
+def parse_options(vendor: Vendor, options: Mapping[str, Any]) -> BaseModel:
+    """The options checked against the vendor's job options model; InvalidOptions names each option wrong."""
+    try:
+        return options_model(Vendor(vendor)).model_validate(options)
+    except ValidationError as exc:
+        raise InvalidOptions(Vendor(vendor), option_problems(Vendor(vendor), exc.errors())) from None
+
+
+def options_as_stored(parsed: BaseModel) -> dict[str, Any]:
+    """The options a job keeps: those given, each in its one form (a list, not a comma string)."""
+    return parsed.model_dump(mode="json", exclude_unset=True)
+
+
+def options_to_store(vendor: Vendor, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What a job created outside the API (an S3 drop, a schedule) keeps: valid options in their one form; invalid
+    ones as given, so Prepare fails the job naming them, with any value DynamoDB could not hold as its JSON text."""
+    try:
+        return options_as_stored(parse_options(vendor, options))
+    except InvalidOptions:
+        return {(name if name else json.dumps(name)): _storable(value) for name, value in options.items()}
+
+
+def _storable(value: Any) -> Any:
+    return value if _holds(value) else json.dumps(value, default=str)[: 4 * MAX_OPTION_TEXT]
+
+
+def _holds(value: Any) -> bool:
+    """Whether DynamoDB keeps the value as it is: numbers in its range, maps without empty keys."""
+    if value is None or isinstance(value, (str, bool)):
+        return True
+    if isinstance(value, int):
+        return abs(value) < 10**38
+    if isinstance(value, float):
+        return math.isfinite(value) and (value == 0 or 1e-130 <= abs(value) < 1e125)
+    if isinstance(value, list):
+        return all(_holds(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k and _holds(v) for k, v in value.items())
+    return False
 
 
 def vendor_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -36,7 +129,13 @@ def job_options(options: Mapping[str, Any]) -> JobOptions:
     """The job's own options, checked; BadInput says what is wrong in words a person reads."""
     try:
         return JobOptions.model_validate({n: v for n, v in options.items() if n in JOB_OPTION_NAMES})
-    except ValidationError:
+    except ValidationError as exc:
+        unknown = [str(e["loc"][1]) for e in exc.errors() if e["loc"][-1] == "[key]"]
+        if unknown:
+            raise BadInput(
+                f"invalid option columns: {', '.join(map(repr, unknown))} is not a field; "
+                f"the fields are: {', '.join(CANONICAL_FIELDS)}"
+            ) from None
         raise BadInput(
             f"invalid option columns: it maps fields to column names, like {COLUMNS_EXAMPLE}; "
             f"got {str(options.get('columns'))[:200]!r}"

@@ -1,49 +1,178 @@
-"""The jobs API's request and response bodies (validated by Powertools; the OpenAPI document comes from them)."""
+"""The jobs API's request and response bodies (validated by Powertools; the OpenAPI document comes from them).
+
+The request body is one model per vendor (chosen by `vendor`), each carrying that vendor's options model, so the
+options are checked when the job is created and the OpenAPI document says exactly what each vendor's job takes.
+Every bound is here, and documented in the README ("The jobs API").
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 from enrichment.models import Job, Vendor
+from enrichment.option_types import MAX_OPTION_TEXT, Flag
+from enrichment.options import option_problems, options_model
 
+MAX_BODY_BYTES = 2_000_000  # a request body; a larger file goes through POST /uploads
 MAX_INLINE_RECORDS = 1000
+MAX_RECORD_COLUMNS = 200
+MAX_CELL_CHARACTERS = 32_767  # what an Excel cell holds
+MAX_WEBHOOK_URL = 2048
 
-Cell = str | int | float | bool | None
+ColumnName = Annotated[str, StringConstraints(max_length=MAX_OPTION_TEXT)]
 
 
-class JobRequest(BaseModel, extra="forbid"):
-    vendor: Vendor
-    options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="the job's options (see the README): the vendor's, and `columns` (field -> column name)",
-    )
-    records: list[dict[str, Cell]] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_INLINE_RECORDS,
-        description=f"inline rows, at most {MAX_INLINE_RECORDS}; keys are column names",
-    )
-    input_key: str | None = Field(default=None, description="the input_key from POST /uploads, for a larger file")
-    webhook_url: AnyHttpUrl | None = Field(
-        default=None,
-        description="POSTed the completion event, signed: an https URL on the public internet, or a host:port "
-        "in the stack's WEBHOOK_ALLOW (else 422)",
-    )
-    dry_run: bool = Field(
-        default=False,
-        description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
-        "duplicates, chunks); no job is created, nothing is sent, no credit is spent",
-    )
+def _cell(value: Any) -> Any:
+    """One check, one message for a cell (a union of types would report each type's own failure)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_CELL_CHARACTERS:
+            raise ValueError(f"text of at most {MAX_CELL_CHARACTERS:,} characters")
+        return value
+    raise ValueError("a cell is text, a number, true, false or null")
+
+
+Cell = Annotated[
+    Any,
+    PlainValidator(_cell),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_CELL_CHARACTERS},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+Record = Annotated[dict[ColumnName, Cell], Field(max_length=MAX_RECORD_COLUMNS)]
+# What POST /uploads answers: uploads/<name>, one path segment.
+InputKey = Annotated[str, StringConstraints(pattern=r"^uploads/[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+# An http(s) URL with a host name or IPv4 address, an optional port and a path of printable ASCII: checked by this
+# pattern alone, so the OpenAPI document and the API accept exactly the same URLs.
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(max_length=MAX_WEBHOOK_URL, pattern=rf"^https?://{_LABEL}(\.{_LABEL})*(:{_PORT})?(/[!-~]*)?$"),
+]
+
+RECORDS_EXAMPLE = [{"email": "ada@initech.com"}, {"full_name": "Grace Hopper", "company": "Navy"}]
+
+
+def _exactly_one_input(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = [{"required": ["records"]}, {"required": ["input_key"]}]
+    schema["description"] = (schema.get("description") or "") + " Give exactly one of records or input_key."
+
+
+class _JobRequestBase(BaseModel):
+    """A job for one vendor from inline records or an uploaded file; with dry_run, its preview instead."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_input)
 
     @model_validator(mode="after")
-    def _one_input(self) -> JobRequest:
-        if (self.records is None) == (self.input_key is None):
+    def _one_input(self) -> _JobRequestBase:
+        if (self.records is None) == (self.input_key is None):  # type: ignore[attr-defined]
             raise ValueError("give exactly one of records or input_key")
-        if self.input_key is not None and not self.input_key.startswith("uploads/"):
-            raise ValueError("input_key must be one returned by POST /uploads")
         return self
+
+
+def _request_model(vendor: Vendor) -> type[_JobRequestBase]:
+    options = options_model(vendor)
+    # records and input_key are absent or given, never null: the schema's oneOf counts them by presence.
+    return create_model(
+        options.__name__.replace("JobOptions", "JobRequest"),
+        __base__=_JobRequestBase,
+        __doc__=f"A {vendor.value} job from inline records or an uploaded file; with dry_run, its preview instead.",
+        vendor=(Literal[vendor.value], ...),
+        options=(options, Field(default_factory=options, description=f"the options of a {vendor.value} job")),
+        records=(
+            list[Record],
+            Field(
+                default=None,
+                min_length=1,
+                max_length=MAX_INLINE_RECORDS,
+                description=f"inline rows, at most {MAX_INLINE_RECORDS:,} of at most {MAX_RECORD_COLUMNS} columns; "
+                f"keys are column names (at most {MAX_OPTION_TEXT} characters), values text (at most "
+                f"{MAX_CELL_CHARACTERS:,} characters), numbers, booleans or null",
+                examples=[RECORDS_EXAMPLE],
+            ),
+        ),
+        input_key=(InputKey, Field(default=None, description="the input_key from POST /uploads, for a larger file")),
+        webhook_url=(
+            WebhookUrl | None,
+            Field(
+                default=None,
+                description=f"POSTed the completion event, signed: an https URL of at most {MAX_WEBHOOK_URL} "
+                "characters on the public internet (a private, loopback, link-local or metadata address is refused "
+                "with 422), or a host:port in the stack's WEBHOOK_ALLOW (then http too)",
+            ),
+        ),
+        dry_run=(
+            Flag,
+            Field(
+                default=False,
+                description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
+                "duplicates, chunks); no job is created, nothing is sent, no credit is spent",
+            ),
+        ),
+    )
+
+
+JOB_REQUESTS = {vendor: _request_model(vendor) for vendor in Vendor}
+JobRequest = Annotated[Union[tuple(JOB_REQUESTS.values())], Field(discriminator="vendor")]  # noqa: UP007
+
+# Shown by Swagger UI's "Try it out": each is a valid request.
+JOB_REQUEST_EXAMPLES = {
+    "records": {
+        "summary": "inline records (Prospeo, mobiles too)",
+        "value": {"vendor": "prospeo", "options": {"enrich_mobile": True}, "records": RECORDS_EXAMPLE},
+    },
+    "dry_run": {
+        "summary": "a preview of inline records: nothing is sent",
+        "value": {"vendor": "check365", "records": [{"Email": "ada@initech.com"}], "dry_run": True},
+    },
+    "upload": {
+        "summary": "an uploaded file (its input_key from POST /uploads)",
+        "value": {
+            "vendor": "pubrio",
+            "options": {"contact_types": "email-work,phone"},
+            "input_key": "uploads/0123456789abcdef01234567.csv",
+        },
+    },
+}
+
+
+class FieldProblem(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    field: str = Field(description="the field, dotted for a nested one (options.contact_types), or the parameter")
+    location: str = Field(alias="in", description="body, query, header or path")
+    message: str = Field(description="what is wrong, naming what the field takes")
+    type: str = Field(description="the kind of problem (pydantic's error type)")
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: its status, a message saying what is wrong, and for 422 each failing field."""
+
+    statusCode: int  # camelCase: the name Powertools' own error bodies use
+    message: str
+    errors: list[FieldProblem] = Field(default_factory=list, description="each failing field (422), else empty")
 
 
 class JobCreated(BaseModel):
@@ -64,8 +193,8 @@ class UploadTicket(BaseModel):
 
 class Progress(BaseModel):
     chunks_done: int
-    chunks_total: int | None
-    percent: float | None
+    chunks_total: int | None = Field(description="null until the input is read")
+    percent: float | None = Field(description="chunks done of total; null until the input is read")
 
 
 class Webhook(BaseModel):
@@ -80,8 +209,8 @@ class JobView(BaseModel):
     vendor: str
     status: str
     source: str
-    options: dict[str, Any]
-    rows: int | None
+    options: dict[str, Any] = Field(description="the job's options, each in its one form")
+    rows: int | None = Field(description="rows in the input; null until it is read")
     progress: Progress
     counts: dict[str, int]
     credits: float
@@ -99,7 +228,8 @@ class JobView(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobView:
         total = job.chunks_total
-        percent = round(100 * job.chunks_done / total, 1) if total else (100.0 if job.status.is_final else None)
+        # A job that ended before its input was read (chunks_total unknown) made no progress: not a full bar.
+        percent = round(100 * job.chunks_done / total, 1) if total else (100.0 if total == 0 else None)
         return cls(
             job_id=job.job_id,
             vendor=job.vendor.value,
@@ -123,10 +253,115 @@ class JobView(BaseModel):
         )
 
 
+# A page token is the position where a page stopped: the created_at and job_id of its last job. Any token of this
+# form is a place in the listing, so the OpenAPI document's pattern says exactly which tokens the API takes.
+PAGE_POSITION_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z~[A-Za-z0-9_-]{1,100}$"
+
+
+def page_token(position: tuple[str, str]) -> str:
+    created_at, job_id = position
+    return f"{created_at}~{job_id}"
+
+
+def page_position(token: str) -> tuple[str, str]:
+    created_at, _, job_id = token.partition("~")
+    return created_at, job_id
+
+
 class JobPage(BaseModel):
     jobs: list[JobView]
-    next_token: str | None = Field(description="pass as next_token for the next page; absent on the last")
+    next_token: str | None = Field(description="pass as next_token for the next page; null on the last")
 
 
 class ResultFiles(BaseModel):
     files: dict[str, str] = Field(description="file name -> short-lived download URL")
+
+
+# ---- reading a request body, and saying what is wrong with it ----
+
+
+class BodyTooLarge(ValueError):
+    """A request body over MAX_BODY_BYTES (HTTP 413)."""
+
+
+def parse_json_body(text: str) -> Any:
+    """The body as JSON: strict (no NaN or Infinity), bounded in size, text that is valid Unicode. Anything else
+    raises json.JSONDecodeError (answered 400) or BodyTooLarge (413)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,} (upload a larger file)")
+    try:
+        value = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, a body nested too deep
+        raise json.JSONDecodeError(str(exc)[:200], text[:100], 0) from None
+    if not _valid_unicode(value):
+        raise json.JSONDecodeError("a string holds an unpaired surrogate (\\ud800-\\udfff), which is not text", "", 0)
+    return value
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if math.isinf(value):  # 1e400: JSON, but no double holds it
+        raise ValueError(f"the number {number[:40]} is too large")
+    return value
+
+
+def _valid_unicode(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return True
+
+
+PATTERN_HINTS = {
+    "input_key": "the input_key POST /uploads answered (uploads/<name>)",
+    "webhook_url": "an http or https URL: a host name or IPv4 address, an optional port, a path of printable ASCII",
+    "next_token": "the next_token a page of GET /jobs gave",
+}
+VENDOR_NAMES = [vendor.value for vendor in Vendor]
+
+
+def field_problems(errors: list[dict[str, Any]]) -> list[FieldProblem]:
+    """A failed validation's errors (Powertools' RequestValidationError) as fields and what is wrong, in words:
+    the vendor's model a body was checked against is left out of the field's name, options are named as the
+    options' own check names them (enrichment.options)."""
+    problems = []
+    for error in errors:
+        where, *rest = error["loc"] or ("body",)
+        path = [str(part) for part in rest]
+        vendor = path.pop(0) if where == "body" and path[:1] and path[0] in VENDOR_NAMES else None
+        kind = error.get("type", "")
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        if path[-1:] == ["[key]"]:  # a dict key: named by where it is, not by itself (it may be long)
+            path, message = path[:-2], f"a key: {message}"
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            path, message = ["vendor"], f"vendor is one of {', '.join(VENDOR_NAMES)}"
+        elif vendor and path[:1] == ["options"]:
+            detail = dict(error) | {"loc": tuple(error["loc"])[3:]}
+            option, message = option_problems(Vendor(vendor), [detail])[0]  # type: ignore[list-item]
+            path = ["options", option] if option != "options" else ["options"]
+        elif kind == "string_pattern_mismatch" and path and path[-1] in PATTERN_HINTS:
+            message = PATTERN_HINTS[path[-1]]
+        elif kind == "bool_type":
+            message = "takes true or false (JSON booleans, not text)"
+        elif kind == "missing" and not path and where == "body":
+            message = "a JSON object is required"
+        field = ".".join(part if len(part) <= 60 else part[:57] + "..." for part in path) or where
+        problems.append(FieldProblem(field=field, location=where, message=message, type=kind))
+    return problems

@@ -31,8 +31,8 @@ def s3_job_id(bucket: str, key: str, etag: str, options: dict[str, Any]) -> str:
 def options_from_metadata(metadata: dict[str, str]) -> dict[str, Any]:
     """Options given as object metadata: `x-amz-meta-option-enrich-mobile: true` -> {"enrich_mobile": True}.
 
-    Values are read as JSON when they parse (true, 12, ["phone"]), else as text; a comma list
-    (email-work,phone) becomes a list.
+    Values are read as JSON when they parse (true, 12, ["phone"]), else as text ("email-work,phone"): the options
+    models take a list option's comma string as the API does (enrichment.option_types).
     """
     options: dict[str, Any] = {}
     for name, raw in metadata.items():
@@ -40,10 +40,9 @@ def options_from_metadata(metadata: dict[str, str]) -> dict[str, Any]:
             continue
         key = re.sub(r"[^a-z0-9]+", "_", name.lower().removeprefix(OPTION_METADATA_PREFIX)).strip("_")
         try:
-            value = json.loads(raw)
+            options[key] = json.loads(raw)
         except ValueError:
-            value = [v.strip() for v in raw.split(",")] if "," in raw else raw
-        options[key] = value
+            options[key] = raw
     return options
 
 

@@ -16,6 +16,7 @@ from enrichment.files import layout, storage
 from enrichment.files.reader import InMemoryFile, InputSource
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import AccessCheck, Job, JobStatus, Vendor
+from enrichment.options import options_to_store
 from enrichment.pipeline.preview import InputPreview, preview_input
 from enrichment.settings import Settings, SettingsError
 
@@ -76,12 +77,14 @@ def start_job(
     """Create the job item, put its input in the job's folder, and start its execution (named by the job id).
     The input's name, for the report, is the copied object's (the dropped file's, the upload's), else inline.
 
-    Safe to repeat: a job that exists already is left as it is, or its start is completed."""
+    Safe to repeat: a job that exists already is left as it is, or its start is completed. Options are kept in
+    their one form when valid; invalid ones (from a drop or a schedule: the API refuses them) fail the job in
+    Prepare, naming them."""
     store = JobStore(settings.jobs_table)
     job = Job(
         job_id=job_id,
         vendor=vendor,
-        options=options,
+        options=options_to_store(vendor, options),
         source=source,
         input_name=PurePosixPath(copy_from[1]).name if copy_from is not None else INLINE_RECORDS,
         input_key=layout.input_key(job_id),
@@ -153,7 +156,11 @@ def result_urls(job: Job, settings: Settings) -> dict[str, str]:
 
 
 class UploadRefused(ValueError):
-    """The input_key names no usable upload (HTTP 422): nothing there, an empty file, or one over the limit."""
+    """The input_key names no usable upload (HTTP 422): an empty file, or one over the limit."""
+
+
+class UploadMissing(UploadRefused):
+    """Nothing was uploaded under the input_key (HTTP 404)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +191,7 @@ def check_upload(input_key: str, settings: Settings) -> None:
     try:
         size = s3.head_object(Bucket=settings.data_bucket, Key=input_key)["ContentLength"]
     except s3.exceptions.ClientError:
-        raise UploadRefused("no file was uploaded under this input_key") from None
+        raise UploadMissing("no file was uploaded under this input_key") from None
     if size == 0:
         raise UploadRefused("the uploaded file is empty")
     if size > settings.input_limits.max_bytes:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import decimal
+import logging
 import time
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import ValidationError
 
 from enrichment.aws import client
 from enrichment.models import Job, JobStatus
@@ -22,6 +25,18 @@ JOB_ITEM = "job"
 SETTLE_ATTEMPTS = 8  # transaction conflicts (two chunks settling at once) are retried, not dropped
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+logger = logging.getLogger(__name__)
+
+
+Position = tuple[str, str]  # where a listing stopped: (created_at, job_id) of the last job it gave
+
+
+class UnreadableJob(LookupError):
+    """A stored job item this version cannot read (written by another version, or by hand)."""
+
+
+class Unstorable(ValueError):
+    """A value DynamoDB would not keep as it is (a number out of its range, a map with an empty key)."""
 
 
 def now_iso() -> str:
@@ -29,13 +44,20 @@ def now_iso() -> str:
 
 
 def _to_dynamo(value: Any) -> dict[str, Any]:
+    """A DynamoDB attribute value; Unstorable when DynamoDB would refuse or change it (what enters a job is
+    checked before: this keeps anything else from being written in a form that breaks its reads)."""
     if isinstance(value, float):
         value = Decimal(str(value))
     elif isinstance(value, dict):
+        if any(not isinstance(k, str) or not k for k in value):
+            raise Unstorable("a map with an empty key")
         return {"M": {k: _to_dynamo(v) for k, v in value.items()}}
     elif isinstance(value, list):
         return {"L": [_to_dynamo(v) for v in value]}
-    return _serializer.serialize(value)
+    try:
+        return _serializer.serialize(value)
+    except (decimal.Inexact, decimal.Rounded, decimal.Underflow, decimal.Overflow, decimal.Clamped):
+        raise Unstorable(f"the number {value} (DynamoDB keeps 38 digits, from 1E-130 to 1E+126)") from None
 
 
 def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +71,15 @@ def _from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return {k: plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _job(item: dict[str, Any]) -> Job:
+    try:
+        return Job.model_validate(_from_dynamo(item))
+    except ValidationError as exc:
+        job_id = item.get("job_id", {}).get("S", "?")
+        fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+        raise UnreadableJob(f"job {job_id} is stored in a form this version cannot read ({fields})") from None
 
 
 def _key(job_id: str, item: str = JOB_ITEM) -> dict[str, Any]:
@@ -75,12 +106,16 @@ class JobStore:
         answer = client("dynamodb").get_item(TableName=self.table, Key=_key(job_id), ConsistentRead=True)
         if "Item" not in answer:
             return None
-        return Job.model_validate(_from_dynamo(answer["Item"]))
+        return _job(answer["Item"])
 
     def list(
-        self, *, status: str | None = None, limit: int = 25, start: dict[str, Any] | None = None
-    ) -> tuple[list[Job], dict[str, Any] | None]:
-        """Jobs newest first (optionally of one status), a page at a time; returns the page and where to go on."""
+        self, *, status: str | None = None, limit: int = 25, start: Position | None = None
+    ) -> tuple[list[Job], Position | None]:
+        """Jobs newest first (optionally of one status), a page at a time; returns the page and where to go on:
+        the position (created_at, job_id) of its last job, or None after the last page. Any position is a place in
+        the listing, whether or not a job is there.
+
+        An item this version cannot read is left out (and logged), so one odd item never hides the others."""
         if status:
             index, condition, values = "ByStatus", "#s = :v", {":v": {"S": status}}
         else:
@@ -95,10 +130,18 @@ class JobStore:
             "Limit": limit,
         }
         if start:
-            kwargs["ExclusiveStartKey"] = start
+            created_at, job_id = start
+            index_key = {"status": {"S": status}} if status else {"listing": {"S": JOB_ITEM}}
+            kwargs["ExclusiveStartKey"] = _key(job_id) | index_key | {"created_at": {"S": created_at}}
         answer = client("dynamodb").query(**kwargs)
-        jobs = [Job.model_validate(_from_dynamo(item)) for item in answer.get("Items", [])]
-        return jobs, answer.get("LastEvaluatedKey")
+        jobs = []
+        for item in answer.get("Items", []):
+            try:
+                jobs.append(_job(item))
+            except UnreadableJob as unreadable:
+                logger.warning("left out of the listing: %s", unreadable)
+        last = answer.get("LastEvaluatedKey")
+        return jobs, ((last["created_at"]["S"], last["job_id"]["S"]) if last else None)
 
     def require(self, job_id: str) -> Job:
         job = self.get(job_id)

@@ -10,12 +10,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from enrichment.errors import BadInput
 from enrichment.files.columns import ColumnMapping, map_columns
 from enrichment.models import CANONICAL_FIELDS, RowStatus, Vendor
-from enrichment.options import job_options, vendor_options
+from enrichment.options import job_options, parse_options
 from enrichment.pipeline import row_rules
 from enrichment.vendors import VendorAdapter, adapter_class
 
@@ -63,12 +61,8 @@ def classify_input(
 
     Raises BadInput for invalid options or a `columns` option that does not fit the file."""
     adapter = adapter_class(vendor)
-    chosen = job_options(options).columns
-    try:
-        adapter.parse_options(vendor_options(options))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
-        raise BadInput(f"invalid options for {vendor.value}: {problems}") from None
+    chosen = job_options(options).columns  # the columns option's own words first: it is about the file
+    parse_options(vendor, options)
     mapping = map_columns(header, chosen)
     unmatchable = None
     if not any(f in mapping.fields for f in adapter.input_fields):

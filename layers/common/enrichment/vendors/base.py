@@ -22,6 +22,7 @@ from enrichment.errors import (
     Transient,
 )
 from enrichment.models import Chunk, RecordResult, Vendor
+from enrichment.option_types import Flag
 from enrichment.settings import VendorSettings
 
 # httpx logs each request's full URL at INFO, and Check365 takes its key in the query string.
@@ -44,7 +45,7 @@ class ChunkOutcome(BaseModel):
 class VendorOptions(BaseModel, extra="forbid"):
     """Options every vendor's job takes; each vendor's options model adds its own."""
 
-    allow_resend: bool = Field(
+    allow_resend: Flag = Field(
         default=False,
         description="when a submission's answer was lost after the vendor may have accepted it, send it again "
         "(and risk paying twice) instead of reporting its rows as errors; vendors whose repeats are free resend anyway",

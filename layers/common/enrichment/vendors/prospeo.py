@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from enrichment.errors import (
     AccountBlocked,
@@ -38,6 +38,7 @@ from enrichment.errors import (
     Transient,
 )
 from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
+from enrichment.option_types import Flag
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
@@ -67,9 +68,9 @@ TOO_FEW_DATAPOINTS = (
 
 
 class ProspeoOptions(VendorOptions):
-    only_verified_email: bool = False
-    enrich_mobile: bool = False
-    only_verified_mobile: bool = False
+    only_verified_email: Flag = False
+    enrich_mobile: Flag = False
+    only_verified_mobile: Flag = Field(default=False, description="true or false; true implies enrich_mobile")
 
     @model_validator(mode="after")
     def _verified_mobile_implies_mobile(self) -> ProspeoOptions:

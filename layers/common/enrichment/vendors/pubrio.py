@@ -23,23 +23,24 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled
 from enrichment.models import Chunk, ContactStatus, RecordResult, RowStatus, Vendor
+from enrichment.option_types import OptionInteger, choice_list
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
 
-ContactType = Literal["email-personal", "email-work", "phone"]
+ContactTypes = choice_list("email-work", "email-personal", "phone")
 
 
 class PubrioOptions(VendorOptions):
-    contact_types: list[ContactType] = Field(default=["email-work", "email-personal"], min_length=1)
-    profile_id: int | None = None
+    contact_types: ContactTypes = ["email-work", "email-personal"]
+    profile_id: OptionInteger | None = None
 
 
 class _Contact(BaseModel):

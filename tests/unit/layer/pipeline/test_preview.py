@@ -80,7 +80,7 @@ def test_the_preview_classifies_as_prepare_does():
 @pytest.mark.parametrize(
     ("options", "text", "error"),
     [
-        ({"colour": "red"}, CHECK365_FILE, "invalid options for check365: colour: Extra inputs are not permitted"),
+        ({"colour": "red"}, CHECK365_FILE, "invalid options for check365: colour: unknown option; check365 takes"),
         ({"columns": {"email": "Mail 3"}}, CHECK365_FILE, "the columns option maps email to 'Mail 3'"),
         ({}, "Name,Company\nAda,Initech\n", "no column check365 can match on"),
         ({}, "Email\n", "the file has a header but no rows"),
