@@ -64,7 +64,11 @@ def test_loopback_and_metadata_webhooks_are_refused_when_the_job_is_created(api,
                 assert answer.status_code == 422, (url, answer.text)
                 errors = answer.json()["errors"]
                 assert [e["field"] for e in errors] == ["webhook_url"], url
-                assert "public internet" in errors[0]["message"] and "WEBHOOK_ALLOW" in errors[0]["message"], url
+                message = errors[0]["message"]
+                if "[" in url:  # an IPv6 literal: the URL's own form (the OpenAPI pattern) refuses it first
+                    assert "a host name or IPv4 address" in message, url
+                else:
+                    assert "public internet" in message and "WEBHOOK_ALLOW" in message, url
     finally:
         if six is not None:
             six.close()

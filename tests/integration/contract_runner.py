@@ -19,6 +19,7 @@ from localrt.api_server import LocalApi
 from localrt.runtime import LocalRuntime
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+CONFIG = Path(__file__).with_name("schemathesis.toml")  # the rejections no schema can express
 
 
 def main(extra: list[str], log_path: Path) -> int:
@@ -29,7 +30,10 @@ def main(extra: list[str], log_path: Path) -> int:
     with open(log_path, "w") as log, contextlib.redirect_stdout(log), LocalRuntime(log_level="WARNING") as runtime:
         api = LocalApi(runtime, port=0).start()
         try:
-            command = [str(SCHEMATHESIS), "run", f"{api.url}/swagger?format=json", "--no-color", *extra]
+            command = [
+                *(str(SCHEMATHESIS), "--config-file", str(CONFIG), "run"),
+                *(f"{api.url}/swagger?format=json", "--no-color", *extra),
+            ]
             return subprocess.run(command, check=False).returncode  # noqa: S603 (our own tool, our own arguments)
         finally:
             api.stop()

@@ -524,4 +524,4 @@ def test_the_document_says_exactly_one_of_records_or_input_key_and_its_examples_
     assert http.post("/jobs", json=examples["records"]["value"]).status_code == 202
     assert http.post("/jobs", json=examples["dry_run"]["value"]).status_code == 200
     upload = http.post("/jobs", json=examples["upload"]["value"])  # valid; only its upload is not there
-    assert upload.status_code == 404 and "has not been uploaded" in upload.json()["message"]
+    assert upload.status_code == 404 and "no file was uploaded under this input_key" in upload.json()["message"]
