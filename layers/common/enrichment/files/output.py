@@ -13,35 +13,41 @@ from enrichment.models import RecordResult, RowStatus
 
 # Every row has these, whatever the vendor.
 ROW_COLUMNS = ("result_status", "result_reason", "result_vendor", "result_duplicate_of")
-RESULT_COLUMNS = (
-    *ROW_COLUMNS,
-    "result_email",
-    "result_email_type",
-    "result_email_status",
-    "result_email_vendor_status",
-    "result_other_emails",
-    "result_phone",
-    "result_phone_type",
-    "result_phone_status",
-    "result_phone_vendor_status",
-    "result_other_phones",
+# Groups of result columns; each vendor's adapter names those it can fill (`result_columns`).
+EMAIL_COLUMNS = ("result_email", "result_email_type", "result_email_status", "result_email_vendor_status")
+PHONE_COLUMNS = ("result_phone", "result_phone_type", "result_phone_status", "result_phone_vendor_status")
+PERSON_COLUMNS = (
     "result_first_name",
     "result_last_name",
     "result_full_name",
     "result_job_title",
     "result_linkedin_url",
     "result_location",
+)
+COMPANY_COLUMNS = (
     "result_company_name",
     "result_company_website",
     "result_company_domain",
     "result_company_linkedin_url",
     "result_company_industry",
     "result_company_size",
+)
+VERIFICATION_COLUMNS = (
     "result_email_safe_to_send",
     "result_email_risk",
     "result_email_is_role",
     "result_email_verification_reason",
     "result_email_provider",
+)
+RESULT_COLUMNS = (
+    *ROW_COLUMNS,
+    *EMAIL_COLUMNS,
+    "result_other_emails",
+    *PHONE_COLUMNS,
+    "result_other_phones",
+    *PERSON_COLUMNS,
+    *COMPANY_COLUMNS,
+    *VERIFICATION_COLUMNS,
     "result_credits",
 )
 

@@ -29,6 +29,7 @@ import httpx
 from pydantic import BaseModel
 
 from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Transient
+from enrichment.files.output import EMAIL_COLUMNS, VERIFICATION_COLUMNS
 from enrichment.models import Chunk, EmailVerification, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
@@ -94,17 +95,7 @@ class Check365Adapter(VendorAdapter):
     vendor = Vendor.CHECK365
     input_fields = ("email",)
     # The verdict reads as result_email_status (valid, invalid, risky, unknown); Check365's word beside it.
-    result_columns = (
-        "result_email",
-        "result_email_type",
-        "result_email_status",
-        "result_email_vendor_status",
-        "result_email_safe_to_send",
-        "result_email_risk",
-        "result_email_is_role",
-        "result_email_verification_reason",
-        "result_email_provider",
-    )
+    result_columns = (*EMAIL_COLUMNS, *VERIFICATION_COLUMNS)
     credits_unit = "Check365 credits"
     options_model = Check365Options
     can_find_submission = True  # the job_id is ours: a lost upload is looked up by it

@@ -41,6 +41,7 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
+from enrichment.files.output import EMAIL_COLUMNS
 from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
@@ -146,10 +147,7 @@ class InsideViewAdapter(VendorAdapter):
     vendor = Vendor.INSIDEVIEW
     input_fields = ("contact_id",)
     result_columns = (
-        "result_email",
-        "result_email_type",
-        "result_email_status",
-        "result_email_vendor_status",
+        *EMAIL_COLUMNS,
         "result_phone",
         "result_phone_type",
         "result_first_name",

@@ -37,6 +37,7 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
+from enrichment.files.output import COMPANY_COLUMNS, EMAIL_COLUMNS, PERSON_COLUMNS, PHONE_COLUMNS
 from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
 from enrichment.option_types import Flag
 from enrichment.pipeline import row_rules
@@ -124,29 +125,7 @@ def _text(value: Any) -> str | None:
 class ProspeoAdapter(VendorAdapter):
     vendor = Vendor.PROSPEO
     input_fields = REQUEST_FIELDS
-    result_columns = (
-        "result_email",
-        "result_email_type",
-        "result_email_status",
-        "result_email_vendor_status",
-        "result_phone",
-        "result_phone_type",
-        "result_phone_status",
-        "result_phone_vendor_status",
-        "result_first_name",
-        "result_last_name",
-        "result_full_name",
-        "result_job_title",
-        "result_linkedin_url",
-        "result_location",
-        "result_company_name",
-        "result_company_website",
-        "result_company_domain",
-        "result_company_linkedin_url",
-        "result_company_industry",
-        "result_company_size",
-        "result_credits",
-    )
+    result_columns = (*EMAIL_COLUMNS, *PHONE_COLUMNS, *PERSON_COLUMNS, *COMPANY_COLUMNS, "result_credits")
     credits_unit = "Prospeo credits"
     options_model = ProspeoOptions
     repeat_is_free = True  # documented: re-enriching a record already enriched costs nothing

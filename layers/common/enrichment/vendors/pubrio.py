@@ -29,6 +29,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled
+from enrichment.files.output import EMAIL_COLUMNS, PHONE_COLUMNS
 from enrichment.models import Chunk, ContactStatus, RecordResult, RowStatus, Vendor
 from enrichment.option_types import OptionInteger, choice_list
 from enrichment.pipeline import row_rules
@@ -125,18 +126,7 @@ _QUOTAS = (("hourly", re.compile(r"\bhour(ly)?\b", re.I)), ("daily", re.compile(
 class PubrioAdapter(VendorAdapter):
     vendor = Vendor.PUBRIO
     input_fields = ("people_search_id",)
-    result_columns = (
-        "result_email",
-        "result_email_type",
-        "result_email_status",
-        "result_email_vendor_status",
-        "result_other_emails",
-        "result_phone",
-        "result_phone_type",
-        "result_phone_status",
-        "result_phone_vendor_status",
-        "result_other_phones",
-    )
+    result_columns = (*EMAIL_COLUMNS, "result_other_emails", *PHONE_COLUMNS, "result_other_phones")
     credits_unit = "Pubrio credits"
     options_model = PubrioOptions
 
