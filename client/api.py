@@ -85,7 +85,7 @@ class JobsApi:
         """Upload a file with the API's presigned POST form (its fields, then the file last); its input_key."""
         if not content:
             raise ApiError(None, f"{filename} is empty: there is nothing to upload")
-        ticket = self._call("POST", "/uploads")
+        ticket = self._call("POST", "/uploads", params={"file_name": filename})
         if len(content) > ticket["max_bytes"]:
             raise ApiError(None, f"{filename} is {len(content):,} bytes, more than the {ticket['max_bytes']:,} allowed")
         try:

@@ -223,8 +223,13 @@ def _job_or_404(job_id: str, settings: Settings):
     )
     | errors(),
 )
-def create_upload() -> Response[UploadTicket]:
-    form = upload_form(Settings.load())
+def create_upload(
+    file_name: Annotated[
+        str | None,
+        Query(max_length=256, description="the file's own name, kept (in safe characters) as the job's input name"),
+    ] = None,
+) -> Response[UploadTicket]:
+    form = upload_form(Settings.load(), file_name)
     body = UploadTicket(
         url=form.url, fields=form.fields, input_key=form.input_key, expires_in=PRESIGN_SECONDS, max_bytes=form.max_bytes
     )

@@ -152,7 +152,7 @@ def readme_block(containing: str) -> str:
 
 def test_the_readme_upload_commands_work_as_written(http, check365, tmp_path):
     (tmp_path / "contacts.csv").write_text(check365_csv(30, seed=64))
-    script = readme_block("POST localhost:3000/uploads").replace("localhost:3000", str(http.base_url).rstrip("/"))
+    script = readme_block("localhost:3000/uploads").replace("localhost:3000", str(http.base_url).rstrip("/"))
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     created = json.loads(done.stdout.strip().splitlines()[-1])

@@ -29,6 +29,7 @@ def test_one_command_round_trip_with_a_progress_bar(api, check365, tmp_path, cap
     assert "[" in err and "SUCCEEDED" in err and "chunks 2/2" in err  # the progress bar's last state
     assert f"report: {folder}/report.html" in err.splitlines()  # the page to open, downloaded with the files
     assert "Rows by outcome" in (Path(folder) / "report.html").read_text()
+    assert json.loads((Path(folder) / "summary.json").read_text())["input_name"] == "list.csv"  # the user's name
     with open(f"{folder}/results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert_rows_match(rows, expected_check365(parse_csv(text)), "check365")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
+
 
 def input_key(job_id: str) -> str:
     return f"jobs/{job_id}/input.csv"
@@ -32,3 +35,20 @@ def output_prefix(job_id: str) -> str:
 
 
 OUTPUT_FILES = ("results.csv", "results.jsonl", "summary.json", "report.html")
+
+
+UPLOADS = "uploads/"
+_UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{24}-")
+
+
+def upload_key(token: str, file_name: str | None) -> str:
+    """Where an API upload goes: a fresh token, then the user's file name when given (in safe characters), so the
+    job can name its input as the user knows it."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", file_name or "").strip("._")[:120]
+    return f"{UPLOADS}{token}-{safe}" if safe else f"{UPLOADS}{token}.csv"
+
+
+def input_name(key: str) -> str:
+    """The input's name as its user knows it: a dropped file's own name, or an upload's without its token."""
+    name = PurePosixPath(key).name
+    return _UPLOAD_TOKEN.sub("", name) if key.startswith(UPLOADS) else name

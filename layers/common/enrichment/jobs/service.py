@@ -8,7 +8,6 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from enrichment.aws import client, presigning_client
@@ -86,7 +85,7 @@ def start_job(
         vendor=vendor,
         options=options_to_store(vendor, options),
         source=source,
-        input_name=PurePosixPath(copy_from[1]).name if copy_from is not None else INLINE_RECORDS,
+        input_name=layout.input_name(copy_from[1]) if copy_from is not None else INLINE_RECORDS,
         input_key=layout.input_key(job_id),
         output_prefix=layout.output_prefix(job_id),
         created_at=now_iso(),
@@ -173,10 +172,10 @@ class UploadForm:
     max_bytes: int
 
 
-def upload_form(settings: Settings) -> UploadForm:
+def upload_form(settings: Settings, file_name: str | None = None) -> UploadForm:
     """A short-lived presigned POST for one file under a fresh input_key. Its policy holds the size from 1 byte
     to the input limit, so S3 itself refuses an empty or larger file (a presigned PUT cannot bound it)."""
-    key = f"uploads/{secrets.token_hex(12)}.csv"
+    key = layout.upload_key(secrets.token_hex(12), file_name)
     max_bytes = settings.input_limits.max_bytes
     post = presigning_client("s3").generate_presigned_post(
         settings.data_bucket, key, Conditions=[["content-length-range", 1, max_bytes]], ExpiresIn=PRESIGN_SECONDS
