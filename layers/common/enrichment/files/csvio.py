@@ -96,7 +96,8 @@ HEADER_ALIASES: dict[str, str] = {
     "insideviewcontactid": "contact_id",
 }
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet runs as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def header_key(name: str) -> str:
@@ -175,4 +176,4 @@ def tabulate(
 def safe_cell(value: object) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text

@@ -42,22 +42,6 @@ def exists(bucket: str, key: str) -> bool:
     return True
 
 
-def iter_text_lines(bucket: str, key: str, encoding: str = "utf-8-sig") -> Iterator[str]:
-    """Stream an object as decoded lines (line endings kept, so csv sees quoted newlines and CRLF)."""
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    pending = ""
-    for block in body.iter_chunks(chunk_size=1 << 20):
-        pending += decoder.decode(block)
-        # Split on LF only: other Unicode line breaks may sit inside a cell; CR stays for csv to handle.
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield line + "\n"
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending
-
-
 class S3Object:
     """An input file in S3, read as a stream from its start, or with seeking (a zip archive such as .xlsx keeps
     its table of contents at its end) through ranged GETs, so neither way holds the file in memory or on disk."""
@@ -122,6 +106,8 @@ def spooled_upload(bucket: str, key: str, content_type: str) -> Iterator[IO[str]
 
 
 def iter_jsonl(bucket: str, key: str) -> Iterator[dict[str, Any]]:
-    for line in iter_text_lines(bucket, key, encoding="utf-8"):
+    """A JSON Lines object we wrote, streamed (json.dumps escapes every line break inside a record)."""
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    for line in body.iter_lines(chunk_size=1 << 20):
         if line.strip():
             yield json.loads(line)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
-from enrichment.files.csvio import HEADER_ALIASES, header_key
+from enrichment.files.csvio import FORMULA_START, HEADER_ALIASES, header_key
 
 # Cells that say "no value" in words. Compared case-insensitively, trimmed, and also inside one pair of
 # brackets ("(none)", "<null>", "[blank]"). A cell with no letter or digit at all ("", "-", "--", "?",
@@ -43,10 +43,9 @@ SPREADSHEET_ERROR = re.compile(r"^#(n/?a|ref!|value!|name\?|div/0!|null!|num!|sp
 _BRACKETS = ("()", "[]", "<>", "{}")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters str.strip() keeps
 
-# What a spreadsheet runs as a formula (OWASP "CSV injection"): a cell starting with one of these, unless
-# it is a plain signed number, which a spreadsheet reads as a number. A quote before "=" does not help:
+# A cell starting with one of FORMULA_START is a spreadsheet formula, unless it is a plain signed number,
+# which a spreadsheet reads as a number. A quote before "=" does not help:
 # '"=1+1"@example.com' is a formula a user quoted.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SIGNED_NUMBER = re.compile(r"^[+-]\d+([.,]\d+)?$")
 FORMULA_CALL = re.compile(r"=\s*[A-Za-z_][A-Za-z0-9_.]*\s*\(")  # =HYPERLINK( anywhere in the value
 

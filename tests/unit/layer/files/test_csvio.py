@@ -6,7 +6,7 @@ from enrichment.files.csvio import read_rows, safe_cell
 
 
 def lines(data: bytes, size: int = 7):
-    """Decode like storage.iter_text_lines does, in awkward block sizes."""
+    """A stream decoded incrementally into lines, line ends kept, in awkward block sizes."""
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
