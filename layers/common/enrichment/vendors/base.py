@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
@@ -12,6 +13,7 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from enrichment.errors import (
+    AccountBlocked,
     BadCredentials,
     EnrichmentError,
     NotSent,
@@ -191,6 +193,37 @@ def retry_after_seconds(response: httpx.Response, *header_names: str) -> float |
                 return max(0.0, float(value))
             except ValueError:
                 continue
+    return None
+
+
+# What a refusal means, read from its words, for vendors that document no error codes (Pubrio, Check365).
+# Inferred, so a key needs both parts: "API key" alone is not a rejection.
+_KEY = re.compile(r"\b(api[ _-]?key|token|credential)", re.I)
+_REJECTED = re.compile(
+    r"\b(invalid|missing|expired|revoked|incorrect|wrong|not valid|not found|not provided|required|unauthori[sz]ed)\b",
+    re.I,
+)
+_UNAUTHORIZED = re.compile(r"\bunauthori[sz]ed\b|\bunauthenticated\b|\bauthentication failed\b", re.I)
+_BLOCKED = re.compile(
+    r"\b(account|workspace|subscription)\b.*\b(suspended|restricted|disabled|blocked|banned|deactivated)\b", re.I
+)
+_NO_CREDITS = re.compile(
+    r"\b(insufficient|enough|no|out of|lack of)\b[\w ]{0,20}\bcredits?\b|\bcredits?\b[\w ]{0,20}"
+    r"\b(exhausted|insufficient|run out|ran out|exceeded|used up)\b",
+    re.I,
+)
+
+
+def refusal_in_words(where: str, words: str, shown: str | None = None) -> EnrichmentError | None:
+    """The final refusal a vendor's words say (a rejected key, a blocked account, no credits left), whatever the
+    status code; None when they say none of these. `shown` is the message as reported (default: the words)."""
+    shown = shown or words
+    if (_KEY.search(words) and _REJECTED.search(words)) or _UNAUTHORIZED.search(words):
+        return BadCredentials(f"{where}, credentials rejected: {shown}")
+    if _BLOCKED.search(words):
+        return AccountBlocked(f"{where}, account blocked: {shown}")
+    if _NO_CREDITS.search(words):
+        return OutOfCredits(f"{where}, out of credits: {shown}")
     return None
 
 

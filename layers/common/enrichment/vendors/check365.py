@@ -28,19 +28,23 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Transient
+from enrichment.errors import Refused, Transient
 from enrichment.files.output import EMAIL_COLUMNS, VERIFICATION_COLUMNS
 from enrichment.models import Chunk, EmailVerification, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
-from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
+from enrichment.vendors.base import (
+    ChunkOutcome,
+    VendorAdapter,
+    VendorOptions,
+    raise_for_status,
+    refusal_in_words,
+    retry_after_seconds,
+)
 
 DONE_STATUS = "completed"  # the one documented status
 FAILED_STATUS = re.compile(r"fail|error|cancel|abort|expire|reject", re.IGNORECASE)
 # Words in an error message, whatever its status code (inferred: Check365 documents no error codes).
-ACCOUNT_BLOCKED = re.compile(r"suspend|disabled|deactivat|blocked|restricted|banned", re.IGNORECASE)
-KEY_REJECTED = re.compile(r"api[ _-]?key|unauthori[sz]ed|unauthenticated", re.IGNORECASE)
-OUT_OF_CREDITS = re.compile(r"credit", re.IGNORECASE)
 ALREADY_HELD = re.compile(r"already (exist|been (used|uploaded|submitted)|in use|uploaded|submitted)", re.IGNORECASE)
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -136,12 +140,8 @@ class Check365Adapter(VendorAdapter):
             return
         message = self._redact(str(body.get("message") or response.reason_phrase or "error"))[:300]
         where = f"check365: HTTP {code}" + (", success false" if code < 400 else "")
-        if ACCOUNT_BLOCKED.search(message):
-            raise AccountBlocked(f"{where}, the account cannot be used: {message}")
-        if KEY_REJECTED.search(message):
-            raise BadCredentials(f"{where}, the API key was rejected: {message}")
-        if OUT_OF_CREDITS.search(message):
-            raise OutOfCredits(f"{where}, out of credits: {message}")
+        if final := refusal_in_words(where, message):  # inferred: Check365 documents no error codes
+            raise final
         if code < 400:  # refused on a 200: "not found" and anything else are refusals, tried again
             raise Refused(f"{where}, request refused: {message}")
         raise_for_status(Vendor.CHECK365, code, message, retry_after_seconds(response))

@@ -28,13 +28,20 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from enrichment.errors import AccountBlocked, BadCredentials, OutOfCredits, Refused, Throttled
+from enrichment.errors import Refused, Throttled
 from enrichment.files.output import EMAIL_COLUMNS, PHONE_COLUMNS
 from enrichment.models import Chunk, ContactStatus, RecordResult, RowStatus, Vendor
 from enrichment.option_types import OptionInteger, choice_list
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
-from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
+from enrichment.vendors.base import (
+    ChunkOutcome,
+    VendorAdapter,
+    VendorOptions,
+    raise_for_status,
+    refusal_in_words,
+    retry_after_seconds,
+)
 
 ContactTypes = choice_list("email-work", "email-personal", "phone")
 
@@ -104,22 +111,6 @@ def _people_key(value: str) -> str:
         return value.strip().lower()
 
 
-# What a refusal means, read from its words (inferred: Pubrio documents 400 {code, message, details}, and
-# "errors and codes will vary"). Both parts must be there: "API key" alone is not a rejection.
-_KEY = re.compile(r"\b(api[ _-]?key|token|credential)", re.I)
-_REJECTED = re.compile(
-    r"\b(invalid|missing|expired|revoked|incorrect|wrong|not valid|not found|not provided|required|unauthori[sz]ed)\b",
-    re.I,
-)
-_UNAUTHORIZED = re.compile(r"\bunauthori[sz]ed\b|\bauthentication failed\b", re.I)
-_BLOCKED = re.compile(
-    r"\b(account|workspace|subscription)\b.*\b(suspended|restricted|disabled|blocked|banned|deactivated)\b", re.I
-)
-_NO_CREDITS = re.compile(
-    r"\b(insufficient|enough|no|out of|lack of)\b[\w ]{0,20}\bcredits?\b|\bcredits?\b[\w ]{0,20}"
-    r"\b(exhausted|insufficient|run out|ran out|exceeded|used up)\b",
-    re.I,
-)
 _QUOTAS = (("hourly", re.compile(r"\bhour(ly)?\b", re.I)), ("daily", re.compile(r"\b(daily|day)\b", re.I)))
 
 
@@ -159,12 +150,9 @@ class PubrioAdapter(VendorAdapter):
         words = str(body.get("message") or body.get("error") or response.reason_phrase)[:300]
         message = f"{words} (code {body['code']})" if body.get("code") else words
         where = f"pubrio: HTTP {status}"
-        if (_KEY.search(words) and _REJECTED.search(words)) or _UNAUTHORIZED.search(words):
-            raise BadCredentials(f"{where}, credentials rejected: {message}")
-        if _BLOCKED.search(words):
-            raise AccountBlocked(f"{where}, account blocked: {message}")
-        if _NO_CREDITS.search(words):
-            raise OutOfCredits(f"{where}, out of credits: {message}")
+        # Inferred: Pubrio documents 400 {code, message, details}, and "errors and codes will vary".
+        if final := refusal_in_words(where, words, message):
+            raise final
         retry_after = retry_after_seconds(response)
         if status == 429:
             quota = next((name for name, pattern in _QUOTAS if pattern.search(words)), None)
