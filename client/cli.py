@@ -20,6 +20,9 @@ import httpx
 from client.api import DEFAULT_URL, ApiError, JobsApi
 from client.preview import render
 
+# Between polls of a watched job (a test interrupts it here, not in every thread's time.sleep).
+pause = time.sleep
+
 FINAL = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
 VENDORS = ["pubrio", "prospeo", "check365", "insideview"]
 
@@ -84,7 +87,7 @@ def watch(api: JobsApi, job_id: str, interval: float = 1.0) -> dict[str, Any]:
             if tty:
                 print(file=sys.stderr)
             return job
-        time.sleep(interval)
+        pause(interval)
 
 
 class StoppedWatching(Exception):
