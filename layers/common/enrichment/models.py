@@ -66,6 +66,14 @@ class Chunk(BaseModel):
     records: list[Record]
 
 
+class ChunkBatch(BaseModel):
+    """The chunks one Map item drives, in one S3 object (layout.batch_key)."""
+
+    job_id: str
+    batch_index: int
+    chunks: list[Chunk]
+
+
 class ContactStatus(StrEnum):
     """How far an email or a phone can be trusted, in one vocabulary whatever the vendor
     (vendors/vocabulary.py maps each vendor's own words to it)."""
@@ -141,6 +149,13 @@ class ChunkResult(BaseModel):
     results: dict[str, RecordResult] = {}
 
 
+class BatchResult(BaseModel):
+    """Every chunk result of a settled batch (layout.batch_result_key), in chunk order."""
+
+    batch_index: int
+    chunks: list[ChunkResult]
+
+
 class Job(BaseModel):
     """The job item in DynamoDB."""
 
@@ -196,6 +211,7 @@ class PreparedJob(BaseModel):
     bucket: str
     manifest_key: str
     chunks_total: int
+    batches_total: int = 0
     max_concurrency: int
     limits: Limits
 
@@ -203,6 +219,14 @@ class PreparedJob(BaseModel):
 class ChunkRef(BaseModel):
     chunk_index: int
     chunk_key: str
+
+
+class BatchRef(BaseModel):
+    """One Map item, as the manifest lists it: consecutive chunks, stored together at batch_key."""
+
+    batch_index: int
+    batch_key: str
+    chunk_indexes: list[int]
 
 
 class ChunkProgress(BaseModel):

@@ -42,6 +42,9 @@ class VendorSettings(BaseModel):
     """Per-vendor limits and pacing. Defaults follow ../shared/vendors.md; all are overridable."""
 
     chunk_size: int = Field(ge=1)
+    # Chunks one Map item drives together (one child execution, one poll loop): fewer state transitions, and
+    # one result object per batch for Finalize. Each chunk still has its own vendor request and send ledger.
+    chunks_per_batch: int = Field(default=1, ge=1)
     max_concurrency: int = Field(default=2, ge=1)
     first_wait_seconds: int = Field(default=5, ge=0)
     backoff_base_seconds: int = Field(default=5, ge=1)
@@ -63,13 +66,20 @@ class VendorSettings(BaseModel):
 DEFAULT_VENDOR_SETTINGS: dict[Vendor, dict[str, Any]] = {
     # Batch size is not documented (assumption: 100); 300 requests/min is documented. The plans' hourly and daily
     # quotas depend on the plan: requests_per_hour / requests_per_day stay unset unless configured.
-    Vendor.PUBRIO: {"chunk_size": 100, "max_concurrency": 4, "requests_per_minute": 300},
+    Vendor.PUBRIO: {"chunk_size": 100, "chunks_per_batch": 10, "max_concurrency": 4, "requests_per_minute": 300},
     # Documented: at most 50 records per call; each record counts as one request; Starter allows 300 a minute
     # (and 2,000 a day: set requests_per_day for the plan, which is not assumed).
-    Vendor.PROSPEO: {"chunk_size": 50, "max_concurrency": 2, "first_wait_seconds": 0, "requests_per_minute": 300},
+    Vendor.PROSPEO: {
+        "chunk_size": 50,
+        "chunks_per_batch": 10,
+        "max_concurrency": 2,
+        "first_wait_seconds": 0,
+        "requests_per_minute": 300,
+    },
     # Batch size, rate limits and timing are not documented (assumptions).
     Vendor.CHECK365: {
         "chunk_size": 500,
+        "chunks_per_batch": 2,
         "max_concurrency": 2,
         "first_wait_seconds": 10,
         "backoff_base_seconds": 10,

@@ -22,12 +22,27 @@ def manifest_key(job_id: str) -> str:
     return f"jobs/{job_id}/prepared/manifest.json"
 
 
+def batch_key(job_id: str, index: int) -> str:
+    """A Map item's chunks, written by Prepare in one object (a ChunkBatch)."""
+    return f"jobs/{job_id}/chunks/{index:06d}.json"
+
+
 def chunk_key(job_id: str, index: int) -> str:
     return f"jobs/{job_id}/chunks/{index:06d}.json"
 
 
+def results_prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/results/"
+
+
 def chunk_result_key(job_id: str, index: int) -> str:
-    return f"jobs/{job_id}/results/{index:06d}.json"
+    """One chunk's ChunkResult, written when the chunk settles (before its send ledger says so)."""
+    return f"{results_prefix(job_id)}{index:06d}.json"
+
+
+def batch_result_key(job_id: str, index: int) -> str:
+    """A settled batch's chunk results in one object (a BatchResult): what Finalize reads when it exists."""
+    return f"{results_prefix(job_id)}batch-{index:06d}.json"
 
 
 def output_prefix(job_id: str) -> str:
