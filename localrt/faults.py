@@ -15,8 +15,9 @@ check_5xx           simulator: the vendor's check     a server error while check
                     path; Prospeo has no check (it    Pubrio 500, Check365 502, InsideView 503). Check paths: Pubrio
                     answers at submit): applies to    /redeem/people/batch/query; Check365 /api/validation/bulk-status;
                     nothing                           InsideView /api/v1/contact/job/** (job status and results)
-check_timeout       the local Lambda runner: the      the check ran in full (its vendor calls and writes happened), but
-                    vendor function's check calls     the invocation reports Sandbox.Timedout instead of its answer
+check_timeout       the local Lambda runner: the      the round ran in full (its vendor calls and writes happened), but
+                    vendor function's rounds that     the invocation reports Sandbox.Timedout instead of its answer
+                    check a vendor job
 out_of_credits      simulator: the account            the account is empty at once: the next submission gets the
                                                       vendor's out-of-credits answer (Pubrio 402, Prospeo 400
                                                       INSUFFICIENT_CREDITS, Check365 402, InsideView 400 4003);

@@ -9,7 +9,7 @@ Runtime faults, as the Lambda service shows them to the caller (is_error true, t
   crash_after_accept) kills the invocation at once (`LambdaDied`, a BaseException the handler cannot
   catch): `{"errorType": "Runtime.ExitError", "errorMessage": "RequestId: <id> Error: Runtime exited
   without providing a reason"}`; the execution environment is discarded (the next call starts cold).
-- `check_timeout` (see `FAULTS`): the handler runs in full, side effects included, then the invocation
+- `check_timeout` (see `FAULTS`): a round that checks a vendor job runs in full, side effects included, then the invocation
   reports `{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out after
   <timeout, 2 decimals> seconds"}` instead of its answer.
 """
@@ -202,6 +202,14 @@ class FunctionSpec:
         return module
 
 
+def checks_a_vendor_job(payload: Any) -> bool:
+    """A vendor function's round for a batch holding an accepted vendor job (one it checks)."""
+    if not isinstance(payload, dict) or payload.get("action") != "advance":
+        return False
+    chunks = (payload.get("progress") or {}).get("chunks") or {}
+    return any(c.get("vendor_ref") and c.get("status") == "running" for c in chunks.values())
+
+
 class LambdaContext:
     """The attributes of the Lambda context object that handlers and Powertools read."""
 
@@ -231,8 +239,7 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
 
     payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
     context = LambdaContext(spec)
-    is_check = isinstance(payload, dict) and payload.get("action") == "check"
-    timed_out = is_check and FAULTS.take("check_timeout", spec.name)
+    timed_out = checks_a_vendor_job(payload) and FAULTS.take("check_timeout", spec.name)
 
     def run() -> Any:
         with function_environment(spec.environment), spec.environment_instance() as handler:

@@ -256,8 +256,8 @@ class LocalRuntime:
     def inject_fault(self, kind: str, *, vendor: str, times: int = 1) -> None:
         """A runtime fault in the vendor's function for its next `times` matching invocations.
 
-        `check_timeout`: an invocation whose event has "action": "check" runs the handler in full (its side
-        effects happen), then reports Sandbox.Timedout instead of its answer (see localrt.lambdas)."""
+        `check_timeout`: a round that checks a vendor job (a batch with an accepted chunk) runs the handler in
+        full (its side effects happen), then reports Sandbox.Timedout instead of its answer (see localrt.lambdas)."""
         lambdas.FAULTS.inject(kind, self.vendor_function(vendor), times)
 
     def runtime_faults(self) -> dict[tuple[str, str], int]:

@@ -31,10 +31,12 @@ _FAST = {
     "deadline_seconds": 60,
     "http_timeout_seconds": 2,
 }
+# A few chunks per batch, so a job of a few hundred rows runs several batches side by side and batches of several
+# chunks.
 TEST_VENDOR_SETTINGS = {
-    "pubrio": _FAST | {"chunk_size": 100},
-    "prospeo": _FAST | {"requests_per_minute": 1800},
-    "check365": _FAST | {"chunk_size": 100, "requests_per_minute": 600},  # the simulator's limit
+    "pubrio": _FAST | {"chunk_size": 100, "chunks_per_batch": 3},
+    "prospeo": _FAST | {"requests_per_minute": 1800, "chunks_per_batch": 3},
+    "check365": _FAST | {"chunk_size": 100, "chunks_per_batch": 2, "requests_per_minute": 600},  # the simulator's limit
     "insideview": _FAST | {"chunk_size": 100, "max_concurrency": 2, "max_polls": 12},
 }
 

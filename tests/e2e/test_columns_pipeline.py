@@ -34,12 +34,14 @@ NAME_AND_WEBSITE_ROWS = (1, 2, 3, 4)
 
 
 def sent_records(runtime, job_id: str, chunks: int) -> dict[str, dict[str, str]]:
-    """What the job sent the vendor, by row: the chunks Prepare wrote."""
+    """What the job sent the vendor, by row: the chunks Prepare wrote, in their batches."""
     s3 = runtime.client("s3")
+    manifest = json.loads(s3.get_object(Bucket=runtime.bucket, Key=layout.manifest_key(job_id))["Body"].read())
     records = {}
-    for index in range(chunks):
-        body = s3.get_object(Bucket=runtime.bucket, Key=layout.chunk_key(job_id, index))["Body"].read()
-        records |= {r["ref"]: r["fields"] for r in json.loads(body)["records"]}
+    for batch in manifest:
+        body = json.loads(s3.get_object(Bucket=runtime.bucket, Key=batch["batch_key"])["Body"].read())
+        records |= {r["ref"]: r["fields"] for chunk in body["chunks"] for r in chunk["records"]}
+    assert len([c for b in manifest for c in b["chunk_indexes"]]) == chunks
     return records
 
 

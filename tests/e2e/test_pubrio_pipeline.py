@@ -43,7 +43,7 @@ def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     ledger = pubrio.ledger()
     assert ledger["paid_submissions"] == ledger["answers_served"] == item["chunks_total"]
     assert ledger["duplicate_paid_submissions"] == 0
-    # the Map kept its concurrency: chunks ran side by side, up to the vendor's setting (3 here)
+    # the Map kept its concurrency: batches (3 chunks each) ran side by side, up to the vendor's setting (3 here)
     assert 2 <= function.peak_concurrency <= 3
 
     summary = json.loads((out / "summary.json").read_text())

@@ -32,17 +32,22 @@ def new_job(runtime, vendor: Vendor, text: str, options: dict | None = None) -> 
     return job
 
 
+def first_batch(runtime, prepared: dict) -> dict:
+    manifest = runtime.client("s3").get_object(Bucket=runtime.bucket, Key=prepared["manifest_key"])["Body"].read()
+    return json.loads(manifest)[0]
+
+
 def test_prepare_writes_vendor_sized_chunks_and_a_plan_for_every_row(runtime):
     job = new_job(runtime, Vendor.PROSPEO, prospeo_csv(300, seed=5))
     prepared, failed = invoke(runtime, "PrepareFunction", {"job_id": job.job_id})
     assert not failed, prepared
     s3 = runtime.client("s3")
     manifest = json.loads(s3.get_object(Bucket=runtime.bucket, Key=prepared["manifest_key"])["Body"].read())
-    assert len(manifest) == prepared["chunks_total"]
-    sizes = [
-        len(json.loads(s3.get_object(Bucket=runtime.bucket, Key=c["chunk_key"])["Body"].read())["records"])
-        for c in manifest
-    ]
+    assert len(manifest) == prepared["batches_total"]
+    batches = [json.loads(s3.get_object(Bucket=runtime.bucket, Key=b["batch_key"])["Body"].read()) for b in manifest]
+    assert [c["chunk_index"] for b in batches for c in b["chunks"]] == list(range(prepared["chunks_total"]))
+    assert [[c["chunk_index"] for c in b["chunks"]] for b in batches] == [b["chunk_indexes"] for b in manifest]
+    sizes = [len(c["records"]) for b in batches for c in b["chunks"]]
     assert max(sizes) <= 50
     plan = s3.get_object(Bucket=runtime.bucket, Key=layout.plan_key(job.job_id))["Body"].read().decode().splitlines()
     assert [json.loads(line)["row"] for line in plan] == list(range(1, 301))
@@ -55,31 +60,32 @@ def test_prepare_writes_vendor_sized_chunks_and_a_plan_for_every_row(runtime):
 def test_a_retried_submit_is_not_sent_twice(runtime, pubrio):
     job = new_job(runtime, Vendor.PUBRIO, pubrio_csv(30, seed=6))
     prepared, _ = invoke(runtime, "PrepareFunction", {"job_id": job.job_id})
-    task = {
-        "action": "submit",
-        "job_id": job.job_id,
-        "chunk": {"chunk_index": 0, "chunk_key": layout.chunk_key(job.job_id, 0)},
-    }
+    task = {"action": "advance", "job_id": job.job_id, "batch": first_batch(runtime, prepared)}
     before = pubrio.served("/redeem/people/batch")
     first, failed = invoke(runtime, "PubrioFunction", task)
     assert not failed, first
-    second, _ = invoke(runtime, "PubrioFunction", task)
-    assert second["vendor_ref"] == first["vendor_ref"]
+    second, _ = invoke(runtime, "PubrioFunction", task)  # the same round again, as a Retry runs it
+    assert second["chunks"]["0"]["vendor_ref"] == first["chunks"]["0"]["vendor_ref"]
     assert pubrio.served("/redeem/people/batch") - before == 1
 
 
 def test_a_failed_chunk_is_counted_once(runtime):
     job = new_job(runtime, Vendor.PUBRIO, pubrio_csv(30, seed=7))
-    invoke(runtime, "PrepareFunction", {"job_id": job.job_id})
+    prepared, _ = invoke(runtime, "PrepareFunction", {"job_id": job.job_id})
     task = {
         "action": "abandon",
         "job_id": job.job_id,
-        "chunk": {"chunk_index": 0, "chunk_key": layout.chunk_key(job.job_id, 0)},
+        "batch": first_batch(runtime, prepared),
         "error": {"Error": "BadChunk", "Cause": json.dumps({"errorMessage": "pubrio: HTTP 400, request rejected"})},
     }
     for _ in range(2):
         answer, failed = invoke(runtime, "PubrioFunction", task)
-        assert not failed and answer["status"] == "failed" and "rejected" in answer["reason"]
+        assert not failed and answer["status"] == "done" and answer["chunks"]["0"]["status"] == "failed", answer
+    result = json.loads(
+        runtime.client("s3").get_object(Bucket=runtime.bucket, Key=layout.batch_result_key(job.job_id, 0))["Body"].read()
+    )
+    assert [(c["chunk_index"], c["status"]) for c in result["chunks"]] == [(0, "failed")]
+    assert "rejected" in result["chunks"][0]["reason"]
     stored = runtime.job(job.job_id).item
     assert stored["chunks_done"] == 1 and stored["chunks_failed"] == 1
 

@@ -216,11 +216,6 @@ class PreparedJob(BaseModel):
     limits: Limits
 
 
-class ChunkRef(BaseModel):
-    chunk_index: int
-    chunk_key: str
-
-
 class BatchRef(BaseModel):
     """One Map item, as the manifest lists it: consecutive chunks, stored together at batch_key."""
 
@@ -230,18 +225,37 @@ class BatchRef(BaseModel):
 
 
 class ChunkProgress(BaseModel):
-    """Where one chunk stands in the poll loop; the Choice state routes on `status`."""
+    """Where one chunk of a batch stands; settled (done or failed) once its result is in S3."""
 
     status: Literal["running", "done", "failed"]
     vendor_ref: str | None = None
     wait_seconds: int = 0
+    due_at: float = 0  # when its wait ends: a round skips the chunk until then
     polls: int = 0
     throttles: int = 0
     refusals: int = 0
+    attempts: int = 0  # submits that failed with a Transient fault, in a row
     started_at: float = 0
     elapsed_seconds: int = 0
     progress: float | None = None
     reason: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status != "running"
+
+
+class BatchProgress(BaseModel):
+    """Where one batch stands in the poll loop; the Choice state routes on `status`, `polls` (the most checks an
+    unsettled chunk has had) and `elapsed_seconds`, and the Wait state sleeps `wait_seconds` (until the first
+    chunk's wait ends)."""
+
+    status: Literal["running", "done"]
+    wait_seconds: int = 0
+    polls: int = 0
+    started_at: float = 0
+    elapsed_seconds: int = 0
+    chunks: dict[str, ChunkProgress] = {}  # by chunk index; a chunk not there has not been started
 
 
 class AccessCheck(BaseModel):
@@ -252,13 +266,13 @@ class AccessCheck(BaseModel):
     message: str
 
 
-class ChunkTask(BaseModel):
+class BatchTask(BaseModel):
     """The vendor function's input: the Map item plus the loop's state."""
 
-    action: Literal["submit", "check", "abandon"]
+    action: Literal["advance", "abandon"]
     job_id: str
-    chunk: ChunkRef
-    progress: ChunkProgress | None = None
+    batch: BatchRef
+    progress: BatchProgress | None = None
     error: dict[str, Any] | None = Field(default=None, description="the Catch's {Error, Cause}")
 
 

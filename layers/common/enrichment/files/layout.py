@@ -27,10 +27,6 @@ def batch_key(job_id: str, index: int) -> str:
     return f"jobs/{job_id}/chunks/{index:06d}.json"
 
 
-def chunk_key(job_id: str, index: int) -> str:
-    return f"jobs/{job_id}/chunks/{index:06d}.json"
-
-
 def results_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/results/"
 

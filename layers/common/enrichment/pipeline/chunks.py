@@ -1,6 +1,9 @@
-"""The vendor step: submit a chunk, check its vendor job, or settle it as failed.
+"""The vendor step: advance a batch of chunks (submit each, check its vendor job), or settle them as failed.
 
-One implementation for every vendor; the adapter is the only vendor-specific part.
+One implementation for every vendor; the adapter is the only vendor-specific part. A Map item is a batch of
+consecutive chunks (`chunks_per_batch`): one child execution, one poll loop and one Lambda per round for all of
+them, so a job costs a fraction of the state transitions; each chunk keeps its own vendor request, send ledger,
+wait and limits.
 - A submit goes through the send ledger: recorded before the paid request leaves, its answer kept, so a
   retried step returns the first answer instead of paying the vendor twice. A submit whose answer was
   lost is reconciled: looked up where the vendor allows it, sent again only where a repeat is free (or the
@@ -10,6 +13,10 @@ One implementation for every vendor; the adapter is the only vendor-specific par
   whose reset comes after the chunk's deadline stops the job instead, saying when it resets.
 - A refusal the vendor does not document as final (an unrecognised 400) is tried again after a backoff;
   after `max_refusals` in a row the chunk fails with the vendor's message.
+- One chunk's fault never fails its neighbours: a submit that fails is tried again on a later round (a
+  Transient fault, up to SUBMIT_ATTEMPTS) or settled as failed; a check that fails counts a poll and checks
+  again, since the vendor job is paid for. A Lambda that dies mid-round is retried whole by the state machine:
+  the send ledger makes that safe.
 """
 
 from __future__ import annotations
@@ -27,11 +34,21 @@ from enrichment.errors import (
     QuotaExhausted,
     Refused,
     Throttled,
+    Transient,
     caught_message,
 )
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore
-from enrichment.models import Chunk, ChunkProgress, ChunkResult, ChunkTask, Vendor
+from enrichment.models import (
+    BatchProgress,
+    BatchResult,
+    BatchTask,
+    Chunk,
+    ChunkBatch,
+    ChunkProgress,
+    ChunkResult,
+    Vendor,
+)
 from enrichment.options import vendor_options
 from enrichment.pipeline.pacing import RateGate
 from enrichment.pipeline.send_ledger import SendLedger
@@ -39,26 +56,22 @@ from enrichment.settings import Settings, VendorSettings
 from enrichment.vendors import ChunkOutcome, VendorAdapter, connect
 from enrichment.vendors.base import VendorOptions
 
-
-def run_chunk_task(task: ChunkTask, vendor: Vendor, settings: Settings) -> ChunkProgress:
-    step = ChunkStep(task, vendor, settings)
-    if task.action == "abandon":
-        return step.abandon()
-    try:
-        try:
-            return step.submit() if task.action == "submit" else step.check()
-        except Throttled as throttled:
-            return step.throttled(throttled)
-        except Refused as refused:
-            return step.refused(refused)
-    except FATAL_ERRORS as error:
-        step.store.stop(task.job_id, reason=str(error), error=type(error).__name__)
-        raise
+# A submit that fails with a Transient fault is tried this many times in all (as the state machine retried it).
+SUBMIT_ATTEMPTS = 4
 
 
-class ChunkStep:
-    def __init__(self, task: ChunkTask, vendor: Vendor, settings: Settings) -> None:
+def run_batch_task(
+    task: BatchTask, vendor: Vendor, settings: Settings, time_left: Callable[[], float] | None = None
+) -> BatchProgress:
+    """`time_left`: seconds before the Lambda times out; a round leaves the chunks it has no time for to the next."""
+    step = BatchStep(task, vendor, settings, time_left or (lambda: math.inf))
+    return step.abandon() if task.action == "abandon" else step.advance()
+
+
+class BatchStep:
+    def __init__(self, task: BatchTask, vendor: Vendor, settings: Settings, time_left: Callable[[], float]) -> None:
         self.task = task
+        self.job_id = task.job_id
         self.vendor = vendor
         self.settings = settings
         self.vendor_settings: VendorSettings = settings.vendor(vendor)
@@ -70,17 +83,118 @@ class ChunkStep:
             requests_per_hour=self.vendor_settings.requests_per_hour,
             requests_per_day=self.vendor_settings.requests_per_day,
         )
-        previous = task.progress
+        self.time_left = time_left
+        self.progress = (
+            task.progress.model_copy(deep=True)
+            if task.progress
+            else BatchProgress(status="running", started_at=time.time())
+        )
+        self._chunks: dict[int, Chunk] | None = None
+
+    def chunk(self, index: int) -> Chunk:
+        """A chunk's records: the batch's object is read once per round, and only when a chunk needs them."""
+        if self._chunks is None:
+            batch = ChunkBatch.model_validate(storage.get_json(self.settings.data_bucket, self.task.batch.batch_key))
+            self._chunks = {c.chunk_index: c for c in batch.chunks}
+        return self._chunks[index]
+
+    def advance(self) -> BatchProgress:
+        """One round: every chunk whose wait is over takes its next step (submit, or check its vendor job)."""
+        # Room for one more chunk step before the Lambda's timeout: a vendor call and its retry.
+        reserve = 2 * self.vendor_settings.http_timeout_seconds + 5
+        for index in self.task.batch.chunk_indexes:
+            current = self.progress.chunks.get(str(index))
+            if current is not None and (current.settled or current.due_at > time.time()):
+                continue
+            if self.time_left() < reserve:
+                break  # the next round takes it up
+            self.progress.chunks[str(index)] = self._advance_chunk(index, current)
+        return self._round_end()
+
+    def abandon(self) -> BatchProgress:
+        """Settle every chunk not settled yet as failed (the batch's deadline or poll bound passed, or its round
+        kept failing): their rows become errors with the reason."""
+        for index in self.task.batch.chunk_indexes:
+            current = self.progress.chunks.get(str(index))
+            if current is None or not current.settled:
+                self.progress.chunks[str(index)] = ChunkStep(self, index, current).abandon(self.task.error)
+        return self._round_end()
+
+    def _advance_chunk(self, index: int, current: ChunkProgress | None) -> ChunkProgress:
+        step = ChunkStep(self, index, current)
+        submitting = current is None or current.vendor_ref is None
+        try:
+            try:
+                progress = step.submit() if submitting else step.check()
+            except Throttled as throttled:
+                progress = step.throttled(throttled)
+            except Refused as refused:
+                progress = step.refused(refused)
+        except FATAL_ERRORS as error:
+            self.store.stop(self.job_id, reason=str(error), error=type(error).__name__)
+            # Nothing more is sent; a vendor job already accepted is paid for and still collected.
+            progress = step.abandon(_caught(error)) if submitting else step.check_failed(error)
+        except Exception as error:  # noqa: BLE001 - any fault settles or retries this chunk, never its neighbours
+            progress = step.submit_failed(error) if submitting else step.check_failed(error)
+        else:
+            if progress.status == "failed" or (progress.status == "running" and step.out_of_time(progress)):
+                progress = step.abandon(None, progress)
+        if progress.status == "running":
+            progress.due_at = time.time() + progress.wait_seconds
+            return progress
+        return ChunkProgress(status=progress.status)  # settled: its outcome is in S3, the loop needs no more
+
+    def _round_end(self) -> BatchProgress:
+        now = time.time()
+        chunks = self.progress.chunks
+        pending = [chunks.get(str(i)) for i in self.task.batch.chunk_indexes]
+        unsettled = [p for p in pending if p is None or not p.settled]
+        if not unsettled:
+            self._write_batch_result()
+            self.progress.status = "done"
+            self.progress.wait_seconds = 0
+        else:
+            due = min(now if p is None else p.due_at for p in unsettled)
+            self.progress.status = "running"
+            self.progress.wait_seconds = max(1, math.ceil(due - now))
+        self.progress.polls = max((p.polls for p in unsettled if p is not None), default=0)
+        self.progress.elapsed_seconds = int(now - self.progress.started_at)
+        return self.progress
+
+    def _write_batch_result(self) -> None:
+        """Every chunk's result in one object, the one Finalize reads for the batch."""
+        bucket = self.settings.data_bucket
+        results = [
+            ChunkResult.model_validate(storage.get_json(bucket, layout.chunk_result_key(self.job_id, index)))
+            for index in self.task.batch.chunk_indexes
+        ]
+        batch = BatchResult(batch_index=self.task.batch.batch_index, chunks=results)
+        storage.put_json(bucket, layout.batch_result_key(self.job_id, batch.batch_index), batch.model_dump(mode="json"))
+
+
+class ChunkStep:
+    """One chunk's next step within its batch's round."""
+
+    def __init__(self, batch: BatchStep, index: int, previous: ChunkProgress | None) -> None:
+        self.batch = batch
+        self.index = index
+        self.previous = previous
+        self.job_id = batch.job_id
+        self.vendor = batch.vendor
+        self.settings = batch.settings
+        self.vendor_settings = batch.vendor_settings
+        self.store = batch.store
+        self.gate = batch.gate
         self.started_at = previous.started_at if previous and previous.started_at else time.time()
 
     # ---- actions ----
 
     def submit(self) -> ChunkProgress:
-        ledger = SendLedger(self.settings.jobs_table, self.task.job_id, self.task.chunk.chunk_index)
+        ledger = SendLedger(self.settings.jobs_table, self.job_id, self.index)
         record = ledger.get()
         if record and record.state == "accepted" and record.progress:
             return record.progress  # a retried step: the vendor has this chunk already
-        job = self.store.require(self.task.job_id)
+        job = self.store.require(self.job_id)
         adapter = self._adapter()
         chunk = self._chunk()
         options = adapter.parse_options(vendor_options(job.options))
@@ -99,7 +213,7 @@ class ChunkStep:
         except Exception:
             ledger.release()  # refused, throttled or never sent: the vendor does not hold it
             raise
-        polls = self.task.progress.polls if self.task.progress else 0
+        polls = self.previous.polls if self.previous else 0
         progress = self._progress(outcome, polls=polls)
         ledger.accept(progress)
         return progress
@@ -132,8 +246,8 @@ class ChunkStep:
 
     def check(self) -> ChunkProgress:
         # No stop check here: the vendor job is already paid for, so its answer is still collected.
-        job = self.store.require(self.task.job_id)
-        progress = self.task.progress
+        job = self.store.require(self.job_id)
+        progress = self.previous
         if progress is None or not progress.vendor_ref:
             raise ValueError("check needs the progress returned by submit")
         chunk = self._chunk()
@@ -145,7 +259,7 @@ class ChunkStep:
     def throttled(self, throttled: Throttled) -> ChunkProgress:
         """Wait and try the same step again: the vendor's hint when it gave one, else a jittered backoff;
         never longer than the backoff cap or the time left before the chunk's deadline."""
-        previous = self.task.progress
+        previous = self.previous
         throttles = (previous.throttles if previous else 0) + 1
         cap = self.vendor_settings.backoff_max_seconds
         time_left = self.vendor_settings.deadline_seconds - (time.time() - self.started_at)
@@ -175,7 +289,7 @@ class ChunkStep:
 
     def refused(self, refused: Refused) -> ChunkProgress:
         """Try the same step again after a backoff, unless the vendor has refused it too many times."""
-        previous = self.task.progress
+        previous = self.previous
         refusals = (previous.refusals if previous else 0) + 1
         base = previous or ChunkProgress(status="running", started_at=self.started_at)
         if refusals >= self.vendor_settings.max_refusals:
@@ -200,20 +314,62 @@ class ChunkStep:
             }
         )
 
-    def abandon(self) -> ChunkProgress:
-        """Settle the chunk as failed: every row of it becomes an error with the reason."""
-        reason = self._failure_reason()
-        index = self.task.chunk.chunk_index
-        key = layout.chunk_result_key(self.task.job_id, index)
-        if not storage.exists(self.settings.data_bucket, key):
+    def abandon(
+        self, error: dict | None, progress: ChunkProgress | None = None, *, reason: str | None = None
+    ) -> ChunkProgress:
+        """Settle the chunk as failed: every row of it becomes an error with the reason (`reason`, else `error`:
+        the fault that ended it, as {"Error", "Cause"}, else what its latest progress says)."""
+        reason = reason or self._failure_reason(error, progress or self.previous)
+        key = layout.chunk_result_key(self.job_id, self.index)
+        if not storage.exists(self.settings.data_bucket, key):  # a vendor job that charged, then failed, wrote it
             storage.put_json(
                 self.settings.data_bucket,
                 key,
-                ChunkResult(chunk_index=index, status="failed", reason=reason).model_dump(mode="json"),
+                ChunkResult(chunk_index=self.index, status="failed", reason=reason).model_dump(mode="json"),
             )
-        self.store.settle_chunk(self.task.job_id, index, credits=0, failed=True)
-        previous = self.task.progress or ChunkProgress(status="failed")
-        return previous.model_copy(update={"status": "failed", "reason": reason})
+        self.store.settle_chunk(self.job_id, self.index, credits=0, failed=True)
+        return ChunkProgress(status="failed", reason=reason)
+
+    def _waiting(self, progress: ChunkProgress, wait: float) -> ChunkProgress:
+        return progress.model_copy(
+            update={
+                "status": "running",
+                "wait_seconds": max(1, math.ceil(wait)),
+                "started_at": self.started_at,
+                "elapsed_seconds": int(time.time() - self.started_at),
+            }
+        )
+
+    def submit_failed(self, error: Exception) -> ChunkProgress:
+        """A submit that raised: a Transient fault is tried again on a later round, a bounded number of times
+        (an OutcomeUnknown's ledger stays "sending", so that try reconciles); any other fault settles the chunk."""
+        attempts = (self.previous.attempts if self.previous else 0) + 1
+        if not isinstance(error, Transient) or attempts >= SUBMIT_ATTEMPTS:
+            return self.abandon(_caught(error))
+        base = self.previous or ChunkProgress(status="running", started_at=self.started_at)
+        return self._waiting(
+            base.model_copy(update={"attempts": attempts, "reason": f"{error}; trying again"}),
+            min(30, 2**attempts) * random.uniform(0.5, 1.0),
+        )
+
+    def check_failed(self, error: Exception) -> ChunkProgress:
+        """The vendor job was accepted and is paid for: a check that failed waits and checks again, bounded by
+        the poll count and the deadline; its answer is never given up."""
+        assert self.previous is not None
+        polls = self.previous.polls + 1
+        updated = self.previous.model_copy(
+            update={"polls": polls, "reason": f"a check failed ({type(error).__name__}: {error}); checking again"}
+        )
+        if self.out_of_time(updated):
+            return self.abandon(None, reason=f"{self._failure_reason(None, updated)}; the last check failed: {error}")
+        return self._waiting(updated, self._next_wait(None, polls))
+
+    def out_of_time(self, progress: ChunkProgress) -> bool:
+        """Past the chunk's poll bound or deadline: it is settled as failed, saying so."""
+        return (
+            progress.polls >= self.vendor_settings.max_polls
+            or time.time() - self.started_at >= self.vendor_settings.deadline_seconds
+        )
 
     # ---- parts ----
 
@@ -252,7 +408,7 @@ class ChunkStep:
         return progress
 
     def _store_result(self, outcome: ChunkOutcome) -> None:
-        index = self.task.chunk.chunk_index
+        index = self.index
         failed = outcome.status == "failed"
         result = ChunkResult(
             chunk_index=index,
@@ -262,9 +418,9 @@ class ChunkStep:
             reason=outcome.reason if failed else None,
         )
         storage.put_json(
-            self.settings.data_bucket, layout.chunk_result_key(self.task.job_id, index), result.model_dump(mode="json")
+            self.settings.data_bucket, layout.chunk_result_key(self.job_id, index), result.model_dump(mode="json")
         )
-        self.store.settle_chunk(self.task.job_id, index, credits=outcome.credits, failed=failed)
+        self.store.settle_chunk(self.job_id, index, credits=outcome.credits, failed=failed)
 
     def _next_wait(self, hint: float | None, polls: int) -> int:
         """The vendor's estimate when it gives one, else a growing backoff; jittered, capped."""
@@ -278,10 +434,9 @@ class ChunkStep:
         wait = min(wait, s.backoff_max_seconds) * random.uniform(1.0, 1.2)
         return max(1, round(wait))
 
-    def _failure_reason(self) -> str:
-        if self.task.error:
-            return caught_message(self.task.error)
-        progress = self.task.progress
+    def _failure_reason(self, error: dict | None, progress: ChunkProgress | None) -> str:
+        if error:
+            return caught_message(error)
         if progress and progress.status == "failed":
             return progress.reason or f"the {self.vendor.value} job failed"
         if progress:
@@ -292,7 +447,7 @@ class ChunkStep:
         return "the chunk was not processed"
 
     def _chunk(self) -> Chunk:
-        return Chunk.model_validate(storage.get_json(self.settings.data_bucket, self.task.chunk.chunk_key))
+        return self.batch.chunk(self.index)
 
     def _adapter(self) -> VendorAdapter:
         return connect(self.vendor, self.settings)
@@ -313,3 +468,8 @@ def _once(action: Callable[[], None]) -> Callable[[], None]:
             done = True
 
     return run
+
+
+def _caught(error: Exception) -> dict[str, str]:
+    """An error raised in this round, in the shape of a state machine Catch's {"Error", "Cause"}."""
+    return {"Error": type(error).__name__, "Cause": str(error)}

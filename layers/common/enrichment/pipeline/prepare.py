@@ -7,7 +7,7 @@ import json
 from enrichment.files import layout, storage
 from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
-from enrichment.models import Limits, PreparedJob
+from enrichment.models import BatchRef, Limits, PreparedJob
 from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.settings import Settings, SettingsError
 
@@ -31,17 +31,33 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
     chunk: list[dict] = []
     chunk_count = 0
     rows_total = 0
+    batch: list[dict] = []
+    manifest: list[dict] = []
+
+    def flush_batch() -> None:
+        nonlocal batch
+        if batch:
+            index = len(manifest)
+            storage.put_json(
+                bucket, layout.batch_key(job_id, index), {"job_id": job_id, "batch_index": index, "chunks": batch}
+            )
+            manifest.append(
+                BatchRef(
+                    batch_index=index,
+                    batch_key=layout.batch_key(job_id, index),
+                    chunk_indexes=[c["chunk_index"] for c in batch],
+                ).model_dump()
+            )
+            batch = []
 
     def flush() -> None:
         nonlocal chunk, chunk_count
         if chunk:
-            storage.put_json(
-                bucket,
-                layout.chunk_key(job_id, chunk_count),
-                {"job_id": job_id, "chunk_index": chunk_count, "records": chunk},
-            )
+            batch.append({"job_id": job_id, "chunk_index": chunk_count, "records": chunk})
             chunk_count += 1
             chunk = []
+            if len(batch) >= vendor_settings.chunks_per_batch:
+                flush_batch()
 
     with storage.spooled_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan:
         for outcome in classified.rows:
@@ -52,8 +68,8 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
                     flush()
             plan.write(json.dumps(outcome.plan_entry(chunk_size)) + "\n")
         flush()
+        flush_batch()
 
-    manifest = [{"chunk_index": i, "chunk_key": layout.chunk_key(job_id, i)} for i in range(chunk_count)]
     storage.put_json(bucket, layout.manifest_key(job_id), manifest)
     store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count, input_format=table.details)
     return PreparedJob(
@@ -63,6 +79,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         bucket=bucket,
         manifest_key=layout.manifest_key(job_id),
         chunks_total=chunk_count,
+        batches_total=len(manifest),
         max_concurrency=vendor_settings.max_concurrency,
         limits=Limits(
             max_polls=vendor_settings.max_polls,

@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.models import ChunkTask, Vendor
-from enrichment.pipeline.chunks import run_chunk_task
+from enrichment.models import BatchTask, Vendor
+from enrichment.pipeline.chunks import run_batch_task
 from enrichment.settings import Settings
 from enrichment.vendors import check_access
 
@@ -25,15 +25,20 @@ def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContex
             access = check_access(vendor, Settings.load())
             logger.info("access check", extra={"vendor": vendor.value, "ok": access.ok})
             return access.model_dump(mode="json")
-        task = ChunkTask.model_validate(event)
-        progress = run_chunk_task(task, vendor, Settings.load())
+        task = BatchTask.model_validate(event)
+        progress = run_batch_task(
+            task, vendor, Settings.load(), time_left=lambda: context.get_remaining_time_in_millis() / 1000
+        )
         logger.info(
-            "chunk step",
+            "batch step",
             extra={
                 "vendor": vendor.value,
-                "chunk": task.chunk.chunk_index,
+                "batch": task.batch.batch_index,
                 "action": task.action,
                 "status": progress.status,
+                "chunks": {
+                    s: sum(c.status == s for c in progress.chunks.values()) for s in ("running", "done", "failed")
+                },
                 "polls": progress.polls,
             },
         )

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from enrichment.errors import QuotaExhausted, Refused, Throttled
-from enrichment.models import ChunkProgress, ChunkRef, ChunkTask, Vendor
-from enrichment.pipeline.chunks import ChunkStep
+from enrichment.models import BatchRef, BatchTask, ChunkProgress, Vendor
+from enrichment.pipeline.chunks import BatchStep, ChunkStep
 from enrichment.settings import Settings
 
 SETTINGS = Settings(
@@ -19,8 +19,8 @@ SETTINGS = Settings(
 
 
 def step(progress: ChunkProgress | None = None) -> ChunkStep:
-    task = ChunkTask(action="submit", job_id="job-1", chunk=ChunkRef(chunk_index=0, chunk_key="k"), progress=progress)
-    return ChunkStep(task, Vendor.CHECK365, SETTINGS)
+    task = BatchTask(action="advance", job_id="job-1", batch=BatchRef(batch_index=0, batch_key="k", chunk_indexes=[0]))
+    return ChunkStep(BatchStep(task, Vendor.CHECK365, SETTINGS, time_left=lambda: 60), 0, progress)
 
 
 def test_a_refusal_is_tried_again_after_a_wait():
