@@ -9,8 +9,8 @@ Runtime faults, as the Lambda service shows them to the caller (is_error true, t
   crash_after_accept) kills the invocation at once (`LambdaDied`, a BaseException the handler cannot
   catch): `{"errorType": "Runtime.ExitError", "errorMessage": "RequestId: <id> Error: Runtime exited
   without providing a reason"}`; the execution environment is discarded (the next call starts cold).
-- `check_timeout` (see `FAULTS`): a round that checks a vendor job runs in full, side effects included, then the invocation
-  reports `{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out after
+- `check_timeout` (see `FAULTS`): a round that checks a vendor job runs in full, side effects included, then
+  the invocation reports `{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out after
   <timeout, 2 decimals> seconds"}` instead of its answer.
 """
 

@@ -81,9 +81,8 @@ def test_a_failed_chunk_is_counted_once(runtime):
     for _ in range(2):
         answer, failed = invoke(runtime, "PubrioFunction", task)
         assert not failed and answer["status"] == "done" and answer["chunks"]["0"]["status"] == "failed", answer
-    result = json.loads(
-        runtime.client("s3").get_object(Bucket=runtime.bucket, Key=layout.batch_result_key(job.job_id, 0))["Body"].read()
-    )
+    key = layout.batch_result_key(job.job_id, 0)
+    result = json.loads(runtime.client("s3").get_object(Bucket=runtime.bucket, Key=key)["Body"].read())
     assert [(c["chunk_index"], c["status"]) for c in result["chunks"]] == [(0, "failed")]
     assert "rejected" in result["chunks"][0]["reason"]
     stored = runtime.job(job.job_id).item
