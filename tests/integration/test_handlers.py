@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from enrichment.files import layout
 from enrichment.jobs.store import JobStore, now_iso
@@ -101,3 +102,33 @@ def test_finalize_of_a_job_that_never_read_its_input(runtime):
     answer, failed = invoke(runtime, "FinalizeFunction", {"job_id": job.job_id, "failure": failure})
     assert not failed and answer["status"] == "FAILED"
     assert runtime.job(job.job_id).item["error"] == "the file is empty"
+
+
+def test_a_round_throttled_for_one_chunk_sends_its_neighbours_and_waits_only_for_it(runtime, pubrio):
+    job = new_job(runtime, Vendor.PUBRIO, pubrio_csv(400, seed=8))
+    prepared, _ = invoke(runtime, "PrepareFunction", {"job_id": job.job_id})
+    batch = first_batch(runtime, prepared)
+    assert len(batch["chunk_indexes"]) == 3
+    before = pubrio.served("/redeem/people/batch")
+    pubrio.inject("429", times=1, path="/redeem/people/batch")
+    task = {"action": "advance", "job_id": job.job_id, "batch": batch}
+    progress, failed = invoke(runtime, "PubrioFunction", task)
+    assert not failed, progress
+    chunks = progress["chunks"]
+    assert chunks["0"]["vendor_ref"] is None and chunks["0"]["throttles"] == 1  # the first chunk met the 429
+    assert chunks["1"]["vendor_ref"] and chunks["2"]["vendor_ref"]  # its neighbours were sent in the same round
+    assert progress["status"] == "running" and progress["wait_seconds"] >= 1
+    for _ in range(40):  # rounds until the batch settles, each after the wait it asked for
+        if progress["status"] == "done":
+            break
+        for chunk in progress["chunks"].values():
+            chunk["due_at"] = 0  # the Wait state slept: every chunk's turn has come
+        progress, failed = invoke(runtime, "PubrioFunction", task | {"progress": progress})
+        assert not failed, progress
+        time.sleep(0.2)
+    assert progress["status"] == "done" and {c["status"] for c in progress["chunks"].values()} == {"done"}
+    assert pubrio.served("/redeem/people/batch") - before == 3  # each chunk paid once
+    key = layout.batch_result_key(job.job_id, 0)
+    result = json.loads(runtime.client("s3").get_object(Bucket=runtime.bucket, Key=key)["Body"].read())
+    assert [c["chunk_index"] for c in result["chunks"]] == [0, 1, 2]
+    assert all(c["status"] == "done" and c["results"] for c in result["chunks"])

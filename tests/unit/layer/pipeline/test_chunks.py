@@ -55,3 +55,11 @@ def test_a_daily_quota_that_resets_after_the_deadline_stops_the_job_saying_when(
 def test_a_short_window_hint_is_capped_by_the_backoff_limit():
     progress = step().throttled(Throttled("check365: HTTP 429", retry_after=900))
     assert progress.wait_seconds == 120
+
+
+def test_a_round_without_time_left_leaves_every_chunk_to_the_next_round():
+    task = BatchTask(
+        action="advance", job_id="job-1", batch=BatchRef(batch_index=0, batch_key="k", chunk_indexes=[0, 1])
+    )
+    progress = BatchStep(task, Vendor.CHECK365, SETTINGS, time_left=lambda: 1).advance()
+    assert progress.status == "running" and progress.chunks == {} and progress.wait_seconds == 1
