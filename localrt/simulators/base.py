@@ -94,6 +94,7 @@ class Simulator:
         self.faults: deque[Fault] = deque()
         self.log: list[tuple[float, str, str, int, str | None]] = []  # (time, method, path, status, fault)
         self._window = (0, 0)  # (minute, requests counted in it)
+        self.counted: list[tuple[float, int]] = []  # (time, requests) admitted against the per-minute limit
         self._server: ThreadingHTTPServer | None = None
         self.charged_total = 0.0  # every credit charged since start (subclasses add to it)
         self._credits_after: int | None = None  # out_of_credits after=k: submissions still served normally
@@ -192,6 +193,7 @@ class Simulator:
             allowed = used + cost <= limit_per_minute
             if allowed:
                 used += cost
+                self.counted.append((now, cost))
             self._window = (minute, used)
         return allowed, max(0, limit_per_minute - used), 60 - now % 60
 
