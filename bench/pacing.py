@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import logging
 import math
 import os
@@ -35,7 +34,6 @@ if str(LAYER) not in sys.path:  # the layer, on sys.path as in a Lambda
 
 import boto3  # noqa: E402
 import httpx  # noqa: E402
-from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from enrichment import aws  # noqa: E402
@@ -43,6 +41,7 @@ from enrichment.errors import Throttled  # noqa: E402
 from enrichment.models import Vendor  # noqa: E402
 from enrichment.pipeline.pacing import RateGate  # noqa: E402
 from enrichment.settings import vendor_settings  # noqa: E402
+from localrt.dynamodb_items import whole_item_operations  # noqa: E402
 from localrt.runtime import LOCAL_VENDOR_SETTINGS, free_port  # noqa: E402
 from localrt.simulators.base import Simulator  # noqa: E402
 from localrt.simulators.prospeo import ProspeoSimulator  # noqa: E402
@@ -183,7 +182,7 @@ def _dynamodb() -> Iterator[str]:
     saved = {key: os.environ.get(key) for key in env}
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    with _whole_item_operations():
+    with whole_item_operations():
         server.start()
         os.environ.update(env)
         aws.reset_clients()
@@ -209,30 +208,6 @@ def _dynamodb() -> Iterator[str]:
                 else:
                     os.environ[key] = value
             aws.reset_clients()
-
-
-@contextlib.contextmanager
-def _whole_item_operations() -> Iterator[None]:
-    """DynamoDB applies each item write whole and a consistent read sees whole items; moto changes an item in
-    place, attribute after attribute, so concurrent requests could see half a write. One lock makes each whole."""
-    lock = threading.RLock()
-    originals = {name: getattr(DynamoDBBackend, name) for name in ("get_item", "put_item", "update_item", "query")}
-
-    def whole(operation):
-        @functools.wraps(operation)
-        def locked(*args, **kwargs):
-            with lock:
-                return operation(*args, **kwargs)
-
-        return locked
-
-    for name, operation in originals.items():
-        setattr(DynamoDBBackend, name, whole(operation))
-    try:
-        yield
-    finally:
-        for name, operation in originals.items():
-            setattr(DynamoDBBackend, name, operation)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,6 +58,10 @@ from enrichment.vendors.base import VendorOptions
 
 # A submit that fails with a Transient fault is tried this many times in all (as the state machine retried it).
 SUBMIT_ATTEMPTS = 4
+# A turn in the shared budget that comes within this many seconds is waited for in the Lambda: a second of Lambda
+# time costs far less than a round through the state machine (three transitions), and the rate is spread by
+# the second, so a batch's burst of requests meets such short waits.
+SHORT_WAIT_SECONDS = 2.0
 
 
 def run_batch_task(
@@ -84,12 +88,27 @@ class BatchStep:
             requests_per_day=self.vendor_settings.requests_per_day,
         )
         self.time_left = time_left
+        # Room for one more chunk step before the Lambda's timeout: a vendor call and its retry.
+        self.reserve = 2 * self.vendor_settings.http_timeout_seconds + 5
         self.progress = (
             task.progress.model_copy(deep=True)
             if task.progress
             else BatchProgress(status="running", started_at=time.time())
         )
         self._chunks: dict[int, Chunk] | None = None
+
+    def acquire(self, cost: int) -> None:
+        """A turn in the vendor's shared budget, waiting here for one that comes within SHORT_WAIT_SECONDS;
+        Throttled when the wait is longer (the state machine's Wait sleeps it)."""
+        while True:
+            try:
+                self.gate.acquire(cost)
+                return
+            except Throttled as throttled:
+                wait = throttled.retry_after
+                if throttled.quota or wait is None or wait > SHORT_WAIT_SECONDS or self.time_left() < self.reserve:
+                    raise
+                time.sleep(wait)
 
     def chunk(self, index: int) -> Chunk:
         """A chunk's records: the batch's object is read once per round, and only when a chunk needs them."""
@@ -100,13 +119,11 @@ class BatchStep:
 
     def advance(self) -> BatchProgress:
         """One round: every chunk whose wait is over takes its next step (submit, or check its vendor job)."""
-        # Room for one more chunk step before the Lambda's timeout: a vendor call and its retry.
-        reserve = 2 * self.vendor_settings.http_timeout_seconds + 5
         for index in self.task.batch.chunk_indexes:
             current = self.progress.chunks.get(str(index))
             if current is not None and (current.settled or current.due_at > time.time()):
                 continue
-            if self.time_left() < reserve:
+            if self.time_left() < self.reserve:
                 break  # the next round takes it up
             self.progress.chunks[str(index)] = self._advance_chunk(index, current)
         return self._round_end()
@@ -376,7 +393,7 @@ class ChunkStep:
     @contextlib.contextmanager
     def _paced(self, cost: int) -> Iterator[None]:
         """Within the shared budget; a vendor's reset hint is recorded for every other chunk to honour."""
-        self.gate.acquire(cost)
+        self.batch.acquire(cost)
         try:
             yield
         except Throttled as throttled:

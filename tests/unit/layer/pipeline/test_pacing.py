@@ -4,23 +4,21 @@ request fits; quotas are named; a request larger than the limit goes alone."""
 
 from __future__ import annotations
 
-import functools
 import json
 import random
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
 
 from enrichment import aws
 from enrichment.errors import Throttled
 from enrichment.models import Vendor
 from enrichment.pipeline import pacing
 from enrichment.pipeline.pacing import RateGate
+from localrt.dynamodb_items import whole_item_operations
 
 TABLE = "jobs"
 REGION = "us-east-1"
@@ -61,13 +59,8 @@ def table(monkeypatch) -> Iterator[str]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # DynamoDB applies each item write whole, and a consistent read sees whole items; moto changes an item in place,
-    # one attribute after another, so concurrent threads could see a half-written budget. One lock makes each
-    # operation whole, as in DynamoDB.
-    lock = threading.RLock()
-    for operation in ("get_item", "put_item", "update_item", "query"):
-        monkeypatch.setattr(DynamoDBBackend, operation, _whole(getattr(DynamoDBBackend, operation), lock))
-    with mock_aws():
+    # moto changes an item attribute after attribute: concurrent gates need each operation whole, as in DynamoDB.
+    with whole_item_operations(), mock_aws():
         aws.reset_clients()
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE,
@@ -80,15 +73,6 @@ def table(monkeypatch) -> Iterator[str]:
         )
         yield TABLE
     aws.reset_clients()
-
-
-def _whole(operation, lock: threading.RLock):
-    @functools.wraps(operation)
-    def whole(*args, **kwargs):
-        with lock:
-            return operation(*args, **kwargs)
-
-    return whole
 
 
 def full_demand(
