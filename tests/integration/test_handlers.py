@@ -38,12 +38,14 @@ def test_prepare_writes_vendor_sized_chunks_and_a_plan_for_every_row(runtime):
     assert not failed, prepared
     s3 = runtime.client("s3")
     manifest = json.loads(s3.get_object(Bucket=runtime.bucket, Key=prepared["manifest_key"])["Body"].read())
-    assert len(manifest) == prepared["chunks_total"]
+    assert len(manifest) == prepared["batches_total"]
+    assert [i for b in manifest for i in b["chunk_indexes"]] == list(range(prepared["chunks_total"]))
     sizes = [
-        len(json.loads(s3.get_object(Bucket=runtime.bucket, Key=c["chunk_key"])["Body"].read())["records"])
-        for c in manifest
+        len(chunk["records"])
+        for b in manifest
+        for chunk in json.loads(s3.get_object(Bucket=runtime.bucket, Key=b["batch_key"])["Body"].read())["chunks"]
     ]
-    assert max(sizes) <= 50
+    assert len(sizes) == prepared["chunks_total"] and max(sizes) <= 50
     plan = s3.get_object(Bucket=runtime.bucket, Key=layout.plan_key(job.job_id))["Body"].read().decode().splitlines()
     assert [json.loads(line)["row"] for line in plan] == list(range(1, 301))
     assert sum(sizes) == sum(1 for line in plan if json.loads(line)["status"] == "send")
