@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
@@ -76,7 +77,8 @@ class S3Requests:
     sent: list[tuple[str, str]] = field(default_factory=list)
 
     def __call__(self, request: Any, operation_name: str, **kwargs: Any) -> None:
-        self.sent.append((operation_name, request.url.split("?")[0].rsplit(f"/{BUCKET}/", 1)[-1]))
+        path = unquote(urlsplit(request.url).path).lstrip("/")  # virtual-hosted: the bucket is in the host
+        self.sent.append((operation_name, path.removeprefix(f"{BUCKET}/")))
 
     def of(self, operation: str) -> list[str]:
         return [key for op, key in self.sent if op == operation]

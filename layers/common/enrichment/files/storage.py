@@ -3,12 +3,10 @@ objects written by a few threads."""
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import functools
 import io
 import json
-import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -207,16 +205,6 @@ class ParallelPuts:
         self._pool.shutdown(wait=True, cancel_futures=kind is not None)
         if kind is None and self._failures:
             raise self._failures[0]
-
-
-@contextmanager
-def spooled_upload(bucket: str, key: str, content_type: str) -> Iterator[IO[str]]:
-    """A text file written locally (memory, then /tmp) and uploaded when the block ends without error."""
-    with tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b") as raw:
-        text = codecs.getwriter("utf-8")(raw)
-        yield text  # type: ignore[misc]
-        raw.seek(0)
-        client("s3").upload_fileobj(raw, bucket, key, ExtraArgs={"ContentType": content_type})
 
 
 def list_keys(bucket: str, prefix: str) -> Iterator[str]:
