@@ -111,23 +111,24 @@ PART_BYTES = 8 << 20  # a multipart upload's part (S3 takes 5 MiB to 5 GiB; at m
 
 class _MultipartWriter:
     """Text written goes to S3 as UTF-8 in parts of `part_bytes` as it comes; a file that never fills a part is
-    one PUT. Memory: the part being filled, and the part being sent. Lines end as written, never translated."""
+    one PUT. Memory: the part being filled, handed to the request as it is (BytesIO.getvalue() gives its buffer
+    away rather than copying it). Lines end as written, never translated."""
 
     def __init__(self, bucket: str, key: str, content_type: str, part_bytes: int) -> None:
         self.bucket, self.key, self.content_type, self.part_bytes = bucket, key, content_type, part_bytes
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
 
     def write(self, text: str) -> int:
-        self._buffer += text.encode()
-        if len(self._buffer) >= self.part_bytes:
+        self._buffer.write(text.encode())
+        if self._buffer.tell() >= self.part_bytes:
             self._send_part()
         return len(text)
 
     def _take(self) -> bytes:
-        body = bytes(self._buffer)
-        self._buffer = bytearray()
+        body = self._buffer.getvalue()
+        self._buffer = io.BytesIO()
         return body
 
     def _send_part(self) -> None:
@@ -146,14 +147,14 @@ class _MultipartWriter:
         if self._upload_id is None:
             s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._take(), ContentType=self.content_type)
             return
-        if self._buffer:
+        if self._buffer.tell():
             self._send_part()  # the last part may be smaller than the others
         s3.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
         )
 
     def abort(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         if self._upload_id is not None:
             client("s3").abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
 
