@@ -1,0 +1,1 @@
+"""the benchmarks behind `make bench`"""
