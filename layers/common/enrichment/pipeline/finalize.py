@@ -49,7 +49,7 @@ from enrichment.files import layout, storage
 from enrichment.files.columns import unique_names
 from enrichment.files.csvio import safe_cell
 from enrichment.files.output import csv_columns, result_cells
-from enrichment.files.reader import open_table
+from enrichment.files.reader import InputTable, open_table
 from enrichment.files.report import RowTally, render_report
 from enrichment.files.scratch import ScratchDb
 from enrichment.jobs.events import emit_job_ended
@@ -233,7 +233,7 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
     return results.credits
 
 
-def _reopen_input(job: Job, settings: Settings) -> Any:
+def _reopen_input(job: Job, settings: Settings) -> InputTable:
     """The input, read as Prepare read it: the same bytes decide the same format, encoding and delimiter."""
     try:
         return open_table(storage.S3Object(settings.data_bucket, job.input_key), settings.input_limits)

@@ -214,6 +214,21 @@ def test_an_input_that_cannot_be_read_again_fails_the_job_with_outputs_that_say_
     assert aws.client("s3").list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
+def test_an_input_replaced_since_prepare_fails_the_job_saying_so(emulated_aws):
+    job, ready = prepared(emulated_aws, people("Ada,Lovelace,Initech", "Grace,Hopper,Navy"))
+    for batch in batches(ready):
+        settle(job, batch)
+    aws.client("s3").put_object(Bucket=BUCKET, Key=job.input_key, Body=people("Ada,Lovelace,Initech").encode())
+
+    ended = finalize(emulated_aws, job)
+
+    assert ended.status == JobStatus.FAILED
+    assert ended.error == (
+        "the job could not be finalized: the input file is not the one the job read: its rows differ from the job's "
+        "plan"
+    )
+
+
 def test_a_result_that_does_not_parse_fails_the_job_without_quoting_it(emulated_aws):
     job, ready = prepared(emulated_aws, people("Ada,Lovelace,Initech"))
     (batch,) = batches(ready)
