@@ -1,1 +1,1 @@
-"""The benchmarks behind `make bench`."""
+"""the benchmarks behind `make bench`"""

@@ -22,6 +22,12 @@ def manifest_key(job_id: str) -> str:
     return f"jobs/{job_id}/prepared/manifest.json"
 
 
+def twins_key(job_id: str) -> str:
+    """The rows sent that have duplicates, one row number a line in ascending order (written by Prepare before
+    the plan, so a plan always has it): Finalize keeps just these rows' answers for their duplicates."""
+    return f"jobs/{job_id}/prepared/twins.txt"
+
+
 def batch_key(job_id: str, index: int) -> str:
     """A Map item's chunks, written by Prepare in one object (a ChunkBatch)."""
     return f"jobs/{job_id}/chunks/{index:06d}.json"
@@ -39,6 +45,19 @@ def chunk_result_key(job_id: str, index: int) -> str:
 def batch_result_key(job_id: str, index: int) -> str:
     """A settled batch's chunk results in one object (a BatchResult): what Finalize reads when it exists."""
     return f"{results_prefix(job_id)}batch-{index:06d}.json"
+
+
+_RESULT_NAME = re.compile(r"^(batch-)?(\d{6,})\.json$")
+
+
+def result_index(job_id: str, key: str) -> tuple[str, int] | None:
+    """What a key under results_prefix holds: ("batch", index) for a BatchResult, ("chunk", index) for a
+    ChunkResult, None for anything else."""
+    prefix = results_prefix(job_id)
+    found = _RESULT_NAME.match(key[len(prefix) :]) if key.startswith(prefix) else None
+    if found is None:
+        return None
+    return ("batch" if found.group(1) else "chunk"), int(found.group(2))
 
 
 def output_prefix(job_id: str) -> str:

@@ -1,13 +1,15 @@
-"""S3 access: small JSON documents, streamed input files, spooled files out."""
+"""S3 access: small JSON documents, streamed input files, files out streamed in multipart uploads, many small
+objects written by a few threads."""
 
 from __future__ import annotations
 
-import codecs
+import contextlib
 import functools
 import io
 import json
-import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -29,6 +31,15 @@ def put_text(bucket: str, key: str, text: str, content_type: str) -> None:
 
 def get_json(bucket: str, key: str) -> Any:
     return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def get_json_if_any(bucket: str, key: str) -> Any | None:
+    """The document, or None when there is none (one GET either way, no HEAD first)."""
+    s3 = client("s3")
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
 
 
 def exists(bucket: str, key: str) -> bool:
@@ -95,19 +106,126 @@ class _RangeReader(io.RawIOBase):
         return len(data)
 
 
+PART_BYTES = 8 << 20  # a multipart upload's part (S3 takes 5 MiB to 5 GiB; at most 10,000 parts: 80 GiB)
+
+
+class _MultipartWriter:
+    """Text written goes to S3 as UTF-8 in parts of `part_bytes` as it comes; a file that never fills a part is
+    one PUT. Memory: the part being filled, handed to the request as it is (BytesIO.getvalue() gives its buffer
+    away rather than copying it). Lines end as written, never translated."""
+
+    def __init__(self, bucket: str, key: str, content_type: str, part_bytes: int) -> None:
+        self.bucket, self.key, self.content_type, self.part_bytes = bucket, key, content_type, part_bytes
+        self._buffer = io.BytesIO()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def write(self, text: str) -> int:
+        self._buffer.write(text.encode())
+        if self._buffer.tell() >= self.part_bytes:
+            self._send_part()
+        return len(text)
+
+    def _take(self) -> bytes:
+        body = self._buffer.getvalue()
+        self._buffer = io.BytesIO()
+        return body
+
+    def _send_part(self) -> None:
+        s3 = client("s3")
+        if self._upload_id is None:
+            created = s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
+            self._upload_id = created["UploadId"]
+        number = len(self._parts) + 1
+        sent = s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=self._take()
+        )
+        self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+
+    def complete(self) -> None:
+        s3 = client("s3")
+        if self._upload_id is None:
+            s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._take(), ContentType=self.content_type)
+            return
+        if self._buffer.tell():
+            self._send_part()  # the last part may be smaller than the others
+        s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+        )
+
+    def abort(self) -> None:
+        self._buffer = io.BytesIO()
+        if self._upload_id is not None:
+            client("s3").abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+
+
 @contextmanager
-def spooled_upload(bucket: str, key: str, content_type: str) -> Iterator[IO[str]]:
-    """A text file written locally (memory, then /tmp) and uploaded when the block ends without error."""
-    with tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b") as raw:
-        text = codecs.getwriter("utf-8")(raw)
-        yield text  # type: ignore[misc]
-        raw.seek(0)
-        client("s3").upload_fileobj(raw, bucket, key, ExtraArgs={"ContentType": content_type})
+def streamed_upload(bucket: str, key: str, content_type: str, *, part_bytes: int = PART_BYTES) -> Iterator[IO[str]]:
+    """A UTF-8 text file written straight to S3 (a multipart upload in parts of `part_bytes`; a single PUT when
+    it stays under one part), nothing spooled to disk. The object appears when the block ends without error; on
+    an error the upload is aborted (S3 deletes its parts) and the error raised."""
+    writer = _MultipartWriter(bucket, key, content_type, part_bytes)
+    try:
+        yield writer  # type: ignore[misc]
+        writer.complete()
+    except BaseException:
+        # The first error is the one to report: an abort that fails too leaves parts for the bucket's
+        # AbortIncompleteMultipartUpload rule.
+        with contextlib.suppress(Exception):
+            writer.abort()
+        raise
+
+
+class ParallelPuts:
+    """JSON documents put by a few threads while the caller goes on producing them. At most `pending` wait for a
+    thread (the caller waits for room), so memory stays flat whatever the count. The first failure is raised to
+    the caller at its next put, or when the block ends."""
+
+    def __init__(self, bucket: str, *, threads: int = 8, pending: int = 16) -> None:
+        self.bucket = bucket
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="put")
+        self._room = threading.BoundedSemaphore(pending)
+        self._failures: list[BaseException] = []
+
+    def put(self, key: str, document: Any) -> None:
+        if self._failures:
+            raise self._failures[0]
+        self._room.acquire()
+        future = self._pool.submit(put_json, self.bucket, key, document)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        self._room.release()
+        if (failure := future.exception()) is not None:
+            self._failures.append(failure)
+
+    def __enter__(self) -> ParallelPuts:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=kind is not None)
+        if kind is None and self._failures:
+            raise self._failures[0]
+
+
+def list_keys(bucket: str, prefix: str) -> Iterator[str]:
+    """Every key under `prefix`, in key order, a page (1,000 keys) a request."""
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for found in page.get("Contents", []):
+            yield found["Key"]
+
+
+def get_bytes(bucket: str, key: str) -> bytes:
+    return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def iter_lines(bucket: str, key: str) -> Iterator[bytes]:
+    """A text object we wrote, streamed a line at a time (line ends removed)."""
+    yield from client("s3").get_object(Bucket=bucket, Key=key)["Body"].iter_lines(chunk_size=1 << 20)
 
 
 def iter_jsonl(bucket: str, key: str) -> Iterator[dict[str, Any]]:
     """A JSON Lines object we wrote, streamed (json.dumps escapes every line break inside a record)."""
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-    for line in body.iter_lines(chunk_size=1 << 20):
+    for line in iter_lines(bucket, key):
         if line.strip():
             yield json.loads(line)

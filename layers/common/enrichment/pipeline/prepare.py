@@ -1,15 +1,75 @@
-"""Prepare: read the input as a stream, validate and dedupe rows, write vendor-sized chunks."""
+"""Prepare: read the input as a stream, validate and dedupe rows, write vendor-sized chunks in batches.
+
+Chunks are `chunk_size` rows to send, numbered 0..n-1 in row order; consecutive chunks go together in batches of
+`chunks_per_batch`, one S3 object each (a ChunkBatch at layout.batch_key): one Map item drives one batch. The
+manifest (layout.manifest_key) lists the batches (BatchRef), for the Map's ItemReader.
+
+Bounded in time and memory whatever the file (up to settings.InputLimits): the file is read as a stream; the
+dedupe index is on disk (classify.DedupeIndex); batch objects are put by a few threads with at most a few waiting
+(storage.ParallelPuts), so one batch being filled and PUT_PENDING waiting are held; the plan, the manifest and the
+twins list are streamed to S3 (storage.streamed_upload: one 8 MiB part in memory each).
+
+A file over the limits is refused before anything is sent: reader.open_table refuses one over max_bytes before
+reading it (and a gzip file whose content goes over it, as it is read); csvio.tabulate refuses the row past
+max_rows as it is read. Either raises BadInput out of this step, which then writes no manifest, so the Map has
+nothing to send and the job ends FAILED saying why.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import IO, Any
 
 from enrichment.files import layout, storage
 from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
-from enrichment.models import BatchRef, Limits, PreparedJob
+from enrichment.models import Limits, PreparedJob
 from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.settings import Settings, SettingsError
+
+PUT_THREADS = 8
+PUT_PENDING = 16  # batches built and waiting for a thread, at most
+
+
+class _Batches:
+    """Rows to send, cut into chunks of `chunk_size` and batches of `chunks_per_batch` chunks; each full batch is
+    put at once, and listed in the manifest (a JSON array streamed a line an entry)."""
+
+    def __init__(
+        self,
+        job_id: str,
+        chunk_size: int,
+        chunks_per_batch: int,
+        puts: storage.ParallelPuts,
+        manifest: IO[str],
+    ) -> None:
+        self.job_id, self.chunk_size, self.chunks_per_batch = job_id, chunk_size, chunks_per_batch
+        self._puts, self._manifest = puts, manifest
+        self._chunks: list[dict[str, Any]] = []
+        self.chunks_total = 0
+        self.batches_total = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        if not self._chunks or len(self._chunks[-1]["records"]) >= self.chunk_size:
+            if len(self._chunks) >= self.chunks_per_batch:
+                self._put()
+            self._chunks.append({"job_id": self.job_id, "chunk_index": self.chunks_total, "records": []})
+            self.chunks_total += 1
+        self._chunks[-1]["records"].append(record)
+
+    def finish(self) -> None:
+        if self._chunks:
+            self._put()
+        self._manifest.write("]\n" if self.batches_total else "[]\n")
+
+    def _put(self) -> None:
+        index = self.batches_total
+        key = layout.batch_key(self.job_id, index)
+        self._puts.put(key, {"job_id": self.job_id, "batch_index": index, "chunks": self._chunks})
+        entry = {"batch_index": index, "batch_key": key, "chunk_indexes": [c["chunk_index"] for c in self._chunks]}
+        self._manifest.write(("[\n" if index == 0 else ",\n") + json.dumps(entry, separators=(",", ":")))
+        self._chunks = []
+        self.batches_total += 1
 
 
 def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
@@ -22,64 +82,39 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
 
     bucket = settings.data_bucket
     chunk_size = vendor_settings.chunk_size
+    rows_total = 0
     # The rows own the open file: it closes once they are read (or left for the garbage collector on failure).
     table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
-    classified = classify_input(table.header, table.rows, job.vendor, job.options)
-    # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
-    storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
+    with classify_input(table.header, table.rows, job.vendor, job.options, keep_twins=True) as classified:
+        # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
+        storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
+        # Blocks end in reverse: every batch is stored before the manifest, the manifest and the twins before the
+        # plan, so a plan (what Finalize starts from) always has them.
+        with (
+            storage.streamed_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan,
+            storage.streamed_upload(bucket, layout.manifest_key(job_id), "application/json") as manifest,
+            storage.ParallelPuts(bucket, threads=PUT_THREADS, pending=PUT_PENDING) as puts,
+        ):
+            batches = _Batches(job_id, chunk_size, vendor_settings.chunks_per_batch, puts, manifest)
+            for outcome in classified.rows:
+                rows_total = outcome.row
+                if outcome.status == SEND:
+                    batches.add({"ref": str(outcome.row), "fields": outcome.fields})
+                plan.write(json.dumps(outcome.plan_entry(chunk_size)) + "\n")
+            batches.finish()
+            with storage.streamed_upload(bucket, layout.twins_key(job_id), "text/plain") as twins:
+                for row in classified.twins():
+                    twins.write(f"{row}\n")
 
-    chunk: list[dict] = []
-    chunk_count = 0
-    rows_total = 0
-    batch: list[dict] = []
-    manifest: list[dict] = []
-
-    def flush_batch() -> None:
-        nonlocal batch
-        if batch:
-            index = len(manifest)
-            storage.put_json(
-                bucket, layout.batch_key(job_id, index), {"job_id": job_id, "batch_index": index, "chunks": batch}
-            )
-            manifest.append(
-                BatchRef(
-                    batch_index=index,
-                    batch_key=layout.batch_key(job_id, index),
-                    chunk_indexes=[c["chunk_index"] for c in batch],
-                ).model_dump()
-            )
-            batch = []
-
-    def flush() -> None:
-        nonlocal chunk, chunk_count
-        if chunk:
-            batch.append({"job_id": job_id, "chunk_index": chunk_count, "records": chunk})
-            chunk_count += 1
-            chunk = []
-            if len(batch) >= vendor_settings.chunks_per_batch:
-                flush_batch()
-
-    with storage.spooled_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan:
-        for outcome in classified.rows:
-            rows_total = outcome.row
-            if outcome.status == SEND:
-                chunk.append({"ref": str(outcome.row), "fields": outcome.fields})
-                if len(chunk) >= chunk_size:
-                    flush()
-            plan.write(json.dumps(outcome.plan_entry(chunk_size)) + "\n")
-        flush()
-        flush_batch()
-
-    storage.put_json(bucket, layout.manifest_key(job_id), manifest)
-    store.mark_running(job_id, rows_total=rows_total, chunks_total=chunk_count, input_format=table.details)
+    store.mark_running(job_id, rows_total=rows_total, chunks_total=batches.chunks_total, input_format=table.details)
     return PreparedJob(
         job_id=job_id,
         vendor=job.vendor,
         vendor_function=vendor_function,
         bucket=bucket,
         manifest_key=layout.manifest_key(job_id),
-        chunks_total=chunk_count,
-        batches_total=len(manifest),
+        chunks_total=batches.chunks_total,
+        batches_total=batches.batches_total,
         max_concurrency=vendor_settings.max_concurrency,
         limits=Limits(
             max_polls=vendor_settings.max_polls,

@@ -27,3 +27,10 @@ def test_a_dropped_files_name_is_its_own():
     assert layout.input_name("inbox/prospeo/0123456789abcdef01234567-leads.csv") == (
         "0123456789abcdef01234567-leads.csv"
     )
+
+
+def test_a_result_key_says_whether_it_holds_a_batch_or_a_chunk():
+    assert layout.result_index("job-1", layout.batch_result_key("job-1", 12)) == ("batch", 12)
+    assert layout.result_index("job-1", layout.chunk_result_key("job-1", 7)) == ("chunk", 7)
+    assert layout.result_index("job-1", layout.results_prefix("job-1") + "notes.txt") is None
+    assert layout.result_index("job-1", layout.chunk_result_key("job-2", 7)) is None
