@@ -140,7 +140,7 @@ def test_a_redirect_is_not_followed_nor_retried(runtime, api, receiver, prospeo)
     assert item["webhook_attempts"] == len(receiver.requests) == 1
 
 
-def test_a_job_whose_finalize_fails_is_failed_and_announced_by_the_state_machine(
+def test_a_job_whose_results_cannot_be_written_is_failed_with_a_summary_saying_why_and_announced(
     runtime, prospeo, monkeypatch, tmp_path
 ):
     sqs, events = runtime.client("sqs"), runtime.client("events")
@@ -165,6 +165,9 @@ def test_a_job_whose_finalize_fails_is_failed_and_announced_by_the_state_machine
     assert (
         view.status == "FAILED" and "could not be finalized" in view.item["error"] and "disk full" in view.item["error"]
     )
+    summary_key = f"{view.item['output_prefix']}summary.json"
+    summary = json.loads(runtime.client("s3").get_object(Bucket=runtime.bucket, Key=summary_key)["Body"].read())
+    assert summary["status"] == "FAILED" and summary["error"] == view.item["error"]
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     details = [json.loads(m["Body"])["detail"] for m in messages]
     assert any(d["job_id"] == job_id and d["status"] == "FAILED" for d in details)
