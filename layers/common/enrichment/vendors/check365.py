@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel
 
 from enrichment.errors import Refused, Transient
@@ -41,6 +40,9 @@ from enrichment.vendors.base import (
     refusal_in_words,
     retry_after_seconds,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 DONE_STATUS = "completed"  # the one documented status
 FAILED_STATUS = re.compile(r"fail|error|cancel|abort|expire|reject", re.IGNORECASE)

@@ -27,9 +27,8 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel
 
 from enrichment.errors import (
@@ -46,6 +45,9 @@ from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, V
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, Field, model_validator
 
 from enrichment.errors import (
@@ -43,6 +42,9 @@ from enrichment.option_types import Flag
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
 
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
 REQUEST_FIELDS = (

@@ -23,9 +23,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from enrichment.errors import Refused, Throttled
@@ -42,6 +41,9 @@ from enrichment.vendors.base import (
     refusal_in_words,
     retry_after_seconds,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 ContactTypes = choice_list("email-work", "email-personal", "phone")
 
