@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from enrichment.files import storage
 from enrichment.jobs.ingest import JobRejected, job_id_for
 from enrichment.jobs.service import start_job
 from enrichment.jobs.webhook_address import WebhookRefused, check_for
-from enrichment.models import Job, Vendor
+from enrichment.models import Job, Model, Vendor
 from enrichment.settings import Settings
 
 
-class Schedule(BaseModel, extra="forbid"):
+class Schedule(Model, extra="forbid"):
     vendor: Vendor
     input_key: str = Field(description="a CSV in the data bucket, e.g. schedules/weekly-revalidation.csv")
     options: dict = {}

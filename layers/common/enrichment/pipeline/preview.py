@@ -11,12 +11,12 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from enrichment.errors import BadInput
 from enrichment.files.columns import ColumnTie, ColumnUse
 from enrichment.files.reader import InputSource, open_table
-from enrichment.models import RowStatus, Vendor
+from enrichment.models import Model, RowStatus, Vendor
 from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.settings import InputLimits, VendorSettings
 from enrichment.vendors import adapter_class
@@ -28,18 +28,18 @@ FIRST_DUPLICATES = 10
 _QUOTED_VALUE = re.compile(r"""(?<![\w'"])('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 
 
-class InvalidReason(BaseModel):
+class InvalidReason(Model):
     reason: str = Field(description="the rule broken, the values quoted in it shown as '…'")
     rows: int = Field(description="how many rows break it")
     first_rows: list[int] = Field(description=f"the first {FIRST_ROWS} of them (1 = the first row after the header)")
 
 
-class DuplicateRow(BaseModel):
+class DuplicateRow(Model):
     row: int
     of: int = Field(description="the earlier row it asks the same as: answered from it, sent once")
 
 
-class InputPreview(BaseModel):
+class InputPreview(Model):
     vendor: Vendor
     file: dict[str, str] | None = Field(
         description="how the file is read (format, encoding, delimiter, line_ends, compression, or sheet); "

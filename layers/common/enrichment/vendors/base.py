@@ -22,7 +22,7 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
-from enrichment.models import Chunk, RecordResult, Vendor
+from enrichment.models import Chunk, Model, RecordResult, Vendor
 from enrichment.option_types import Flag
 from enrichment.settings import VendorSettings
 
@@ -34,7 +34,7 @@ for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-class ChunkOutcome(BaseModel):
+class ChunkOutcome(Model):
     """What a submit or a check learned: still running (with a vendor reference), done, or failed."""
 
     status: Literal["running", "done", "failed"]
@@ -46,7 +46,7 @@ class ChunkOutcome(BaseModel):
     reason: str | None = None
 
 
-class VendorOptions(BaseModel, extra="forbid"):
+class VendorOptions(Model, extra="forbid"):
     """Options every vendor's job takes; each vendor's options model adds its own."""
 
     allow_resend: Flag = Field(

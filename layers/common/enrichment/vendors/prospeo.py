@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from enrichment.errors import (
     AccountBlocked,
@@ -37,7 +37,7 @@ from enrichment.errors import (
     Transient,
 )
 from enrichment.files.output import COMPANY_COLUMNS, EMAIL_COLUMNS, PERSON_COLUMNS, PHONE_COLUMNS
-from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, Company, Model, Person, RecordResult, RowStatus, Vendor
 from enrichment.option_types import Flag
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
@@ -85,7 +85,7 @@ class ProspeoOptions(VendorOptions):
 ANSWER_LISTS = ("matched", "not_matched", "invalid_datapoints")
 
 
-class _Answer(BaseModel):
+class _Answer(Model):
     error: bool
     total_cost: float | None = 0
     # Documented on every answer; None when absent, so a missing list is named in its rows' reasons.
