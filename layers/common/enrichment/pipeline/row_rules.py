@@ -65,6 +65,15 @@ def shown(value: str) -> str:
     return repr(value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "…")
 
 
+# The value a reason quotes (`shown`: a repr after the field's name): left out, so one rule is one line.
+_QUOTED_VALUE = re.compile(r"""(?<![\w'"])('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without the values it quotes: rows that break one rule with different values count together."""
+    return _QUOTED_VALUE.sub("'…'", reason)
+
+
 # ---- placeholders ----
 
 
