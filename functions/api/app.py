@@ -64,7 +64,6 @@ from enrichment.jobs.service import (
 )
 from enrichment.jobs.service import start_job as start
 from enrichment.jobs.store import JobStore, UnreadableJob
-from enrichment.jobs.webhook_address import WebhookRefused, check_for
 from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.options import options_as_stored
 from enrichment.pipeline.preview import InputPreview
@@ -284,6 +283,8 @@ def create_job(
         except UploadRefused as refused:
             raise _invalid_field("input_key", str(refused)) from None
     if request.webhook_url is not None:
+        from enrichment.jobs.webhook_address import WebhookRefused, check_for  # httpx parses the URL
+
         try:
             check_for(str(request.webhook_url), settings)
         except WebhookRefused as refused:
