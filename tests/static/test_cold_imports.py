@@ -78,7 +78,10 @@ def closed_port() -> Iterator[int]:
 
 def fresh_import(function: LambdaFunction, port: int, module: str | None = None, *then: str) -> dict:
     """Import `module` (the handler by default) as Lambda would, then run `then`; what was loaded and tried."""
-    env = function.environment(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+    # Credentials, so that a call would go straight to the endpoint (and be seen) instead of looking for some.
+    env = function.environment(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
+    )
     path = json.dumps([str(function.folder), str(LAYER)])
     child = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-I", "-c", _CHILD, path, module or function.module, *then],
