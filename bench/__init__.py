@@ -1,1 +1,1 @@
-"""the benchmarks behind `make bench`"""
+"""The benchmarks behind `make bench`."""

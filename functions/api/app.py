@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import threading
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
@@ -19,7 +20,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import (
@@ -64,11 +64,11 @@ from enrichment.jobs.service import (
 )
 from enrichment.jobs.service import start_job as start
 from enrichment.jobs.store import JobStore, UnreadableJob
-from enrichment.jobs.webhook_address import WebhookRefused, check_for
 from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.options import options_as_stored
 from enrichment.pipeline.preview import InputPreview
 from enrichment.settings import Settings
+from enrichment.tracing import Tracer
 
 logger = Logger()
 tracer = Tracer()
@@ -98,18 +98,36 @@ class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
 
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 app._request_validation_middleware = JsonBodiesOnly()  # the resolver's own, in its place in the middleware stack
-app.enable_swagger(
-    path="/swagger",
-    title="Contact enrichment jobs API",
-    version="1.0.0",
-    description="Submit files of contacts to enrichment and validation vendors, follow the jobs, fetch the results. "
-    "Every error is an ErrorBody: statusCode, a message, and for 422 each failing field.",
-    tags=[
-        Tag(name="jobs", description="create (or preview), list, show and cancel jobs; their results"),
-        Tag(name="uploads", description="upload a file too large to send inline"),
-        Tag(name="vendors", description="whether a vendor takes the stack's credentials"),
-    ],
-)
+
+SWAGGER_PATH = "/swagger"
+_swagger_lock = threading.Lock()
+_swagger_served = False
+
+
+def serve_swagger() -> None:
+    """Powertools' Swagger UI and OpenAPI document at GET /swagger, registered by the first request for it: the
+    OpenAPI models it imports cost more than the rest of the API's start (powertools-lambda-python#4372), and
+    the other routes never need them."""
+    global _swagger_served
+    with _swagger_lock:
+        if _swagger_served:
+            return
+        from aws_lambda_powertools.event_handler.openapi.models import Tag
+
+        app.enable_swagger(
+            path=SWAGGER_PATH,
+            title="Contact enrichment jobs API",
+            version="1.0.0",
+            description="Submit files of contacts to enrichment and validation vendors, follow the jobs, fetch the "
+            "results. Every error is an ErrorBody: statusCode, a message, and for 422 each failing field.",
+            tags=[
+                Tag(name="jobs", description="create (or preview), list, show and cancel jobs; their results"),
+                Tag(name="uploads", description="upload a file too large to send inline"),
+                Tag(name="vendors", description="whether a vendor takes the stack's credentials"),
+            ],
+        )
+        _swagger_served = True
+
 
 # ---- errors: every one answers an ErrorBody ----
 
@@ -283,6 +301,8 @@ def create_job(
         except UploadRefused as refused:
             raise _invalid_field("input_key", str(refused)) from None
     if request.webhook_url is not None:
+        from enrichment.jobs.webhook_address import WebhookRefused, check_for  # httpx parses the URL
+
         try:
             check_for(str(request.webhook_url), settings)
         except WebhookRefused as refused:
@@ -450,4 +470,6 @@ for _path, _allowed in METHODS.items():
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if event.get("resource") == SWAGGER_PATH:
+        serve_swagger()
     return app.resolve(event, context)

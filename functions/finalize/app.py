@@ -1,12 +1,13 @@
 """Finalize step: write results.csv, results.jsonl and summary.json, and settle the job's status."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.models import FinalizeInput
 from enrichment.pipeline.finalize import finalize_job
 from enrichment.settings import Settings
+from enrichment.tracing import Tracer
 
 logger = Logger()
 tracer = Tracer()

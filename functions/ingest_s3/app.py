@@ -2,12 +2,13 @@
 
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.jobs.ingest import JobRejected, start_job_from_s3
 from enrichment.settings import Settings
+from enrichment.tracing import Tracer
 
 logger = Logger()
 tracer = Tracer()

@@ -1,11 +1,12 @@
 """Prepare step: validate, dedupe and chunk the job's input."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.models import JobInput
 from enrichment.pipeline.prepare import prepare_job
 from enrichment.settings import Settings
+from enrichment.tracing import Tracer
 
 logger = Logger()
 tracer = Tracer()

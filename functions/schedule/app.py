@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.jobs.schedules import load_schedules, run_schedule, schedule_name
 from enrichment.settings import Settings, environ
+from enrichment.tracing import Tracer
 
 logger = Logger()
 tracer = Tracer()

@@ -1,11 +1,12 @@
 """Webhooks: each job-ended event is POSTed, signed, to the job's webhook_url (if it has one)."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.jobs.webhooks import deliver
 from enrichment.settings import Settings
+from enrichment.tracing import Tracer
 
 logger = Logger()
 tracer = Tracer()

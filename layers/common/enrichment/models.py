@@ -8,6 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class Model(BaseModel):
+    """The base of the layer's models. Each builds its validator when first used, not when imported: a function
+    uses a few of them. (pydantic builds under a lock since 2.14: the local runtime's threads may race to it.)"""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class Vendor(StrEnum):
     PUBRIO = "pubrio"
     PROSPEO = "prospeo"
@@ -53,20 +60,20 @@ CANONICAL_FIELDS = (
 )
 
 
-class Record(BaseModel):
+class Record(Model):
     """One row to send: its reference (the input row number) and its canonical fields."""
 
     ref: str
     fields: dict[str, str]
 
 
-class Chunk(BaseModel):
+class Chunk(Model):
     job_id: str
     chunk_index: int
     records: list[Record]
 
 
-class ChunkBatch(BaseModel):
+class ChunkBatch(Model):
     """The chunks one Map item drives, in one S3 object (layout.batch_key)."""
 
     job_id: str
@@ -84,21 +91,21 @@ class ContactStatus(StrEnum):
     UNKNOWN = "unknown"  # not graded, or graded with a word we do not know
 
 
-class Email(BaseModel):
+class Email(Model):
     value: str
     type: str | None = None
     status: ContactStatus | None = None
     vendor_status: str | None = Field(default=None, description="the vendor's own word, as it gave it")
 
 
-class Phone(BaseModel):
+class Phone(Model):
     value: str
     type: str | None = None
     status: ContactStatus | None = Field(default=None, description="none when the vendor does not grade phones")
     vendor_status: str | None = None
 
 
-class EmailVerification(BaseModel):
+class EmailVerification(Model):
     status: str | None = None
     safe_to_send: bool | None = None
     risk: str | None = None
@@ -107,7 +114,7 @@ class EmailVerification(BaseModel):
     provider: str | None = None
 
 
-class Person(BaseModel):
+class Person(Model):
     first_name: str | None = None
     last_name: str | None = None
     full_name: str | None = None
@@ -116,7 +123,7 @@ class Person(BaseModel):
     location: str | None = None
 
 
-class Company(BaseModel):
+class Company(Model):
     name: str | None = None
     website: str | None = None
     domain: str | None = None
@@ -125,21 +132,21 @@ class Company(BaseModel):
     size: str | None = None
 
 
-class RecordResult(BaseModel):
+class RecordResult(Model):
     """A vendor's answer for one record, normalized. `raw` keeps the vendor's own answer."""
 
     status: Literal[RowStatus.MATCHED, RowStatus.NOT_MATCHED, RowStatus.INVALID_INPUT, RowStatus.ERROR]
     reason: str | None = None
     emails: list[Email] = []
     phones: list[Phone] = []
-    person: Person = Person()
-    company: Company = Company()
+    person: Person = Field(default_factory=Person)
+    company: Company = Field(default_factory=Company)
     verification: EmailVerification | None = None
     credits: float | None = Field(default=None, description="only where the vendor prices single records")
     raw: Any = None
 
 
-class ChunkResult(BaseModel):
+class ChunkResult(Model):
     """What one chunk ended with; written to S3 once, read by finalize."""
 
     chunk_index: int
@@ -149,14 +156,14 @@ class ChunkResult(BaseModel):
     results: dict[str, RecordResult] = {}
 
 
-class BatchResult(BaseModel):
+class BatchResult(Model):
     """Every chunk result of a settled batch (layout.batch_result_key), in chunk order."""
 
     batch_index: int
     chunks: list[ChunkResult]
 
 
-class Job(BaseModel):
+class Job(Model):
     """The job item in DynamoDB."""
 
     model_config = ConfigDict(use_enum_values=False)
@@ -194,17 +201,17 @@ class Job(BaseModel):
 # ---- state machine payloads (small: S3 keys and counters, never row data) ----
 
 
-class JobInput(BaseModel):
+class JobInput(Model):
     job_id: str
 
 
-class Limits(BaseModel):
+class Limits(Model):
     max_polls: int
     deadline_seconds: int
     retry_wait_seconds: int  # the wait after a check that failed, before checking again
 
 
-class PreparedJob(BaseModel):
+class PreparedJob(Model):
     job_id: str
     vendor: Vendor
     vendor_function: str
@@ -216,7 +223,7 @@ class PreparedJob(BaseModel):
     limits: Limits
 
 
-class BatchRef(BaseModel):
+class BatchRef(Model):
     """One Map item, as the manifest lists it: consecutive chunks, stored together at batch_key."""
 
     batch_index: int
@@ -224,7 +231,7 @@ class BatchRef(BaseModel):
     chunk_indexes: list[int]
 
 
-class ChunkProgress(BaseModel):
+class ChunkProgress(Model):
     """Where one chunk of a batch stands; settled (done or failed) once its result is in S3."""
 
     status: Literal["running", "done", "failed"]
@@ -245,7 +252,7 @@ class ChunkProgress(BaseModel):
         return self.status != "running"
 
 
-class BatchProgress(BaseModel):
+class BatchProgress(Model):
     """Where one batch stands in the poll loop; the Choice state routes on `status`, `polls` (the most checks an
     unsettled chunk has had) and `elapsed_seconds`, and the Wait state sleeps `wait_seconds` (until the first
     chunk's wait ends)."""
@@ -258,7 +265,7 @@ class BatchProgress(BaseModel):
     chunks: dict[str, ChunkProgress] = {}  # by chunk index; a chunk not there has not been started
 
 
-class AccessCheck(BaseModel):
+class AccessCheck(Model):
     """Whether the vendor takes our credentials, from the cheapest call that proves it, in one line."""
 
     vendor: Vendor
@@ -266,7 +273,7 @@ class AccessCheck(BaseModel):
     message: str
 
 
-class BatchTask(BaseModel):
+class BatchTask(Model):
     """The vendor function's input: the Map item plus the loop's state."""
 
     action: Literal["advance", "abandon"]
@@ -276,7 +283,7 @@ class BatchTask(BaseModel):
     error: dict[str, Any] | None = Field(default=None, description="the Catch's {Error, Cause}")
 
 
-class FinalizeInput(BaseModel):
+class FinalizeInput(Model):
     job_id: str
     failure: dict[str, Any] | None = None
     finalizer: str | None = Field(

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
 from enrichment.errors import BadInput
-from enrichment.models import CANONICAL_FIELDS, Vendor
+from enrichment.models import CANONICAL_FIELDS, Model, Vendor
 from enrichment.option_types import MAX_OPTION_TEXT, OptionText
 from enrichment.vendors import adapter_class
 
@@ -27,7 +27,7 @@ COLUMNS_EXAMPLE = '{"email": "Work Email 2", "company_name": "Account"}'
 CanonicalField = Literal[CANONICAL_FIELDS]  # type: ignore[valid-type]
 
 
-class JobOptions(BaseModel, extra="forbid"):
+class JobOptions(Model, extra="forbid"):
     columns: dict[CanonicalField, OptionText] = Field(
         default_factory=dict,
         description=f"field -> column name: the column each named field is read from, whatever the headers say; "

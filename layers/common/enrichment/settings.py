@@ -15,9 +15,9 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from enrichment.models import Vendor
+from enrichment.models import Model, Vendor
 
 _function_environ: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "function_environ", default=None
@@ -38,7 +38,7 @@ def function_environment(env: Mapping[str, str]) -> Iterator[None]:
         _function_environ.reset(token)
 
 
-class VendorSettings(BaseModel):
+class VendorSettings(Model):
     """Per-vendor limits and pacing. Defaults follow ../shared/vendors.md; all are overridable."""
 
     chunk_size: int = Field(ge=1)
@@ -118,7 +118,7 @@ def vendor_settings(vendor: Vendor, overrides: Mapping[str, Any] | None = None) 
     return settings
 
 
-class InputLimits(BaseModel):
+class InputLimits(Model):
     """What one job's input may be: a larger file is refused before anything is sent."""
 
     max_bytes: int = Field(default=10**9, ge=1)  # 1 GB as stored; a gzip file's content is held to it too
@@ -129,7 +129,7 @@ class SettingsError(RuntimeError):
     """The function is deployed without a setting it needs."""
 
 
-class Settings(BaseModel):
+class Settings(Model):
     data_bucket: str
     jobs_table: str
     idempotency_table: str
@@ -140,7 +140,7 @@ class Settings(BaseModel):
     webhook_allow: str = ""  # host:port pairs a webhook may reach off the public internet (jobs/webhook_address.py)
     vendor_functions: dict[str, str] = {}
     vendor_overrides: dict[str, dict[str, Any]] = {}
-    input_limits: InputLimits = InputLimits()
+    input_limits: InputLimits = Field(default_factory=InputLimits)
     env: dict[str, str] = {}
 
     @classmethod

@@ -14,18 +14,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from enrichment.errors import BadInput
 from enrichment.files.csvio import HEADER_ALIASES, header_key
-from enrichment.models import CANONICAL_FIELDS
+from enrichment.models import CANONICAL_FIELDS, Model
 
 MatchedBy = Literal["columns option", "field name", "alias"]
 _RANK: dict[str, int] = {"columns option": 0, "field name": 1, "alias": 2}
 LISTED_LENGTH = 500  # a reason listing the file's columns stays readable
 
 
-class ColumnUse(BaseModel):
+class ColumnUse(Model):
     column: int = Field(description="its position in the file, from 1")
     header: str = Field(description="the header as the file writes it")
     name: str = Field(description="its unique name, as results.csv, results.jsonl and the columns option know it")
@@ -36,7 +36,7 @@ class ColumnUse(BaseModel):
     note: str | None = Field(default=None, description="why a column that names a field is not read")
 
 
-class ColumnTie(BaseModel):
+class ColumnTie(Model):
     field: str
     read: str = Field(description="the column read, by its unique name")
     not_read: list[str] = Field(description="the other columns naming the field, by their unique names")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from enrichment.errors import BadInput
-from enrichment.files import csvio, formats, text, xlsx
+from enrichment.files import csvio, formats, text
 from enrichment.files.formats import Kind
 from enrichment.settings import InputLimits
 
@@ -133,6 +133,8 @@ def _open(
         raw.close()  # a zip archive is read from its end: seekable access instead
         archive = resources.enter_context(source.seekable())
         formats.require_xlsx(archive)
+        from enrichment.files import xlsx  # openpyxl, for workbooks only
+
         sheet, records = resources.enter_context(xlsx.first_sheet(archive))
         header, rows = csvio.tabulate(records, max_rows=limits.max_rows)
         return header, rows, lambda: {"format": "xlsx", "sheet": sheet}

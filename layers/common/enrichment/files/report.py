@@ -17,7 +17,7 @@ from typing import Any
 
 from enrichment.files.output import ROW_COLUMNS
 from enrichment.models import ContactStatus, JobStatus, RowStatus
-from enrichment.pipeline.preview import reason_kind
+from enrichment.pipeline.row_rules import reason_kind
 
 TOP_REASONS = 10
 FIRST_ROWS = 5

@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-import charset_normalizer
-
 from enrichment.errors import BadInput
 
 SAVE_AS_UTF8 = 'save it as "CSV UTF-8" and drop it again'
@@ -62,6 +60,8 @@ def reads_as_western_text(data: bytes) -> bool:
     """Whether charset-normalizer finds `data` is text in Windows-1252 or Latin-1. Either way it is decoded as
     Windows-1252 (strictly): bytes it leaves undefined are not letters in Latin-1 either, but C1 control codes,
     and name the line to fix."""
+    import charset_normalizer  # only for a file that is not UTF-8: most never need it
+
     return charset_normalizer.from_bytes(data, cp_isolation=["cp1252", "latin_1"]).best() is not None
 
 

@@ -12,7 +12,6 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PlainValidator,
@@ -22,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from enrichment.models import Job, Vendor
+from enrichment.models import Job, Model, Vendor
 from enrichment.option_types import MAX_OPTION_TEXT, Flag
 from enrichment.options import option_problems, options_model
 
@@ -80,7 +79,7 @@ def _exactly_one_input(schema: dict[str, Any]) -> None:
     schema["description"] = (schema.get("description") or "") + " Give exactly one of records or input_key."
 
 
-class _JobRequestBase(BaseModel):
+class _JobRequestBase(Model):
     """A job for one vendor from inline records or an uploaded file; with dry_run, its preview instead."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_input)
@@ -158,7 +157,7 @@ JOB_REQUEST_EXAMPLES = {
 }
 
 
-class FieldProblem(BaseModel):
+class FieldProblem(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     field: str = Field(description="the field, dotted for a nested one (options.contact_types), or the parameter")
@@ -167,7 +166,7 @@ class FieldProblem(BaseModel):
     type: str = Field(description="the kind of problem (pydantic's error type)")
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     """Every error the API answers: its status, a message saying what is wrong, and for 422 each failing field."""
 
     statusCode: int  # camelCase: the name Powertools' own error bodies use
@@ -175,12 +174,12 @@ class ErrorBody(BaseModel):
     errors: list[FieldProblem] = Field(default_factory=list, description="each failing field (422), else empty")
 
 
-class JobCreated(BaseModel):
+class JobCreated(Model):
     job_id: str
     status: str
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(Model):
     """A presigned S3 POST (multipart/form-data): every field of `fields`, exactly as given, then the file as
     the field `file`, last. With curl: `curl -F key=... -F policy=... (each field) -F file=@contacts.csv <url>`."""
 
@@ -191,20 +190,20 @@ class UploadTicket(BaseModel):
     max_bytes: int = Field(description="the largest file S3 takes with this form; an empty file is refused too")
 
 
-class Progress(BaseModel):
+class Progress(Model):
     chunks_done: int
     chunks_total: int | None = Field(description="null until the input is read")
     percent: float | None = Field(description="chunks done of total; null until the input is read")
 
 
-class Webhook(BaseModel):
+class Webhook(Model):
     url: str
     status: str | None
     attempts: int
     error: str | None
 
 
-class JobView(BaseModel):
+class JobView(Model):
     job_id: str
     vendor: str
     status: str
@@ -268,12 +267,12 @@ def page_position(token: str) -> tuple[str, str]:
     return created_at, job_id
 
 
-class JobPage(BaseModel):
+class JobPage(Model):
     jobs: list[JobView]
     next_token: str | None = Field(description="pass as next_token for the next page; null on the last")
 
 
-class ResultFiles(BaseModel):
+class ResultFiles(Model):
     files: dict[str, str] = Field(description="file name -> short-lived download URL")
 
 

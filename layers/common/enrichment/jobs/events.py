@@ -9,24 +9,22 @@ from __future__ import annotations
 import json
 import logging
 
-from pydantic import BaseModel
-
 from enrichment.aws import client
 from enrichment.files.layout import OUTPUT_FILES
-from enrichment.models import Job
+from enrichment.models import Job, Model
 from enrichment.settings import Settings
 
 SOURCE = "contact-enrichment"
 logger = logging.getLogger(__name__)
 
 
-class JobOutputs(BaseModel):
+class JobOutputs(Model):
     bucket: str
     prefix: str
     files: dict[str, str]  # file name -> S3 key
 
 
-class JobEnded(BaseModel):
+class JobEnded(Model):
     job_id: str
     vendor: str
     status: str

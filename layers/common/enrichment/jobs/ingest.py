@@ -9,9 +9,9 @@ from typing import Any
 
 from enrichment.aws import client
 from enrichment.jobs.service import start_job
-from enrichment.models import Job, Vendor
+from enrichment.models import Job
 from enrichment.settings import Settings
-from enrichment.vendors import UnsupportedVendor, adapter_class
+from enrichment.vendors import UnsupportedVendor, supported_vendor
 
 INBOX_PREFIX = "inbox/"
 OPTION_METADATA_PREFIX = "option-"
@@ -57,7 +57,7 @@ def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> J
     if not key.startswith(INBOX_PREFIX) or len(parts) < 2:
         raise JobRejected(f"{key!r} is not under inbox/<vendor>/")
     try:
-        vendor = Vendor(adapter_class(parts[0].lower()).vendor)
+        vendor = supported_vendor(parts[0].lower())
     except UnsupportedVendor as exc:
         raise JobRejected(str(exc)) from None
     head = client("s3").head_object(Bucket=bucket, Key=key)

@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from enrichment.files import storage
 from enrichment.jobs.ingest import JobRejected, job_id_for
 from enrichment.jobs.service import start_job
-from enrichment.jobs.webhook_address import WebhookRefused, check_for
-from enrichment.models import Job, Vendor
+from enrichment.models import Job, Model, Vendor
 from enrichment.settings import Settings
 
 
-class Schedule(BaseModel, extra="forbid"):
+class Schedule(Model, extra="forbid"):
     vendor: Vendor
     input_key: str = Field(description="a CSV in the data bucket, e.g. schedules/weekly-revalidation.csv")
     options: dict = {}
@@ -40,6 +39,8 @@ def schedule_name(rule_arn: str, stack_prefix: str) -> str:
 def run_schedule(name: str, schedule: Schedule, event_id: str, settings: Settings) -> Job:
     """One run: a normal job. The same event delivered twice is one job (its id comes from the event)."""
     if schedule.webhook_url is not None:
+        from enrichment.jobs.webhook_address import WebhookRefused, check_for  # httpx parses the URL
+
         try:
             check_for(schedule.webhook_url, settings)
         except WebhookRefused as refused:

@@ -8,16 +8,18 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enrichment.aws import client, presigning_client
 from enrichment.files import layout, storage
-from enrichment.files.reader import InMemoryFile, InputSource
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import AccessCheck, Job, JobStatus, Vendor
 from enrichment.options import options_to_store
-from enrichment.pipeline.preview import InputPreview, preview_input
 from enrichment.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from enrichment.files.reader import InputSource
+    from enrichment.pipeline.preview import InputPreview
 
 CANCELLED = "Cancelled"  # the stop error a cancellation records
 PRESIGN_SECONDS = 900
@@ -52,6 +54,9 @@ def preview_job(
     input_key: str | None = None,
 ) -> InputPreview:
     """What a job would do with inline records or an uploaded file: no job is created, nothing is sent."""
+    from enrichment.files.reader import InMemoryFile
+    from enrichment.pipeline.preview import preview_input
+
     source: InputSource
     if input_key is None:
         source = InMemoryFile(records_csv(records or []))

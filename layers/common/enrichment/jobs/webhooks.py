@@ -17,11 +17,7 @@ import json
 import time
 from typing import Any
 
-import httpx
-
-from enrichment.jobs import webhook_address
 from enrichment.jobs.store import JobStore
-from enrichment.secrets import secret_json
 from enrichment.settings import Settings
 
 SIGNATURE_HEADER = "X-Enrichment-Signature"
@@ -53,6 +49,12 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
     job = store.require(job_id)
     if not job.webhook_url:
         return "none"
+    # Only a job with a webhook needs these (httpx, the address rule, the secrets client): most jobs have none.
+    import httpx
+
+    from enrichment.jobs import webhook_address
+    from enrichment.secrets import secret_json
+
     allowlist = webhook_address.WebhookAllowlist.parse(settings.webhook_allow)  # a bad setting fails before the claim
     if not store.claim_webhook(job_id):
         return "already"  # EventBridge delivers at least once: a repeated event sends no second webhook

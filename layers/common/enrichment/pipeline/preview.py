@@ -6,40 +6,38 @@ no vendor is called.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from enrichment.errors import BadInput
 from enrichment.files.columns import ColumnTie, ColumnUse
 from enrichment.files.reader import InputSource, open_table
-from enrichment.models import RowStatus, Vendor
+from enrichment.models import Model, RowStatus, Vendor
 from enrichment.pipeline.classify import SEND, classify_input
+from enrichment.pipeline.row_rules import reason_kind
 from enrichment.settings import InputLimits, VendorSettings
 from enrichment.vendors import adapter_class
 
 TOP_REASONS = 10
 FIRST_ROWS = 5
 FIRST_DUPLICATES = 10
-# The value a reason quotes (row_rules.shown: a repr after the field's name): left out, so one rule is one line.
-_QUOTED_VALUE = re.compile(r"""(?<![\w'"])('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 
 
-class InvalidReason(BaseModel):
+class InvalidReason(Model):
     reason: str = Field(description="the rule broken, the values quoted in it shown as '…'")
     rows: int = Field(description="how many rows break it")
     first_rows: list[int] = Field(description=f"the first {FIRST_ROWS} of them (1 = the first row after the header)")
 
 
-class DuplicateRow(BaseModel):
+class DuplicateRow(Model):
     row: int
     of: int = Field(description="the earlier row it asks the same as: answered from it, sent once")
 
 
-class InputPreview(BaseModel):
+class InputPreview(Model):
     vendor: Vendor
     file: dict[str, str] | None = Field(
         description="how the file is read (format, encoding, delimiter, line_ends, compression, or sheet); "
@@ -57,11 +55,6 @@ class InputPreview(BaseModel):
     chunk_size: int
     chunks: int = Field(description="the chunks the job would send")
     error: str | None = Field(description="why the job would fail, if it would")
-
-
-def reason_kind(reason: str) -> str:
-    """A reason without the values it quotes: rows that break one rule with different values count together."""
-    return _QUOTED_VALUE.sub("'…'", reason)
 
 
 def preview_input(

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from email_validator import EmailNotValidError, validate_email
-
 from enrichment.files.csvio import FORMULA_START, HEADER_ALIASES, header_key
 
 # Cells that say "no value" in words. Compared case-insensitively, trimmed, and also inside one pair of
@@ -65,6 +63,15 @@ class InvalidValue(ValueError):
 def shown(value: str) -> str:
     """A value as a reason quotes it: long values cut, so a reason stays readable."""
     return repr(value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "…")
+
+
+# The value a reason quotes (`shown`: a repr after the field's name): left out, so one rule is one line.
+_QUOTED_VALUE = re.compile(r"""(?<![\w'"])('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without the values it quotes: rows that break one rule with different values count together."""
+    return _QUOTED_VALUE.sub("'…'", reason)
 
 
 # ---- placeholders ----
@@ -131,6 +138,8 @@ def email_address(value: str, field: str = "email") -> str:
     Raises InvalidValue naming the value and the rule. Syntax only, never the network: no quoted local
     part, no comments, no display name or angle brackets, no IP address for a domain, at most 64
     characters before the @ and 254 in all."""
+    from email_validator import EmailNotValidError, validate_email  # only where addresses are checked
+
     value = value.strip()
     # A leading "@" is reported as what it is in an address: nothing before the @-sign (the library says so).
     if (reason := formula_reason(field, value)) and not value.startswith("@"):

@@ -14,17 +14,15 @@ import contextlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel
-
 from enrichment.aws import client
 from enrichment.errors import OutcomeUnknown
 from enrichment.jobs.store import now_iso
-from enrichment.models import ChunkProgress
+from enrichment.models import ChunkProgress, Model
 
 State = Literal["sending", "released", "accepted"]
 
 
-class SendRecord(BaseModel):
+class SendRecord(Model):
     state: State
     sends: int = 0
     resends: int = 0

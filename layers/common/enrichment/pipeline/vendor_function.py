@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.models import BatchTask, Vendor
 from enrichment.pipeline.chunks import run_batch_task
 from enrichment.settings import Settings
+from enrichment.tracing import Tracer
 from enrichment.vendors import check_access
 
 

@@ -7,9 +7,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from enrichment.errors import (
@@ -23,16 +22,19 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
-from enrichment.models import Chunk, RecordResult, Vendor
+from enrichment.models import Chunk, Model, RecordResult, Vendor
 from enrichment.option_types import Flag
 from enrichment.settings import VendorSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 # httpx logs each request's full URL at INFO, and Check365 takes its key in the query string.
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-class ChunkOutcome(BaseModel):
+class ChunkOutcome(Model):
     """What a submit or a check learned: still running (with a vendor reference), done, or failed."""
 
     status: Literal["running", "done", "failed"]
@@ -44,7 +46,7 @@ class ChunkOutcome(BaseModel):
     reason: str | None = None
 
 
-class VendorOptions(BaseModel, extra="forbid"):
+class VendorOptions(Model, extra="forbid"):
     """Options every vendor's job takes; each vendor's options model adds its own."""
 
     allow_resend: Flag = Field(
@@ -141,6 +143,8 @@ class VendorAdapter(abc.ABC):
         A `paid` call (one that may cost credits) is announced to `before_paid_request` first, and a fault
         after it left (no answer, 5xx, a body that is not JSON) raises OutcomeUnknown; a fault before it
         left raises NotSent. Messages never carry the URL: some vendors take their key in the query string."""
+        import httpx  # here, not at the top: Prepare and Finalize use the adapters' rules, never their calls
+
         if paid:
             self.before_paid_request()
         try:

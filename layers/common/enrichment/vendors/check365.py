@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel
 
 from enrichment.errors import Refused, Transient
 from enrichment.files.output import EMAIL_COLUMNS, VERIFICATION_COLUMNS
-from enrichment.models import Chunk, EmailVerification, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, EmailVerification, Model, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import (
@@ -41,6 +40,9 @@ from enrichment.vendors.base import (
     refusal_in_words,
     retry_after_seconds,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 DONE_STATUS = "completed"  # the one documented status
 FAILED_STATUS = re.compile(r"fail|error|cancel|abort|expire|reject", re.IGNORECASE)
@@ -53,7 +55,7 @@ class Check365Options(VendorOptions):
     pass
 
 
-class _Verdict(BaseModel):
+class _Verdict(Model):
     email: str
     emailProvider: str | None = None
     emailType: str | None = None
@@ -64,7 +66,7 @@ class _Verdict(BaseModel):
     statusReason: str | None = None
 
 
-class _StatusData(BaseModel):
+class _StatusData(Model):
     jobId: str | None = None
     status: str
     creditsUsed: float | None = None
@@ -73,7 +75,7 @@ class _StatusData(BaseModel):
     results: list[_Verdict] | None = None
 
 
-class _StatusAnswer(BaseModel):
+class _StatusAnswer(Model):
     success: bool | str | int | None = None  # read by `flag` (the upload page leaves its type open)
     message: str | None = None
     data: _StatusData

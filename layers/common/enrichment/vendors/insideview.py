@@ -27,9 +27,8 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel
 
 from enrichment.errors import (
@@ -42,10 +41,13 @@ from enrichment.errors import (
     Transient,
 )
 from enrichment.files.output import EMAIL_COLUMNS
-from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, Company, Model, Person, RecordResult, RowStatus, Vendor
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -78,23 +80,23 @@ class InsideViewOptions(VendorOptions):
     pass
 
 
-class _TokenDetails(BaseModel):
+class _TokenDetails(Model):
     accessToken: str
     tokenType: str | None = None
     expirationTime: str | float | None = None
 
 
-class _TokenAnswer(BaseModel):
+class _TokenAnswer(Model):
     accessTokenDetails: _TokenDetails
 
 
-class _JobAnswer(BaseModel):
+class _JobAnswer(Model):
     jobId: str
     status: str
     totalProcessed: int | None = None
 
 
-class _ResultsAnswer(BaseModel):
+class _ResultsAnswer(Model):
     jobId: str | None = None
     jobStatus: str | None = None
     creditsConsumed: float | None = None

@@ -22,10 +22,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from enrichment.errors import (
     AccountBlocked,
@@ -38,11 +37,14 @@ from enrichment.errors import (
     Transient,
 )
 from enrichment.files.output import COMPANY_COLUMNS, EMAIL_COLUMNS, PERSON_COLUMNS, PHONE_COLUMNS
-from enrichment.models import Chunk, Company, Person, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, Company, Model, Person, RecordResult, RowStatus, Vendor
 from enrichment.option_types import Flag
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
 from enrichment.vendors.base import ChunkOutcome, VendorAdapter, VendorOptions, raise_for_status, retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
 
 COMPANY_FIELDS = ("company_name", "company_website", "company_linkedin_url")
 REQUEST_FIELDS = (
@@ -83,7 +85,7 @@ class ProspeoOptions(VendorOptions):
 ANSWER_LISTS = ("matched", "not_matched", "invalid_datapoints")
 
 
-class _Answer(BaseModel):
+class _Answer(Model):
     error: bool
     total_cost: float | None = 0
     # Documented on every answer; None when absent, so a missing list is named in its rows' reasons.

@@ -23,14 +23,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from enrichment.errors import Refused, Throttled
 from enrichment.files.output import EMAIL_COLUMNS, PHONE_COLUMNS
-from enrichment.models import Chunk, ContactStatus, RecordResult, RowStatus, Vendor
+from enrichment.models import Chunk, ContactStatus, Model, RecordResult, RowStatus, Vendor
 from enrichment.option_types import OptionInteger, choice_list
 from enrichment.pipeline import row_rules
 from enrichment.vendors import vocabulary
@@ -43,6 +42,9 @@ from enrichment.vendors.base import (
     retry_after_seconds,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 ContactTypes = choice_list("email-work", "email-personal", "phone")
 
 
@@ -51,26 +53,26 @@ class PubrioOptions(VendorOptions):
     profile_id: OptionInteger | None = None
 
 
-class _Contact(BaseModel):
+class _Contact(Model):
     value: str
     type: str | None = None
     status: str | None = None
 
 
-class _People(BaseModel):
+class _People(Model):
     people_search_id: str
     emails: list[_Contact] | None = None
     phones: list[_Contact] | None = None
 
 
-class _Query(BaseModel):
+class _Query(Model):
     redeem_query_id: str
     is_completed: bool
     estimated_time: float | None = None
     estimated_time_type: str | None = None
 
 
-class _Profile(BaseModel):
+class _Profile(Model):
     total_charged_credit: float | None = None
 
 
@@ -78,18 +80,18 @@ class _SubmitData(_Query):
     pass
 
 
-class _SubmitAnswer(BaseModel):
+class _SubmitAnswer(Model):
     data: _SubmitData
 
 
-class _QueryData(BaseModel):
+class _QueryData(Model):
     profile: _Profile | None = None
     # Both documented; checked in `check`, so an answer without them fails the chunk instead of emptying it.
     query: _Query | None = None
     peoples: list[Any] | None = None
 
 
-class _QueryAnswer(BaseModel):
+class _QueryAnswer(Model):
     data: _QueryData
 
 

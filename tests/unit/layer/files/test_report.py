@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 from enrichment.files.output import csv_columns, result_cells
 from enrichment.files.report import MAX_REASON_KINDS, OTHER_REASONS, RowTally, match_rate, render_report
 from enrichment.models import RecordResult, RowStatus, Vendor
-from enrichment.vendors import ADAPTERS, vocabulary
+from enrichment.vendors import adapter_class, vocabulary
 
 HOSTILE = '<script>alert("x")</script>&<img src=x onerror=alert(1)>'
-COLUMNS = csv_columns(ADAPTERS[Vendor.CHECK365].result_columns)
+COLUMNS = csv_columns(adapter_class(Vendor.CHECK365).result_columns)
 
 
 def summary(**changes):

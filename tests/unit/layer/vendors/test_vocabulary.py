@@ -6,7 +6,7 @@ import pytest
 
 from enrichment.files.output import RESULT_COLUMNS, ROW_COLUMNS, csv_columns
 from enrichment.models import ContactStatus, Vendor
-from enrichment.vendors import ADAPTERS, vocabulary
+from enrichment.vendors import adapter_class, vocabulary
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_every_vendor_has_an_email_table_of_common_words():
 
 @pytest.mark.parametrize("vendor", list(Vendor))
 def test_each_vendor_declares_result_columns_of_the_schema_and_a_credits_unit(vendor):
-    adapter = ADAPTERS[vendor]
+    adapter = adapter_class(vendor)
     assert set(adapter.result_columns) <= set(RESULT_COLUMNS) - set(ROW_COLUMNS)
     columns = csv_columns(adapter.result_columns)
     assert columns[: len(ROW_COLUMNS)] == ROW_COLUMNS

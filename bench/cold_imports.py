@@ -1,0 +1,166 @@
+"""Cold imports: how long a fresh Lambda process takes to import each function's handler, against `import boto3`.
+
+Each figure is timed inside a fresh child process, around the import alone (interpreter start-up is left out of
+both sides). The child is set up as Lambda sets up a function: sys.path starts with the function's folder and then
+the layer's, and the environment is the one Lambda gives it, tracing on. `import boto3` runs in the same kind of
+child with the same environment. Runs are interleaved (function, boto3, next function, ...) so that a busy moment
+of the machine weighs on both sides; each figure is the median of `repeats` runs.
+
+    python -m bench.cold_imports [repeats]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localrt.template import load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "common"
+REGION = "us-east-1"
+PSEUDO_PARAMETERS = {"AWS::StackName": "enrichment", "AWS::AccountId": "123456789012", "AWS::Region": REGION}
+
+# Run in the child: put the function and the layer first on sys.path, time the import, print what was loaded.
+_CHILD = """
+import importlib, json, sys, time
+sys.path[:0] = json.loads(sys.argv[1])
+started, cpu_started = time.perf_counter(), time.process_time()
+importlib.import_module(sys.argv[2])
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "modules": sorted(sys.modules)}))
+"""
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """A function of the template, as Lambda would load it."""
+
+    name: str  # the logical id
+    folder: Path  # its CodeUri
+    module: str  # the handler's module
+    variables: dict[str, str]  # its environment variables (the template's Globals and its own), placeholders filled
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        """The environment Lambda gives the function (tracing on): the template's variables, then Lambda's own."""
+        lambda_sets = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "LAMBDA_TASK_ROOT": str(self.folder),
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "_HANDLER": f"{self.module}.lambda_handler",
+            "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            "POWERTOOLS_SERVICE_NAME": self.variables.get("POWERTOOLS_SERVICE_NAME", "contact-enrichment"),
+        }
+        return self.variables | lambda_sets | extra
+
+
+def _placeholder(value: Any, parameters: dict[str, Any]) -> str:
+    """A template value as a deployment would give it, with a placeholder for each resource it names: a parameter
+    is its default; a resource's name or ARN is `<LogicalId>-placeholder`, so JSON values stay JSON."""
+
+    def named(name: str) -> str:
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        return str(parameters.get(name, {}).get("Default", f"{name.split('.')[0]}-placeholder"))
+
+    if isinstance(value, dict) and "Ref" in value:
+        return named(value["Ref"])
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return re.sub(r"\$\{([^}]+)\}", lambda match: named(match.group(1)), value["Fn::Sub"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return named(value["Fn::GetAtt"][0])
+    return str(value)
+
+
+def lambda_functions(template: Path = ROOT / "template.yaml") -> list[LambdaFunction]:
+    """Every AWS::Serverless::Function of the template."""
+    loaded = load_template(template)
+    globals_ = loaded.get("Globals", {}).get("Function", {})
+    global_variables = globals_.get("Environment", {}).get("Variables", {})
+    parameters = loaded.get("Parameters", {})
+    functions = []
+    for name, resource in loaded["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        handler = properties.get("Handler", globals_.get("Handler"))
+        own = properties.get("Environment", {}).get("Variables", {})
+        functions.append(
+            LambdaFunction(
+                name=name,
+                folder=ROOT / properties["CodeUri"],
+                module=handler.rsplit(".", 1)[0],
+                variables={key: _placeholder(value, parameters) for key, value in (global_variables | own).items()},
+            )
+        )
+    return functions
+
+
+def import_in_fresh_process(
+    module: str, path: list[Path], env: dict[str, str], python: str = sys.executable
+) -> dict[str, Any]:
+    """Import `module` in a new interpreter (isolated: no cwd, no PYTHON* variables, no user site); returns
+    {"seconds": the import's wall time, "cpu_seconds": its CPU time, "modules": what sys.modules holds after it}."""
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [python, "-I", "-c", _CHILD, json.dumps([str(p) for p in path]), module],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"importing {module} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+def rows(repeats: int = 7) -> list[dict]:
+    """One row per function: the median import time of its handler, of boto3 alone, and their ratio."""
+    functions = lambda_functions()
+    runs: dict[str, dict[str, list[float]]] = {f.name: {"handler": [], "boto3": []} for f in functions}
+    for attempt in range(repeats + 1):  # the first round only writes the bytecode caches
+        for function in functions:
+            path = [function.folder, LAYER]
+            env = function.environment()
+            handler = import_in_fresh_process(function.module, path, env)["seconds"]
+            boto3 = import_in_fresh_process("boto3", path, env)["seconds"]
+            if attempt:
+                runs[function.name]["handler"].append(handler)
+                runs[function.name]["boto3"].append(boto3)
+    table = []
+    for function in functions:
+        handler_ms = statistics.median(runs[function.name]["handler"]) * 1000
+        boto3_ms = statistics.median(runs[function.name]["boto3"]) * 1000
+        table.append(
+            {
+                "function": function.name,
+                "import_ms": round(handler_ms, 1),
+                "boto3_ms": round(boto3_ms, 1),
+                "ratio": round(handler_ms / boto3_ms, 2),
+            }
+        )
+    return table
+
+
+def main(argv: list[str]) -> None:
+    repeats = int(argv[0]) if argv else 7
+    print(f"cold imports: median of {repeats} fresh processes, import time only, tracing on")
+    print(f"{'function':<20} {'import ms':>10} {'boto3 ms':>10} {'ratio':>7}")
+    for row in rows(repeats):
+        print(f"{row['function']:<20} {row['import_ms']:>10.1f} {row['boto3_ms']:>10.1f} {row['ratio']:>7.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
