@@ -4,7 +4,6 @@ Nothing in it outlives the step: it is deleted on close (or when the object is c
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -13,6 +12,8 @@ CACHE_KIB = 4096  # sqlite's page cache: the most memory one scratch database ta
 
 class ScratchDb:
     def __init__(self, schema: str) -> None:
+        import sqlite3  # only the steps that read rows open one
+
         self._folder = tempfile.TemporaryDirectory(prefix="scratch-")
         self.db = sqlite3.connect(Path(self._folder.name) / "scratch.db")
         # Nothing to recover after a crash (the step starts over): no journal, no waiting for the disk.
