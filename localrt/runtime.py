@@ -18,7 +18,7 @@ import boto3
 import httpx
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from localrt import event_rules, interpreter, lambdas, s3_events
+from localrt import dynamodb, event_rules, interpreter, lambdas, s3_events
 from localrt.deploy import ACCOUNT, REGION, Deployment, deploy
 from localrt.live import LiveVendor
 from localrt.simulators.base import Simulator
@@ -171,6 +171,7 @@ class LocalRuntime:
         s3_events.install()
         event_rules.install()
         interpreter.install()
+        dynamodb.install()
         retrier_decl.time = _ScaledSleep(self.retry_delay_scale)
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
@@ -193,6 +194,7 @@ class LocalRuntime:
         s3_events.uninstall()
         event_rules.uninstall()
         interpreter.uninstall()
+        dynamodb.uninstall()
         retrier_decl.time = time
         self._reset_layer_caches()
         for key, value in self._saved_env.items():
