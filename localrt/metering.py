@@ -59,7 +59,6 @@ S3_FREE = frozenset({"DeleteObject", "DeleteObjects", "AbortMultipartUpload"})
 S3_TIER1_PREFIXES = ("Put", "Copy", "List", "Create", "Complete", "Upload", "Restore", "Post")
 
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
-DYNAMODB_READS = frozenset({"GetItem", "Query", "Scan"})
 
 
 @dataclass
@@ -186,7 +185,7 @@ def stored_item_size(region: str, table: str, key: dict[str, Any]) -> int | None
 
 
 def _written_key(operation: str, request: dict[str, Any]) -> dict[str, Any]:
-    return request["Item"] if operation == "Put" or operation == "PutItem" else request["Key"]
+    return request["Item"] if operation in ("Put", "PutItem") else request["Key"]
 
 
 # ---- the meter
