@@ -24,7 +24,7 @@ WEBHOOK_ALLOW_OPTION := $(if $(filter command line,$(origin WEBHOOK_ALLOW)),$(WE
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run preview check-vendor api sample test lint static sam-setup browser clean
+.PHONY: help setup demo run preview check-vendor api sample test bench lint static sam-setup browser clean
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
@@ -48,6 +48,11 @@ help:
 	@echo "make test                                   every test, static checks included"
 	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
 	@echo "         [WEBHOOK_ALLOW=127.0.0.1:8123]      webhook receivers off the public internet (host:port,...)"
+	@echo "make bench                                  the issue's figures in one table (a benchmark, not a test: long)"
+	@echo "         [BENCH=cost,job_time]               sections, of: pacing, cost, cold_imports, scale, job_time"
+	@echo "         [BENCH_ROWS=2000]                   rows of each job for cost and job_time (default 10000)"
+	@echo "         [BENCH_SIZES=10000,100000]          row counts for scale (default 10000,100000,1000000)"
+	@echo "         [BENCH_MINUTES=1] [BENCH_REPEATS=3]  pacing's minutes per vendor (3), cold imports' repeats (7)"
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required (the Lambda runtime): install it or set PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -88,6 +93,12 @@ api: setup
 
 sample: setup
 	@$(PY) -m localrt sample --vendor "$(VENDOR)" --rows "$(or $(ROWS),1000)" --output "$(or $(OUTPUT),out/sample-$(VENDOR).csv)"
+
+# The benchmarks (bench/): figures printed, nothing asserted on speed; not part of `make test`.
+bench: setup
+	@$(PY) -m bench $(if $(BENCH),--sections "$(BENCH)") $(if $(BENCH_ROWS),--rows "$(BENCH_ROWS)") \
+		$(if $(BENCH_SIZES),--sizes "$(BENCH_SIZES)") $(if $(BENCH_MINUTES),--minutes "$(BENCH_MINUTES)") \
+		$(if $(BENCH_REPEATS),--repeats "$(BENCH_REPEATS)")
 
 lint: setup
 	@$(VENV)/bin/ruff check .

@@ -41,7 +41,7 @@ from enrichment.errors import Throttled  # noqa: E402
 from enrichment.models import Vendor  # noqa: E402
 from enrichment.pipeline.pacing import RateGate  # noqa: E402
 from enrichment.settings import vendor_settings  # noqa: E402
-from localrt.dynamodb_items import whole_item_operations  # noqa: E402
+from localrt.dynamodb import whole_operations  # noqa: E402
 from localrt.runtime import LOCAL_VENDOR_SETTINGS, free_port  # noqa: E402
 from localrt.simulators.base import Simulator  # noqa: E402
 from localrt.simulators.prospeo import ProspeoSimulator  # noqa: E402
@@ -182,7 +182,7 @@ def _dynamodb() -> Iterator[str]:
     saved = {key: os.environ.get(key) for key in env}
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    with whole_item_operations():
+    with whole_operations():
         server.start()
         os.environ.update(env)
         aws.reset_clients()

@@ -184,6 +184,7 @@ class Deployer:
             Code={"ZipFile": _placeholder_zip()},
             Timeout=int(p.get("Timeout", 3)),
             MemorySize=int(p.get("MemorySize", 128)),
+            Architectures=p.get("Architectures", ["x86_64"]),
             Environment={"Variables": environment},
         )["FunctionArn"]
         self.functions.append(
@@ -195,6 +196,7 @@ class Deployer:
                 timeout=int(p.get("Timeout", 3)),
                 memory=int(p.get("MemorySize", 128)),
                 arn=arn,
+                architecture=p.get("Architectures", ["x86_64"])[0],
             )
         )
         self.resolver.define(logical_id, name, Arn=arn)

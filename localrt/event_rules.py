@@ -15,18 +15,23 @@ from typing import Any
 from moto.awslambda.utils import get_backend
 from moto.events.models import Rule
 
+from localrt import lambdas
+
 _original_send = Rule.send_to_targets
 
 
 def _invoke(function_arn: str, event: Any) -> None:
     _, _, _, region, account, *_ = function_arn.split(":")
-    get_backend(account, region).invoke(
-        function_name=function_arn,
-        qualifier=None,
-        body=json.dumps(event),
-        headers={"x-amz-invocation-type": "Event"},
-        response_headers={},
-    )
+    try:
+        get_backend(account, region).invoke(
+            function_name=function_arn,
+            qualifier=None,
+            body=json.dumps(event),
+            headers={"x-amz-invocation-type": "Event"},
+            response_headers={},
+        )
+    finally:
+        lambdas.IN_FLIGHT.leave()  # entered when the delivery was queued
 
 
 def _send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
@@ -38,6 +43,7 @@ def _send_to_targets(self: Rule, original_event: dict[str, Any], transform_input
         return
     for target in functions:
         event = json.loads(target["Input"]) if "Input" in target else original_event
+        lambdas.IN_FLIGHT.enter()
         threading.Thread(target=_invoke, args=(target["Arn"], event), daemon=True).start()
 
 

@@ -160,6 +160,7 @@ class FunctionSpec:
     timeout: int
     memory: int
     arn: str
+    architecture: str = "x86_64"  # the template's Architectures: what its GB-seconds cost
     _idle: list[ModuleType] = field(default_factory=list, repr=False)
     _started: int = field(default=0, repr=False)
     running: int = 0
@@ -227,7 +228,33 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class InFlight:
+    """Invocations running or on their way (an event being delivered to a function): what a meter waits out."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def enter(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        """Until nothing runs or is on its way; TimeoutError after `timeout` seconds."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._count == 0, timeout):
+                raise TimeoutError(f"{self._count} invocations still running after {timeout:g}s")
+
+
+IN_FLIGHT = InFlight()
 FUNCTIONS: dict[str, FunctionSpec] = {}
+# Called after every invocation with the function and the invocation's duration in seconds (localrt.metering).
+INVOCATION_OBSERVERS: list[Callable[[FunctionSpec, float], None]] = []
 _original_invoke = LambdaFunction._invoke_lambda
 
 
@@ -235,6 +262,14 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
     spec = FUNCTIONS.get(self.function_name)
     if spec is None:
         return _original_invoke(self, event)
+    IN_FLIGHT.enter()
+    try:
+        return _invoke_spec(spec, event)
+    finally:
+        IN_FLIGHT.leave()
+
+
+def _invoke_spec(spec: FunctionSpec, event: Any) -> tuple[str, bool, str]:
     from enrichment.settings import function_environment  # the layer, on sys.path once deployed
 
     payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
@@ -245,7 +280,10 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
         with function_environment(spec.environment), spec.environment_instance() as handler:
             return handler(payload, context)
 
+    started = time.perf_counter()
     body, is_error = invoke_handler(run, context.aws_request_id, timed_out_after=spec.timeout if timed_out else None)
+    for observe in INVOCATION_OBSERVERS:
+        observe(spec, time.perf_counter() - started)
     return body, is_error, ""
 
 

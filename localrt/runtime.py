@@ -18,7 +18,7 @@ import boto3
 import httpx
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from localrt import dynamodb_items, event_rules, lambdas, s3_events
+from localrt import dynamodb, event_rules, interpreter, lambdas, s3_events
 from localrt.deploy import ACCOUNT, REGION, Deployment, deploy
 from localrt.live import LiveVendor
 from localrt.simulators.base import Simulator
@@ -169,8 +169,9 @@ class LocalRuntime:
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
         s3_events.install()
-        dynamodb_items.install()
         event_rules.install()
+        interpreter.install()
+        dynamodb.install()
         retrier_decl.time = _ScaledSleep(self.retry_delay_scale)
         self._reset_layer_caches()
         secrets = self.client("secretsmanager")
@@ -191,8 +192,9 @@ class LocalRuntime:
             self._server = None
         lambdas.uninstall()
         s3_events.uninstall()
-        dynamodb_items.uninstall()
         event_rules.uninstall()
+        interpreter.uninstall()
+        dynamodb.uninstall()
         retrier_decl.time = time
         self._reset_layer_caches()
         for key, value in self._saved_env.items():

@@ -13,6 +13,8 @@ from typing import Any
 from moto.s3 import notifications
 from moto.s3.responses import S3Response
 
+from localrt import lambdas
+
 _state = threading.local()
 _original_send = notifications.send_event
 _original_key_response = S3Response.key_response
@@ -26,6 +28,13 @@ def _send_event(*args: Any, **kwargs: Any) -> None:
         queue.append((args, kwargs))
 
 
+def _deliver(*args: Any, **kwargs: Any) -> None:
+    try:
+        _original_send(*args, **kwargs)
+    finally:
+        lambdas.IN_FLIGHT.leave()  # entered when the delivery was queued
+
+
 def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
     _state.queue = []
     try:
@@ -33,7 +42,8 @@ def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
     finally:
         queue, _state.queue = _state.queue, None
         for event_args, event_kwargs in queue:
-            threading.Thread(target=_original_send, args=event_args, kwargs=event_kwargs, daemon=True).start()
+            lambdas.IN_FLIGHT.enter()
+            threading.Thread(target=_deliver, args=event_args, kwargs=event_kwargs, daemon=True).start()
 
 
 def install() -> None:

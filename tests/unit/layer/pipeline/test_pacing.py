@@ -18,7 +18,7 @@ from enrichment.errors import Throttled
 from enrichment.models import Vendor
 from enrichment.pipeline import pacing
 from enrichment.pipeline.pacing import RateGate
-from localrt.dynamodb_items import whole_item_operations
+from localrt.dynamodb import whole_operations
 
 TABLE = "jobs"
 REGION = "us-east-1"
@@ -60,7 +60,7 @@ def table(monkeypatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     # moto changes an item attribute after attribute: concurrent gates need each operation whole, as in DynamoDB.
-    with whole_item_operations(), mock_aws():
+    with whole_operations(), mock_aws():
         aws.reset_clients()
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE,
