@@ -64,6 +64,7 @@ def figures(vendor: str, usage: Usage, rows: int, per: int = 10_000) -> dict[str
         "s3_requests": usage.s3_requests * scale,
         "dynamodb_units": usage.dynamodb_units * scale,
         "usd_per_10k": float(usage.usd()["total"]) * scale,
+        "largest_state_payload": usage.largest_state_payload,  # not scaled: it must not grow with the file
     }
 
 

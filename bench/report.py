@@ -29,7 +29,10 @@ SECTIONS: dict[str, Section] = {
     "cost": Section(
         "AWS cost per 10,000 rows (a metered local job, deployed chunk and batch sizes)",
         lambda module, o: module.rows(rows_per_job=o.rows),
-        lambda row, o: ("<= $0.01", row["usd_per_10k"] <= 0.01),
+        lambda row, o: (
+            "<= $0.01, every state's payload <= 32 KiB",
+            row["usd_per_10k"] <= 0.01 and row["largest_state_payload"] <= 32 * 1024,
+        ),
     ),
     "cold_imports": Section(
         "Cold import per handler against `import boto3`",
@@ -39,6 +42,12 @@ SECTIONS: dict[str, Section] = {
     "scale": Section(
         "Prepare and Finalize: wall time and peak RSS by rows",
         lambda module, o: module.rows(sizes=o.sizes),
+        lambda row, o: (
+            "< 300 s, peak RSS <= 256 MB" + (", <= 0.01 S3 requests a row" if row["step"] == "finalize" else ""),
+            row["wall_s"] < 300
+            and row["peak_rss_mb"] <= 256
+            and (row["step"] != "finalize" or row["s3_requests_per_row"] <= 0.01),
+        ),
     ),
     "job_time": Section(
         "A Check365 job with the local settings: where the wall time goes (s)",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import math
 import threading
 from collections import Counter
@@ -75,6 +76,9 @@ class Usage:
     s3_tier2: int = 0
     dynamodb_read_units: float = 0.0
     dynamodb_write_units: float = 0.0
+    # The largest input or output of any state, in the parent or a Map child: Step Functions refuses one over
+    # 256 KiB, so it must never grow with the file.
+    largest_state_payload: int = 0
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
@@ -202,9 +206,27 @@ _original_make_api_call = BaseClient._make_api_call
 
 
 def _add_event(self: EventManager, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
-    if _active is not None and str(event_type.value).endswith("StateEntered"):
-        _active._count(states_entered=1)
+    if _active is not None:
+        if str(event_type.value).endswith("StateEntered"):
+            _active._count(states_entered=1)
+        _active._saw_payload(max(map(_payload_bytes, (*args, *kwargs.values())), default=0))
     return _original_add_event(self, context, event_type, *args, **kwargs)
+
+
+def _payload_bytes(details: Any) -> int:
+    """The largest state input or output an event's details carry ({"stateEnteredEventDetails": {"input": ...}})."""
+    if not isinstance(details, dict):
+        return 0
+    return max(
+        (
+            len(value.encode())
+            for part in details.values()
+            if isinstance(part, dict)
+            for name, value in part.items()
+            if name in ("input", "output") and isinstance(value, str)
+        ),
+        default=0,
+    )
 
 
 def _handle_retry(self: ExecutionState, env: Any, failure_event: Any) -> RetryOutcome:
@@ -278,20 +300,7 @@ class Meter:
     def usage(self) -> Usage:
         """A copy of what was counted so far."""
         with self._lock:
-            u = self._usage
-            return Usage(
-                u.states_entered,
-                u.retries,
-                u.child_executions,
-                Counter(u.lambda_invocations),
-                Counter(u.lambda_billed_ms),
-                Counter(u.mb_ms),
-                u.s3_tier1,
-                u.s3_tier2,
-                u.dynamodb_read_units,
-                u.dynamodb_write_units,
-                Counter(u.requests),
-            )
+            return copy.deepcopy(self._usage)
 
     # ---- counting (called from the hooks, on any thread)
 
@@ -299,6 +308,10 @@ class Meter:
         with self._lock:
             for name, amount in amounts.items():
                 setattr(self._usage, name, getattr(self._usage, name) + amount)
+
+    def _saw_payload(self, size: int) -> None:
+        with self._lock:
+            self._usage.largest_state_payload = max(self._usage.largest_state_payload, size)
 
     def _count_request(self, service: str, operation: str, attempts: int) -> None:
         with self._lock:

@@ -34,7 +34,7 @@ def test_a_metered_job_counts_every_invocation_and_prices_the_counts(runtime, ch
     assert usage.states_entered > 3 and usage.child_executions >= 1
     assert usage.transitions == usage.states_entered + usage.retries + usage.child_executions
     assert usage.s3_tier1 > 0 and usage.s3_tier2 > 0 and usage.dynamodb_write_units > 0
-    assert usage.requests[("s3", "PutObject")] > 0 and ("lambda", "Invoke") in usage.requests
+    assert usage.requests[("s3", "PutObject")] > 0 and ("lambda", "Invoke") in usage.requests, usage.requests
 
     usd = usage.usd()
     assert usd["stepfunctions"] == usage.transitions * Decimal("0.000025")
@@ -44,3 +44,10 @@ def test_a_metered_job_counts_every_invocation_and_prices_the_counts(runtime, ch
     row = figures("check365", usage, rows=200)
     assert row["transitions"] == usage.transitions * 50 and row["usd_per_10k"] == float(usd["total"]) * 50
     assert table([("Cost", [row])]).splitlines()[3].startswith("check365")
+
+
+def test_no_state_payload_grows_with_the_file(runtime, check365, tmp_path):
+    # 2 and 12 batches of 2 chunks: the Map's result is in S3 and each child carries one batch, whatever the file.
+    small = measure(runtime, "check365", 200, tmp_path).largest_state_payload
+    large = measure(runtime, "check365", 2400, tmp_path).largest_state_payload
+    assert 0 < large <= small + 256 and large <= 32 * 1024, (small, large)

@@ -40,9 +40,12 @@ def test_sections_are_titled_aligned_and_figures_right_aligned():
 
 def test_a_row_says_whether_it_meets_the_issues_goal():
     options = argparse.Namespace(rows=10_000)
-    cheap, dear = {"vendor": "a", "usd_per_10k": 0.004}, {"vendor": "b", "usd_per_10k": 0.02}
-    judged = with_goals(SECTIONS["cost"], [cheap, dear], options)
-    assert [row["goal"] for row in judged] == ["ok: <= $0.01", "MISSED: <= $0.01"]
+    cheap = {"vendor": "a", "usd_per_10k": 0.004, "largest_state_payload": 2000}
+    dear = {"vendor": "b", "usd_per_10k": 0.02, "largest_state_payload": 2000}
+    heavy = {"vendor": "c", "usd_per_10k": 0.004, "largest_state_payload": 40_000}
+    judged = with_goals(SECTIONS["cost"], [cheap, dear, heavy], options)
+    goal = "<= $0.01, every state's payload <= 32 KiB"
+    assert [row["goal"] for row in judged] == [f"ok: {goal}", f"MISSED: {goal}", f"MISSED: {goal}"]
     small = {"vendor": "check365", "rows": 2000, "total_s": 12.0}
     assert "goal" not in with_goals(SECTIONS["job_time"], [small], options)[0]  # the goal is for 10,000 rows
 
@@ -66,6 +69,7 @@ def test_figures_are_scaled_to_10000_rows():
         s3_tier2=50,
         dynamodb_read_units=10.5,
         dynamodb_write_units=20.0,
+        largest_state_payload=1500,
     )
     row = figures("check365", usage, rows=2000)
     assert row == {
@@ -76,4 +80,5 @@ def test_figures_are_scaled_to_10000_rows():
         "s3_requests": 400,
         "dynamodb_units": 152.5,
         "usd_per_10k": pytest.approx(float(usage.usd()["total"]) * 5),
+        "largest_state_payload": 1500,
     }
