@@ -33,7 +33,8 @@ FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
 # The template's name for each vendor (parameters <Name>ApiUrl, outputs <Name>SecretArn).
 TEMPLATE_NAMES = {"pubrio": "Pubrio", "prospeo": "Prospeo", "check365": "Check365", "insideview": "InsideView"}
 
-# Pacing for local runs: short waits so a job finishes in seconds, the same code paths as in AWS.
+# Pacing for local runs: short waits so a job finishes in seconds, the same code paths as in AWS. Chunk and batch
+# sizes are the deployed ones (InsideView's 10,000-id jobs aside, smaller so a sample file makes several).
 _FAST = {
     "first_wait_seconds": 1,
     "backoff_base_seconds": 1,
@@ -45,7 +46,7 @@ _FAST = {
 LOCAL_VENDOR_SETTINGS = {
     "pubrio": _FAST,
     "prospeo": _FAST | {"requests_per_minute": 1800},  # the simulator's plan: Pro
-    "check365": _FAST | {"chunk_size": 200, "requests_per_minute": 600},  # the simulator's limit
+    "check365": _FAST | {"requests_per_minute": 600},  # the simulator's limit
     "insideview": _FAST | {"chunk_size": 200},
 }
 
