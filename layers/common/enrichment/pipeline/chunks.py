@@ -22,6 +22,7 @@ wait and limits.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import random
 import time
@@ -488,5 +489,7 @@ def _once(action: Callable[[], None]) -> Callable[[], None]:
 
 
 def _caught(error: Exception) -> dict[str, str]:
-    """An error raised in this round, in the shape of a state machine Catch's {"Error", "Cause"}."""
-    return {"Error": type(error).__name__, "Cause": str(error)}
+    """An error raised in this round, as a state machine's Catch gives a Lambda's: {"Error", "Cause"}, the Cause
+    being the Lambda's error payload (so the reason reads the same whichever caught it)."""
+    name = type(error).__name__
+    return {"Error": name, "Cause": json.dumps({"errorMessage": str(error), "errorType": name})}
