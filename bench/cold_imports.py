@@ -13,7 +13,8 @@ without it. `import boto3` runs in the same kind of child with the same sys.path
 Each figure is timed inside the child, around the import alone (interpreter start-up is left out of both sides).
 The environment is the one Lambda gives the function, tracing on. Runs are interleaved (function, boto3, next
 function, ...) so that a busy moment of the machine weighs on both sides; each figure is the median of `repeats`
-runs.
+runs. `python -m bench.cold_imports` adds a last row, the floor: what any function imports before code of ours
+(bench/import_floor.py: boto3, a pydantic model, Powertools' Logger and Tracer), measured the same way.
 
     python -m bench.cold_imports [repeats]
 """
@@ -128,29 +129,27 @@ def lambda_functions(template: Path = ROOT / "template.yaml") -> list[LambdaFunc
 
 def lambda_packages() -> Path:
     """The folder of packages a deployed function imports from (the layer's requirements and the runtime's boto3),
-    built with pip on first use and kept under .bench/, in a folder named by the pins it holds."""
-    pins = [
-        *(line.strip() for line in LAYER_REQUIREMENTS.read_text().splitlines() if line.strip()),
-        *(f"{name}=={version(name)}" for name in RUNTIME_PACKAGES),
-    ]
-    digest = hashlib.sha256("\n".join([sys.version, *pins]).encode()).hexdigest()[:12]
-    folder = BENCH_CACHE / f"lambda-packages-{digest}"
+    built with pip on first use and kept under .bench/, in a folder named by what it holds."""
+    runtime_pins = [f"{name}=={version(name)}" for name in RUNTIME_PACKAGES]
+    holds = "\n".join([sys.version, LAYER_REQUIREMENTS.read_text(), *runtime_pins])
+    folder = BENCH_CACHE / f"lambda-packages-{hashlib.sha256(holds.encode()).hexdigest()[:12]}"
     if (folder / ".complete").exists():
         return folder
     building = folder.with_name(folder.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]
-    completed = subprocess.run(  # noqa: S603 - pip, with the layer's own pins
-        [*pip, "--target", str(building), *pins], capture_output=True, text=True, check=False
+    wanted = ["-r", str(LAYER_REQUIREMENTS), *runtime_pins]
+    completed = subprocess.run(  # noqa: S603 - pip, with the layer's own requirements
+        [*pip, "--target", str(building), *wanted], capture_output=True, text=True, check=False
     )
     if completed.returncode != 0:
         # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
         said = [line for line in completed.stderr.splitlines() if "it is neither a file nor a directory" not in line]
         raise RuntimeError(
-            f"could not build the Lambda-like package folder {folder} (pip install --target {' '.join(pins)}); "
+            f"could not build the Lambda-like package folder {folder} (pip install --target {' '.join(wanted)}); "
             "the package registry must be reachable. pip said:\n" + "\n".join(said)
         )
-    (building / ".complete").write_text("\n".join(pins) + "\n")
+    (building / ".complete").write_text(holds)
     shutil.rmtree(folder, ignore_errors=True)
     building.rename(folder)
     return folder
@@ -208,6 +207,25 @@ def rows(repeats: int = 7) -> list[dict]:
     return table
 
 
+def floor(repeats: int = 7) -> dict:
+    """What any function costs before our code (bench/import_floor.py: boto3, a pydantic model, Powertools' Logger
+    and Tracer) against boto3 alone, measured as the functions are; a row like theirs."""
+    path, env = [ROOT / "bench", lambda_packages()], lambda_functions()[0].environment()
+    runs: dict[str, list[float]] = {"import_floor": [], "boto3": []}
+    for attempt in range(repeats + 1):  # the first round only writes the bytecode caches
+        for module, seconds in runs.items():
+            measured = import_in_fresh_process(module, path, env)["seconds"]
+            if attempt:
+                seconds.append(measured)
+    floor_ms, boto3_ms = (statistics.median(runs[module]) * 1000 for module in ("import_floor", "boto3"))
+    return {
+        "function": "(floor)",
+        "import_ms": round(floor_ms, 1),
+        "boto3_ms": round(boto3_ms, 1),
+        "ratio": round(floor_ms / boto3_ms, 2),
+    }
+
+
 def main(argv: list[str]) -> None:
     repeats = int(argv[0]) if argv else 7
     print(
@@ -215,8 +233,9 @@ def main(argv: list[str]) -> None:
         "Lambda-like sys.path (no site-packages)"
     )
     print(f"{'function':<20} {'import ms':>10} {'boto3 ms':>10} {'ratio':>7}")
-    for row in rows(repeats):
+    for row in [*rows(repeats), floor(repeats)]:
         print(f"{row['function']:<20} {row['import_ms']:>10.1f} {row['boto3_ms']:>10.1f} {row['ratio']:>7.2f}")
+    print("(floor): boto3, a pydantic model, Powertools' Logger and Tracer (bench/import_floor.py), nothing of ours")
 
 
 if __name__ == "__main__":
