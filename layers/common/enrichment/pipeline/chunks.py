@@ -59,10 +59,10 @@ from enrichment.vendors.base import VendorOptions
 
 # A submit that fails with a Transient fault is tried this many times in all (as the state machine retried it).
 SUBMIT_ATTEMPTS = 4
-# A turn in the shared budget that comes within this many seconds is waited for in the Lambda: a second of Lambda
-# time costs far less than a round through the state machine (three transitions), and the rate is spread by
-# the second, so a batch's burst of requests meets such short waits.
-SHORT_WAIT_SECONDS = 2.0
+# A turn in the shared budget that comes within this many seconds is waited for in the Lambda: a round through the
+# state machine costs three transitions ($0.000075), as much as 22 s of a 256 MB vendor function, and the budget is
+# spread by the second, so a batch's requests meet many short waits.
+SHORT_WAIT_SECONDS = 10.0
 
 
 def run_batch_task(
