@@ -92,7 +92,14 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             raise
 
 
+_installs = 0  # the runtime and a test may both ask: the patches stay until the last one is done
+
+
 def install() -> None:
+    global _installs
+    _installs += 1
+    if _installs > 1:
+        return
     for name in OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(_originals[name]))
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
@@ -100,6 +107,10 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    global _installs
+    _installs = max(0, _installs - 1)
+    if _installs:
+        return
     for name in OPERATIONS:
         setattr(DynamoDBBackend, name, _originals[name])
     DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]

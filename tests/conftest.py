@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from moto import mock_aws
 
 from localrt.runtime import LocalRuntime
 from localrt.simulators.base import Simulator
@@ -39,6 +40,20 @@ TEST_VENDOR_SETTINGS = {
     "check365": _FAST | {"chunk_size": 100, "chunks_per_batch": 2, "requests_per_minute": 600},  # the simulator's limit
     "insideview": _FAST | {"chunk_size": 100, "max_concurrency": 2, "max_polls": 12},
 }
+
+
+@contextlib.contextmanager
+def moto_in_process() -> Iterator[None]:
+    """moto in this process for a test that needs no local runtime, leaving moto's backends as they are: a test
+    worker's local runtime lives in the same backends, and a plain mock_aws() wipes them as it starts and stops.
+    Name what you create uniquely, and delete it after."""
+    mock = mock_aws()
+    mock.start(reset=False)
+    try:
+        yield
+    finally:
+        mock.stop(remove_data=False)
+
 
 _names = itertools.count()
 # Distinctive vendor keys, so a test can prove none of them ever reaches a log line or an output.

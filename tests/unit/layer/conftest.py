@@ -3,6 +3,7 @@ the template defines it, and a count of the S3 requests the layer's own client s
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,6 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from enrichment import aws
 from enrichment.files import layout
@@ -19,10 +19,12 @@ from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import Job, Vendor
 from enrichment.settings import Settings
 from localrt.template import load_template
+from tests.conftest import moto_in_process
 
 ROOT = Path(__file__).resolve().parents[3]
-BUCKET = "data"
-JOBS_TABLE = "jobs"
+# Named for this test process: moto's backends are shared with any local runtime the process started.
+BUCKET = f"unit-data-{uuid.uuid4().hex[:12]}"
+JOBS_TABLE = f"unit-jobs-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -37,20 +39,30 @@ def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
+    with moto_in_process():
         aws.reset_clients()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+        s3.create_bucket(Bucket=BUCKET)
         table = load_template(ROOT / "template.yaml")["Resources"]["JobsTable"]["Properties"]
-        boto3.client("dynamodb").create_table(
+        dynamodb.create_table(
             TableName=JOBS_TABLE,
             **{k: table[k] for k in ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")},
         )
-        yield Settings(
-            data_bucket=BUCKET,
-            jobs_table=JOBS_TABLE,
-            idempotency_table="idempotency",
-            vendor_functions={v.value: f"arn:aws:lambda:us-east-1:123456789012:function:{v.value}" for v in Vendor},
-        )
+        try:
+            yield Settings(
+                data_bucket=BUCKET,
+                jobs_table=JOBS_TABLE,
+                idempotency_table="idempotency",
+                vendor_functions={v.value: f"arn:aws:lambda:us-east-1:123456789012:function:{v.value}" for v in Vendor},
+            )
+        finally:
+            for upload in s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+                s3.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+                for listed in page.get("Contents", []):
+                    s3.delete_object(Bucket=BUCKET, Key=listed["Key"])
+            s3.delete_bucket(Bucket=BUCKET)
+            dynamodb.delete_table(TableName=JOBS_TABLE)
     aws.reset_clients()
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from enrichment import aws
 from enrichment.errors import Throttled
@@ -19,8 +19,9 @@ from enrichment.models import Vendor
 from enrichment.pipeline import pacing
 from enrichment.pipeline.pacing import RateGate
 from localrt.dynamodb import whole_operations
+from tests.conftest import moto_in_process
 
-TABLE = "jobs"
+TABLE = f"unit-pacing-{uuid.uuid4().hex[:12]}"  # moto's backends are shared with any local runtime here
 REGION = "us-east-1"
 # Just before a calendar minute, off a second's boundary; every time the tests use is a multiple of 1/8 s, exact in
 # a float at this size. A worker's next attempt (SEND later) stays in the first half of the second: one in the last
@@ -60,9 +61,10 @@ def table(monkeypatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     # moto changes an item attribute after attribute: concurrent gates need each operation whole, as in DynamoDB.
-    with whole_operations(), mock_aws():
+    with whole_operations(), moto_in_process():
         aws.reset_clients()
-        boto3.client("dynamodb", region_name=REGION).create_table(
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}, {"AttributeName": "item", "KeyType": "RANGE"}],
             AttributeDefinitions=[
@@ -71,7 +73,10 @@ def table(monkeypatch) -> Iterator[str]:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        yield TABLE
+        try:
+            yield TABLE
+        finally:
+            dynamodb.delete_table(TableName=TABLE)
     aws.reset_clients()
 
 
