@@ -6,9 +6,11 @@ import contextlib
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
 from bench.cost import figures, measure
 from bench.report import table
-from localrt.lambdas import FunctionSpec
+from localrt.lambdas import FUNCTIONS, FunctionSpec
 
 
 def test_a_metered_job_counts_every_invocation_and_prices_the_counts(runtime, check365, tmp_path, monkeypatch):
@@ -29,8 +31,13 @@ def test_a_metered_job_counts_every_invocation_and_prices_the_counts(runtime, ch
         assert usage.lambda_invocations[runtime.function_name(step)] == 1
     assert usage.lambda_invocations[runtime.vendor_function("check365")] >= 2  # a submit and a check at least
     assert usage.lambda_billed_ms.keys() == handler_calls.keys()
-    # the template: 1024 MB on arm64
-    assert usage.gb_seconds == {"arm64": sum(usage.lambda_billed_ms.values()) / 1000}
+    # the template: arm64, each function's own memory (1024 MB, vendor functions less)
+    memory = {name: FUNCTIONS[name].memory for name in usage.lambda_billed_ms}
+    assert (
+        memory[runtime.vendor_function("check365")] == 256 and memory[runtime.function_name("PrepareFunction")] == 1024
+    )
+    expected = sum(ms * memory[name] for name, ms in usage.lambda_billed_ms.items()) / 1024 / 1000
+    assert usage.gb_seconds == {"arm64": pytest.approx(expected)}
     assert usage.states_entered > 3 and usage.child_executions >= 1
     assert usage.transitions == usage.states_entered + usage.retries + usage.child_executions
     assert usage.s3_tier1 > 0 and usage.s3_tier2 > 0 and usage.dynamodb_write_units > 0
