@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -34,18 +32,18 @@ if str(LAYER) not in sys.path:  # the layer, on sys.path as in a Lambda
 
 import boto3  # noqa: E402
 import httpx  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
 
-from enrichment import aws  # noqa: E402
+from bench.moto_server import moto_server  # noqa: E402
 from enrichment.errors import Throttled  # noqa: E402
 from enrichment.models import Vendor  # noqa: E402
 from enrichment.pipeline.pacing import RateGate  # noqa: E402
 from enrichment.settings import vendor_settings  # noqa: E402
 from localrt.dynamodb import whole_operations  # noqa: E402
-from localrt.runtime import LOCAL_VENDOR_SETTINGS, free_port  # noqa: E402
+from localrt.runtime import LOCAL_VENDOR_SETTINGS  # noqa: E402
 from localrt.simulators.base import Simulator  # noqa: E402
 from localrt.simulators.prospeo import ProspeoSimulator  # noqa: E402
 from localrt.simulators.pubrio import PubrioSimulator  # noqa: E402
+from localrt.template import jobs_table  # noqa: E402
 
 # Lambdas sending at once for a vendor: its Map concurrency times the chunks a batch drives together, or about.
 WORKERS = 8
@@ -171,43 +169,9 @@ def _most_in_a_minute(counted: list[tuple[float, int]]) -> int:
 @contextlib.contextmanager
 def _dynamodb() -> Iterator[str]:
     """A moto DynamoDB server on 127.0.0.1 holding the jobs table's shape; the layer's clients pointed at it."""
-    port = free_port()
-    env = {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    with whole_operations():
-        server.start()
-        os.environ.update(env)
-        aws.reset_clients()
-        try:
-            boto3.client("dynamodb", region_name=REGION).create_table(
-                TableName=TABLE,
-                KeySchema=[
-                    {"AttributeName": "job_id", "KeyType": "HASH"},
-                    {"AttributeName": "item", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "job_id", "AttributeType": "S"},
-                    {"AttributeName": "item", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            yield TABLE
-        finally:
-            server.stop()
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            aws.reset_clients()
+    with whole_operations(), moto_server():
+        boto3.client("dynamodb", region_name=REGION).create_table(**jobs_table(TABLE))
+        yield TABLE
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,27 +81,17 @@ def _cell(value: Any) -> str:
 def _emulated_aws() -> Iterator[dict[str, str]]:
     """moto's server on a free loopback port, with the data bucket and the template's jobs table; the environment
     a child needs to reach them."""
-    import logging
     import resource
-    import socket
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
     os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = str(MOTO_KEY_BUFFER)
     # Each object moto keeps on disk holds a file open.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
-    from moto.server import ThreadedMotoServer
+    from bench.moto_server import moto_server
+    from localrt.template import jobs_table
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_SESSION_TOKEN": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    sys.path.insert(0, str(LAYER))
+    environment = {
         "DATA_BUCKET": BUCKET,
         "JOBS_TABLE": JOBS_TABLE,
         "IDEMPOTENCY_TABLE": "bench-idempotency",
@@ -109,30 +99,12 @@ def _emulated_aws() -> Iterator[dict[str, str]]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    sys.path.insert(0, str(LAYER))
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
+    with moto_server(environment) as env:
         from enrichment import aws
-        from localrt.template import load_template
 
-        aws.reset_clients()
         aws.client("s3").create_bucket(Bucket=BUCKET)
-        jobs = load_template(ROOT / "template.yaml")["Resources"]["JobsTable"]["Properties"]
-        aws.client("dynamodb").create_table(
-            TableName=JOBS_TABLE,
-            **{k: jobs[k] for k in ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")},
-        )
+        aws.client("dynamodb").create_table(**jobs_table(JOBS_TABLE))
         yield env
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _input_lines(size: int) -> Iterator[str]:

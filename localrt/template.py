@@ -137,3 +137,10 @@ def references(value: Any) -> set[str]:
             else:
                 found |= references(arg)
     return found
+
+
+def jobs_table(name: str) -> dict[str, Any]:
+    """CreateTable's arguments for a table named `name` shaped as the template's jobs table (keys, indexes)."""
+    properties = load_template(Path(__file__).resolve().parents[1] / "template.yaml")["Resources"]["JobsTable"]
+    shape = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
+    return {"TableName": name, **{key: properties["Properties"][key] for key in shape}}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -18,10 +17,9 @@ from enrichment.files import layout
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.models import Job, Vendor
 from enrichment.settings import Settings
-from localrt.template import load_template
+from localrt.template import jobs_table
 from tests.conftest import moto_in_process
 
-ROOT = Path(__file__).resolve().parents[3]
 # Named for this test process: moto's backends are shared with any local runtime the process started.
 BUCKET = f"unit-data-{uuid.uuid4().hex[:12]}"
 JOBS_TABLE = f"unit-jobs-{uuid.uuid4().hex[:12]}"
@@ -43,11 +41,7 @@ def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
         aws.reset_clients()
         s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
         s3.create_bucket(Bucket=BUCKET)
-        table = load_template(ROOT / "template.yaml")["Resources"]["JobsTable"]["Properties"]
-        dynamodb.create_table(
-            TableName=JOBS_TABLE,
-            **{k: table[k] for k in ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")},
-        )
+        dynamodb.create_table(**jobs_table(JOBS_TABLE))
         try:
             yield Settings(
                 data_bucket=BUCKET,
