@@ -58,6 +58,11 @@ def test_the_sweeper_settles_a_job_whose_execution_ended_without_it(runtime, pub
         sfn = runtime.client("stepfunctions")
         arn = runtime.outputs["JobStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{job_id}"
         sfn.stop_execution(executionArn=arn, error="States.Timeout", cause="the execution timed out")
+        # Step Functions reports ABORTED at once; moto's interpreter only once the state at work returns.
+        deadline = time.monotonic() + 60
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
     assert runtime.job(job_id).status == "RUNNING"
 
     answer, _ = runtime.trigger("enrich-local-sweeper")
