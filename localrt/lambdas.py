@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 from moto.awslambda.models import LambdaFunction
 
+from localrt import emf
 from localrt.simulators.base import CRASH_HEADER
 
 RUNTIME_FAULT_KINDS = ("check_timeout",)
@@ -277,7 +278,7 @@ def _invoke_spec(spec: FunctionSpec, event: Any) -> tuple[str, bool, str]:
     timed_out = checks_a_vendor_job(payload) and FAULTS.take("check_timeout", spec.name)
 
     def run() -> Any:
-        with function_environment(spec.environment), spec.environment_instance() as handler:
+        with function_environment(spec.environment), emf.invocation(spec.name), spec.environment_instance() as handler:
             return handler(payload, context)
 
     started = time.perf_counter()

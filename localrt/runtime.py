@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import boto3
 import httpx
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from localrt import dynamodb, event_rules, interpreter, lambdas, s3_events
+from localrt import dynamodb, emf, event_rules, interpreter, lambdas, s3_events
 from localrt.deploy import ACCOUNT, REGION, Deployment, deploy
 from localrt.live import LiveVendor
 from localrt.simulators.base import Simulator
@@ -142,7 +143,6 @@ class LocalRuntime:
                 "MOTO_PORT": str(port),
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": self.log_level,
                 "POWERTOOLS_SERVICE_NAME": "contact-enrichment",
             }
@@ -169,6 +169,7 @@ class LocalRuntime:
         }
         self.deployment = deploy(ROOT, self.stack_name, parameters)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
+        emf.install(REGION)
         s3_events.install()
         event_rules.install()
         interpreter.install()
@@ -192,6 +193,7 @@ class LocalRuntime:
             self._server.stop()
             self._server = None
         lambdas.uninstall()
+        emf.uninstall()
         s3_events.uninstall()
         event_rules.uninstall()
         interpreter.uninstall()
@@ -344,6 +346,23 @@ class LocalRuntime:
                     return view
             time.sleep(0.2)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:g}s")
+
+    def metric_sum(self, name: str, *, since: float, **dimensions: str) -> float:
+        """The sum of a metric the functions emitted since `since` (Unix seconds), with exactly these dimensions
+        besides `service`, read back from CloudWatch (localrt.emf puts each invocation's EMF there)."""
+        assert self.deployment is not None
+        function = next(iter(self.deployment.functions))
+        dims = {"service": function.environment["POWERTOOLS_SERVICE_NAME"]} | dimensions
+        answer = self.client("cloudwatch").get_metric_statistics(
+            Namespace=function.environment["POWERTOOLS_METRICS_NAMESPACE"],
+            MetricName=name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
+            StartTime=dt.datetime.fromtimestamp(since, dt.UTC),
+            EndTime=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return sum(point["Sum"] for point in answer["Datapoints"])
 
     def download(self, job_id: str, folder: Path) -> Path:
         from enrichment.files.layout import OUTPUT_FILES, output_prefix

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from moto import mock_aws
 
+from enrichment import metrics
 from localrt.runtime import LocalRuntime
 from localrt.simulators.base import Simulator
 from localrt.simulators.check365 import Check365Simulator
@@ -63,6 +64,14 @@ SECRETS = {
     "check365": "check365-key-0c4d77aa-DO-NOT-LOG",
     "insideview": "insideview-secret-9e2b6f10-DO-NOT-LOG",
 }
+
+
+@pytest.fixture(autouse=True)
+def _metric_set_per_test() -> Iterator[None]:
+    """A test that calls the layer directly records metrics as an invocation would; each test starts with none, as
+    each invocation does once its handler has written them (localrt's invocations have their own set)."""
+    yield
+    metrics.metrics.clear_metrics()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.jobs.webhooks import deliver
+from enrichment.metrics import log_metrics
 from enrichment.settings import Settings
 from enrichment.tracing import Tracer
 
@@ -14,6 +15,7 @@ tracer = Tracer()
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@log_metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
     job_id = event.detail["job_id"]

@@ -11,6 +11,7 @@ import time
 from enrichment.aws import client
 from enrichment.jobs.service import execution_arn
 from enrichment.jobs.store import JobStore
+from enrichment.metrics import Metric, count
 from enrichment.models import FinalizeInput, Job, JobStatus
 from enrichment.settings import Settings
 
@@ -46,6 +47,7 @@ def sweep(settings: Settings, grace_seconds: float | None = None) -> list[Job]:
                     logger.exception("the sweeper could not settle a job", extra={"job_id": job.job_id})
             if not start:
                 break
+    count(Metric.JOBS_SETTLED_BY_SWEEPER, len(settled))  # every sweep, none included: a steady zero is good news
     return settled
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from enrichment.jobs.store import JobStore
+from enrichment.metrics import Metric, count
 from enrichment.settings import Settings
 
 SIGNATURE_HEADER = "X-Enrichment-Signature"
@@ -71,6 +72,7 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
             store.update(
                 job_id, webhook_status="refused", webhook_attempts=attempts - 1, webhook_error=f"refused: {refused}"
             )
+            count(Metric.WEBHOOK_DELIVERY_FAILURES)
             return "refused"
         else:
             timestamp = int(time.time())
@@ -84,6 +86,7 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
                 response = webhook_address.post(target, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
                 if response.status_code < 300:
                     store.update(job_id, webhook_status="delivered", webhook_attempts=attempts, webhook_error=None)
+                    count(Metric.WEBHOOK_DELIVERIES)
                     return "delivered"
                 error = f"HTTP {response.status_code}"
                 if 300 <= response.status_code < 400:
@@ -96,4 +99,5 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
         if attempts < ATTEMPTS:
             sleep(FIRST_BACKOFF_SECONDS * 2 ** (attempts - 1))
     store.update(job_id, webhook_status="failed", webhook_attempts=attempts, webhook_error=error)
+    count(Metric.WEBHOOK_DELIVERY_FAILURES)
     return "failed"

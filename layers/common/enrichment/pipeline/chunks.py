@@ -30,8 +30,10 @@ from collections.abc import Callable, Iterator
 
 from enrichment.errors import (
     FATAL_ERRORS,
+    AccountBlocked,
     JobStopped,
     OutcomeUnknown,
+    OutOfCredits,
     QuotaExhausted,
     Refused,
     Throttled,
@@ -40,6 +42,7 @@ from enrichment.errors import (
 )
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore
+from enrichment.metrics import Metric, count
 from enrichment.models import (
     BatchProgress,
     BatchResult,
@@ -149,6 +152,8 @@ class BatchStep:
             except Refused as refused:
                 progress = step.refused(refused)
         except FATAL_ERRORS as error:
+            if isinstance(error, OutOfCredits | AccountBlocked):
+                count(Metric.OUT_OF_CREDITS_STOPS)
             self.store.stop(self.job_id, reason=str(error), error=type(error).__name__)
             # Nothing more is sent; a vendor job already accepted is paid for and still collected.
             progress = step.abandon(_caught(error)) if submitting else step.check_failed(error)
@@ -234,6 +239,7 @@ class ChunkStep:
         polls = self.previous.polls if self.previous else 0
         progress = self._progress(outcome, polls=polls)
         ledger.accept(progress)
+        count(Metric.CHUNKS_SUBMITTED)
         return progress
 
     def _reconcile(
@@ -252,6 +258,7 @@ class ChunkStep:
         if adapter.repeat_is_free or options.allow_resend:
             ledger.release(resend=True)
             return None
+        count(Metric.RESUBMITS_REFUSED)
         return ChunkProgress(
             status="failed",
             started_at=self.started_at,
@@ -271,6 +278,7 @@ class ChunkStep:
         chunk = self._chunk()
         adapter = self._adapter()
         with self._paced(adapter.request_cost(chunk, "check")):
+            count(Metric.CHUNK_CHECKS)
             outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(vendor_options(job.options)))
         return self._progress(outcome, polls=progress.polls + 1)
 
@@ -346,6 +354,8 @@ class ChunkStep:
                 ChunkResult(chunk_index=self.index, status="failed", reason=reason).model_dump(mode="json"),
             )
         self.store.settle_chunk(self.job_id, self.index, credits=0, failed=True)
+        if not (error and error.get("Error") == JobStopped.__name__):  # never sent: the job stopped (a cancel)
+            count(Metric.CHUNKS_ABANDONED)
         return ChunkProgress(status="failed", reason=reason)
 
     def _waiting(self, progress: ChunkProgress, wait: float) -> ChunkProgress:

@@ -55,6 +55,7 @@ from enrichment.files.scratch import ScratchDb
 from enrichment.jobs.events import emit_job_ended
 from enrichment.jobs.service import CANCELLED
 from enrichment.jobs.store import JobStore, now_iso
+from enrichment.metrics import job_settled
 from enrichment.models import BatchResult, ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
 from enrichment.settings import Settings
 from enrichment.vendors import adapter_class
@@ -159,6 +160,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     )
     ended = store.require(job.job_id)
     if settled:
+        job_settled(job.vendor, status, summary["counts"], credits, summary["timings"]["duration_seconds"])
         _announce(store, ended, settings)
     return ended
 

@@ -17,6 +17,7 @@ from typing import Literal
 from enrichment.aws import client
 from enrichment.errors import OutcomeUnknown
 from enrichment.jobs.store import now_iso
+from enrichment.metrics import Metric, count
 from enrichment.models import ChunkProgress, Model
 
 State = Literal["sending", "released", "accepted"]
@@ -64,6 +65,7 @@ class SendLedger:
                 },
             )
         except ddb.exceptions.ConditionalCheckFailedException:
+            count(Metric.RESUBMITS_REFUSED)
             raise OutcomeUnknown("a submission of this chunk is already on record; reconciling it first") from None
 
     def release(self, *, resend: bool = False) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from enrichment.metrics import for_vendor, log_metrics
 from enrichment.models import BatchTask, Vendor
 from enrichment.pipeline.chunks import run_batch_task
 from enrichment.settings import Settings
@@ -21,7 +22,9 @@ def chunk_step_handler(vendor: Vendor) -> Callable[[dict[str, Any], LambdaContex
 
     @logger.inject_lambda_context(correlation_id_path="job_id", clear_state=True)
     @tracer.capture_lambda_handler
+    @log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        for_vendor(vendor)
         if event.get("action") == "check_access":  # `enrich check-vendor`: this function holds the key
             access = check_access(vendor, Settings.load())
             logger.info("access check", extra={"vendor": vendor.value, "ok": access.ok})

@@ -22,6 +22,7 @@ from enrichment.errors import (
     Throttled,
     Transient,
 )
+from enrichment.metrics import Metric, count
 from enrichment.models import Chunk, Model, RecordResult, Vendor
 from enrichment.option_types import Flag
 from enrichment.settings import VendorSettings
@@ -147,6 +148,7 @@ class VendorAdapter(abc.ABC):
 
         if paid:
             self.before_paid_request()
+        count(Metric.VENDOR_REQUESTS)
         try:
             try:
                 with httpx.Client(
@@ -165,7 +167,11 @@ class VendorAdapter(abc.ABC):
                 body = response.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
                 body = None
-            classify(response, body)
+            try:
+                classify(response, body)
+            except Throttled:
+                count(Metric.VENDOR_THROTTLES)
+                raise
             if text:
                 return response.text
             if body is None:
