@@ -164,6 +164,14 @@ class Deployer:
         arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
         self.resolver.define(logical_id, name, Arn=arn, Name=name)
 
+    def _create_AWS_Logs_LogGroup(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("LogGroupName") or self._name(logical_id)
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in p:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
+        self.resolver.define(logical_id, name, Arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*")
+
     def _create_AWS_Serverless_Api(self, logical_id: str, p: dict[str, Any]) -> None:
         # Served locally by `python -m localrt api` (localrt/api_server.py), which makes the same events.
         self.resolver.define(logical_id, f"local{logical_id.lower()}", RootResourceId="root")
