@@ -303,8 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "local-run.log"
     print("starting emulated AWS, vendor simulators, and deploying template.yaml ...", file=sys.stderr)
-    print(f"function logs and metrics: {log_path}", file=sys.stderr)
-    # The handlers log (Powertools JSON) and emit metrics (EMF) on stdout, as in Lambda: keep them in a file.
+    print(f"function logs: {log_path}", file=sys.stderr)
+    # The handlers log (Powertools JSON) on stdout, as in Lambda: keep them in a file. Their metrics (EMF) go to the
+    # emulated CloudWatch (localrt/emf.py).
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
