@@ -131,9 +131,14 @@ def install(region: str) -> None:
     emf_provider.print = _print_emf  # type: ignore[attr-defined]
 
 
+def installed_region() -> str | None:
+    """The region metrics go to while installed, else None."""
+    return _region if isinstance(vars(emf_provider.AmazonCloudWatchEMFProvider).get("metric_set"), property) else None
+
+
 def uninstall() -> None:
-    global _cloudwatch
-    _cloudwatch = None
+    global _cloudwatch, _region
+    _cloudwatch, _region = None, None
     provider = emf_provider.AmazonCloudWatchEMFProvider
     for name in METRIC_SET_ATTRIBUTES:
         if isinstance(vars(provider).get(name), property):
