@@ -1,15 +1,19 @@
 """The metrics a real job emits (Powertools EMF, turned into CloudWatch metrics by localrt.emf), read back with
-CloudWatch's own API: a clean job, a throttled one, one whose chunk is abandoned, one that runs out of credits."""
+CloudWatch's own API: a clean job, a throttled one, one whose chunk is abandoned, one that runs out of credits,
+webhook deliveries."""
 
 from __future__ import annotations
 
 import time
 import warnings
 
+import httpx
+import pytest
 from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from localrt.samples import check365_csv, pubrio_csv
 from tests.conftest import run_job
+from tests.e2e.test_events_and_webhooks import Receiver, wait_for, webhooks_allowed
 
 
 def sums(runtime, since: float, vendor: str, *names: str) -> dict[str, float]:
@@ -95,3 +99,26 @@ def test_jobs_in_one_process_raise_no_dimension_warning(runtime, tmp_path):
             assert run_job(runtime, tmp_path, "pubrio", pubrio_csv(40, seed=seed))[0].status == "SUCCEEDED"
     dimension_warnings = [w for w in caught if issubclass(w.category, PowertoolsUserWarning)]
     assert not dimension_warnings, [str(w.message) for w in dimension_warnings]
+
+
+@pytest.fixture
+def receiver(runtime):
+    local = Receiver()
+    with webhooks_allowed(runtime, local.address):
+        yield local
+    local.stop()
+
+
+def test_webhook_deliveries_and_failures_are_counted(runtime, api, receiver, prospeo):
+    since = time.time()
+    body = {"vendor": "prospeo", "records": [{"email": "ada@initech.com"}], "webhook_url": receiver.url}
+    delivered = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    wait_for(lambda: runtime.metric_sum("WebhookDeliveries", since=since) == 1)
+    assert runtime.job(delivered).item["webhook_status"] == "delivered"
+
+    receiver.status = 410  # the receiver refuses it: not retried, given up
+    body["records"] = [{"email": "grace@navy.mil"}]
+    refused = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    wait_for(lambda: runtime.metric_sum("WebhookDeliveryFailures", since=since) == 1)
+    assert runtime.job(refused).item["webhook_status"] == "failed"
+    assert runtime.metric_sum("WebhookDeliveries", since=since) == 1
