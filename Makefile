@@ -46,7 +46,7 @@ help:
 	@echo "make check-vendor VENDOR=prospeo [LIVE=vendor.json]"
 	@echo "                                             prove the credentials work: the cheapest call, one line"
 	@echo "make test                                   every test, static checks included"
-	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (Swagger UI at /swagger)"
+	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (SigV4-signed requests)"
 	@echo "         [WEBHOOK_ALLOW=127.0.0.1:8123]      webhook receivers off the public internet (host:port,...)"
 	@echo "make bench                                  the issue's figures in one table (a benchmark, not a test: long)"
 	@echo "         [BENCH=cost,job_time]               sections, of: pacing, cost, cold_imports, scale, job_time"

@@ -1,4 +1,4 @@
-"""A small client of the jobs API: local by default, a deployed stack with SigV4 signing."""
+"""A small client of the jobs API: local by default or a deployed stack, every request SigV4-signed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import httpx
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_URL = "http://127.0.0.1:3000"
+# Signs for the local API when no AWS credentials are configured: a key moto does not know, so the local API
+# names the caller moto's default user (localrt/iam_auth.py). Not a secret: nothing accepts it outside moto.
+LOCAL_CREDENTIALS = ("local", "local")
 
 
 class ApiError(Exception):
@@ -26,14 +29,20 @@ class ApiError(Exception):
 
 
 class SigV4(httpx.Auth):
-    """Signs each request with the caller's AWS credentials, as API Gateway's IAM auth requires."""
+    """Signs each request with AWS credentials, as API Gateway's IAM auth requires: the caller's own (boto3's
+    chain), or those given. `local`: without credentials, sign as the local runtime's default caller."""
 
-    def __init__(self, region: str) -> None:
-        import boto3
-
-        credentials = boto3.Session().get_credentials()
+    def __init__(self, region: str, credentials: Any = None, *, local: bool = False) -> None:
         if credentials is None:
-            raise SystemExit("no AWS credentials found to sign requests to a deployed API (see `aws configure`)")
+            import boto3
+
+            credentials = boto3.Session().get_credentials()
+            if credentials is None and local:
+                from botocore.credentials import Credentials
+
+                credentials = Credentials(*LOCAL_CREDENTIALS)
+            if credentials is None:
+                raise SystemExit("no AWS credentials found to sign requests to a deployed API (see `aws configure`)")
         self.credentials = credentials.get_frozen_credentials()
         self.region = region
 
@@ -66,7 +75,7 @@ def region_of(url: str, default: str | None) -> str:
 class JobsApi:
     def __init__(self, url: str, region: str | None = None) -> None:
         host = urlsplit(url).hostname or ""
-        auth = None if host in LOCAL_HOSTS else SigV4(region_of(url, region))
+        auth = SigV4(region_of(url, region), local=host in LOCAL_HOSTS)
         self.http = httpx.Client(base_url=url.rstrip("/"), auth=auth, timeout=60)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:

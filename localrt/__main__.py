@@ -181,7 +181,9 @@ def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
         LocalRuntime(log_level="INFO", webhook_allow=webhook_allow) as runtime,
     ):
         api = LocalApi(runtime, port).start()
-        print(f"jobs API:    {api.url}  (Swagger UI: {api.url}/swagger)", file=sys.stderr)
+        print(
+            f"jobs API:    {api.url}  (SigV4-signed requests, as in AWS: `enrich` or curl --aws-sigv4)", file=sys.stderr
+        )
         print(f"data bucket: {runtime.bucket}; function logs: {log_path}", file=sys.stderr)
         allowed = f"; also {webhook_allow} (WEBHOOK_ALLOW, http or https)" if webhook_allow else ""
         print(f"webhooks:    https URLs on the public internet{allowed}", file=sys.stderr)

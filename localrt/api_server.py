@@ -2,8 +2,10 @@
 becomes an API Gateway (REST, proxy) event for the real API function, invoked through moto's Lambda.
 
 Only the routes the template gives the API function are served (anything else is 403, as API
-Gateway answers). IAM auth is API Gateway's and is not checked here. Two local-only routes fire
-scheduled rules: POST /_local/rules/<rule name> (e.g. enrich-local-sweeper).
+Gateway answers). Every route is IAM-authorized, as the template's DefaultAuthorizer makes it: a request must be
+SigV4-signed, and its caller is named in `requestContext.identity` as API Gateway names it (localrt/iam_auth.py);
+an unsigned or wrongly signed request is answered 403 without reaching the function. The local-only route fires
+scheduled rules, unsigned: POST /_local/rules/<rule name> (e.g. enrich-local-sweeper).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from localrt import iam_auth
 from localrt.runtime import LocalRuntime
 
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
@@ -28,7 +31,15 @@ def route_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{[^}/]+\}", "[^/]+", path) + "$")
 
 
-def api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, resource: str) -> dict[str, Any]:
+def api_event(
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    resource: str,
+    caller: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The API Gateway (REST, proxy) event for a request; `caller` is what IAM auth found (iam_auth.identify)."""
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)
     is_text = not body or any(t in headers.get("Content-Type", headers.get("content-type", "")) for t in TEXT_TYPES)
@@ -53,7 +64,7 @@ def api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, 
             "path": f"/v1{parts.path}",
             "stage": "v1",
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "identity": (caller or {}) | {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
             "accountId": "123456789012",
             "apiId": "local",
         },
@@ -84,6 +95,7 @@ class LocalApi:
         self.server.server_close()
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        signed_path = raw_path  # the path as the caller signed it, stage included
         if raw_path.startswith("/v1/"):  # the stage, as in a deployed URL (and Swagger UI's "Try it out")
             raw_path = raw_path.removeprefix("/v1")
         path = urlsplit(raw_path).path
@@ -97,9 +109,12 @@ class LocalApi:
         if route is None:
             return 403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
         _, _, resource, function = route
-        answer = self.runtime.client("lambda").invoke(
-            FunctionName=function, Payload=json.dumps(api_event(method, raw_path, headers, body, resource))
-        )
+        try:
+            caller = iam_auth.identify(method, signed_path, headers, body)
+        except iam_auth.Refused as refused:
+            return 403, {"Content-Type": "application/json"}, json.dumps({"message": str(refused)}).encode()
+        event = api_event(method, raw_path, headers, body, resource, caller)
+        answer = self.runtime.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event))
         result = json.loads(answer["Payload"].read())
         if "FunctionError" in answer:  # Lambda would log the error; API Gateway answers 502
             failure = f"{result.get('errorType')}: {result.get('errorMessage')}"

@@ -172,6 +172,21 @@ class Deployer:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
         self.resolver.define(logical_id, name, Arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*")
 
+    def _create_AWS_IAM_Role(self, logical_id: str, p: dict[str, Any]) -> None:
+        # Created with its trust and inline policies, which moto keeps but does not enforce; a caller's session of
+        # it (sts.assume_role) is known to moto, so the local API names such a caller by the role's session ARN.
+        iam = self.client("iam")
+        name = p.get("RoleName") or self._name(logical_id)
+        optional = {k: p[k] for k in ("Description", "MaxSessionDuration", "Path") if k in p}
+        role = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]), **optional
+        )["Role"]
+        for policy in p.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+            )
+        self.resolver.define(logical_id, name, Arn=role["Arn"], RoleId=role["RoleId"])
+
     def _create_AWS_Serverless_Api(self, logical_id: str, p: dict[str, Any]) -> None:
         # Served locally by `python -m localrt api` (localrt/api_server.py), which makes the same events.
         self.resolver.define(logical_id, f"local{logical_id.lower()}", RootResourceId="root")

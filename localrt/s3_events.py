@@ -3,6 +3,10 @@
 moto sends a PUT's notification from inside the request, before it has stored the object's
 metadata (where a dropped file's job options are). S3 delivers notifications asynchronously once
 the object exists, so this queues them during the request and delivers them afterwards.
+
+S3 names who put the object in each record, `userIdentity.principalId` (`AWS:` and the principal id, AIDA... for
+a user, AROA...:session for a role session); moto's records leave it out. Here it is the principal of the access
+key the request was signed with, looked up in moto as the local API looks its callers up (localrt/iam_auth.py).
 """
 
 from __future__ import annotations
@@ -13,11 +17,22 @@ from typing import Any
 from moto.s3 import notifications
 from moto.s3.responses import S3Response
 
-from localrt import lambdas
+from localrt import iam_auth, lambdas
 
 _state = threading.local()
 _original_send = notifications.send_event
 _original_key_response = S3Response.key_response
+_original_s3_event = notifications._get_s3_event
+
+
+def _s3_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    event = _original_s3_event(*args, **kwargs)
+    principal = getattr(_state, "principal", None)
+    if principal is not None:
+        for record in event["Records"]:
+            record["userIdentity"] = {"principalId": f"AWS:{principal}"}
+            record["requestParameters"] = {"sourceIPAddress": "127.0.0.1"}
+    return event
 
 
 def _send_event(*args: Any, **kwargs: Any) -> None:
@@ -28,11 +43,21 @@ def _send_event(*args: Any, **kwargs: Any) -> None:
         queue.append((args, kwargs))
 
 
-def _deliver(*args: Any, **kwargs: Any) -> None:
+def _deliver(principal: str | None, *args: Any, **kwargs: Any) -> None:
+    _state.principal = principal
     try:
         _original_send(*args, **kwargs)
     finally:
+        _state.principal = None
         lambdas.IN_FLIGHT.leave()  # entered when the delivery was queued
+
+
+def _dropper(response: S3Response) -> str | None:
+    """The principal id of who signed the S3 request (None: a key S3 would have refused)."""
+    try:
+        return iam_auth.principal_of(response.get_access_key()).user_id
+    except iam_auth.Refused:
+        return None
 
 
 def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
@@ -41,16 +66,20 @@ def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
         return _original_key_response(self, *args, **kwargs)
     finally:
         queue, _state.queue = _state.queue, None
+        principal = _dropper(self) if queue else None
         for event_args, event_kwargs in queue:
             lambdas.IN_FLIGHT.enter()
-            threading.Thread(target=_deliver, args=event_args, kwargs=event_kwargs, daemon=True).start()
+            arguments = (principal, *event_args)
+            threading.Thread(target=_deliver, args=arguments, kwargs=event_kwargs, daemon=True).start()
 
 
 def install() -> None:
     notifications.send_event = _send_event
+    notifications._get_s3_event = _s3_event
     S3Response.key_response = _key_response  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     notifications.send_event = _original_send
+    notifications._get_s3_event = _original_s3_event
     S3Response.key_response = _original_key_response  # type: ignore[method-assign]

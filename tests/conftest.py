@@ -13,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.credentials import Credentials
 from moto import mock_aws
 
+from client.api import LOCAL_CREDENTIALS, SigV4
 from enrichment import metrics
+from localrt.deploy import REGION
 from localrt.runtime import LocalRuntime
 from localrt.simulators.base import Simulator
 from localrt.simulators.check365 import Check365Simulator
@@ -154,9 +157,15 @@ def read_results(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def upload(api_url: str, content: bytes, filename: str = "contacts.csv") -> str:
+def api_auth(credentials: Credentials | None = None) -> SigV4:
+    """SigV4 signing for the local API (IAM-authorized, as in AWS) with `credentials`: by default the local
+    runtime's own, which the local API names moto's default caller."""
+    return SigV4(REGION, credentials or Credentials(*LOCAL_CREDENTIALS))
+
+
+def upload(api_url: str, content: bytes, filename: str = "contacts.csv", auth: SigV4 | None = None) -> str:
     """Upload as a user does: POST /uploads, then the presigned S3 form (its fields, the file last); the input_key."""
-    ticket = httpx.post(f"{api_url.rstrip('/')}/uploads").json()
+    ticket = httpx.post(f"{api_url.rstrip('/')}/uploads", auth=auth or api_auth()).json()
     answer = httpx.post(ticket["url"], data=ticket["fields"], files={"file": (filename, content)})
     assert answer.status_code == 204, answer.text
     return ticket["input_key"]

@@ -1,5 +1,8 @@
 """The jobs API: uploads, jobs (create, list, show, cancel) and their results. IAM auth is API Gateway's.
 
+Each caller sees only the jobs it created, admins (a session of the stack's admin role) every job: another
+principal's job is answered 404 with the same body as a job that does not exist (enrichment.jobs.access).
+
 Every answer it gives is in the OpenAPI document (GET /swagger?format=json), errors included: one body
 (`ErrorBody`: statusCode, message, errors) for every status from 400 to 500.
 """
@@ -31,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.aws import client
+from enrichment.jobs.access import Caller, NoCaller, caller_of, may_see
 from enrichment.jobs.api_models import (
     JOB_REQUEST_EXAMPLES,
     MAX_BODY_BYTES,
@@ -133,7 +137,7 @@ def serve_swagger() -> None:
 
 ERRORS = {
     400: "the body is not UTF-8 JSON (or holds NaN, Infinity or text that is not Unicode)",
-    404: "no such job",
+    404: "no such job (or one another principal created: only its owner and admins see it)",
     409: "the job is in the wrong state for this",
     413: f"the body is larger than {MAX_BODY_BYTES:,} bytes",
     415: "the body is not application/json",
@@ -202,6 +206,12 @@ def service_error(error: ServiceError) -> Response:
     return error_response(error.status_code, error.msg)
 
 
+@app.exception_handler(NoCaller)
+def no_caller(error: NoCaller) -> Response:
+    """Behind IAM auth every request has a caller: one without is refused, never served as nobody's."""
+    return error_response(403, str(error))
+
+
 @app.exception_handler(UnreadableJob)
 def unreadable_job(error: UnreadableJob) -> Response:
     logger.warning("a job item this version cannot read", extra={"reason": str(error)})
@@ -224,9 +234,17 @@ class ConflictError(ServiceError):
 JobId = Annotated[str, Path(min_length=1, max_length=100, description="a job id, as POST /jobs answered it")]
 
 
+def current_caller(settings: Settings) -> Caller:
+    """The IAM principal API Gateway authenticated (requestContext.identity), and whether it is an admin."""
+    context = app.current_event.request_context
+    return caller_of(context.identity.user, context.identity.user_arn, context.account_id, settings.admin_role_name)
+
+
 def _job_or_404(job_id: str, settings: Settings):
+    """The job, if the caller may see it; another principal's job is 404 with the body of a job that does not
+    exist, so a job id tells nothing to whoever may not see the job."""
     job = JobStore(settings.jobs_table).get(job_id)
-    if job is None:
+    if job is None or not may_see(current_caller(settings), job):
         raise NotFoundError(f"job {job_id} does not exist")
     return job
 
@@ -291,6 +309,7 @@ def create_job(
     ] = None,
 ) -> Response[JobCreated | InputPreview]:
     settings = Settings.load()
+    caller = current_caller(settings)
     options = options_as_stored(request.options)
     vendor = Vendor(request.vendor)
     if request.input_key is not None:
@@ -321,14 +340,20 @@ def create_job(
             vendor=vendor,
             options=options,
             source="api",
+            owner=caller.principal,
+            owner_arn=caller.arn,
             settings=settings,
             webhook_url=request.webhook_url,
             **inputs,
         )
         return JobCreated(job_id=job.job_id, status=job.status.value).model_dump()
 
-    # A repeat is compared on what it asks for; its input_key may differ (each upload gets a new one).
-    call = {"key": idempotency_key, "request": request.model_dump(mode="json", exclude={"input_key", "dry_run"})}
+    # A repeat is compared on what it asks for; its input_key may differ (each upload gets a new one). Keys are
+    # each caller's own: another principal's same key starts its own job, never answers with someone else's.
+    call = {
+        "key": [caller.principal, idempotency_key],
+        "request": request.model_dump(mode="json", exclude={"input_key", "dry_run"}),
+    }
     if idempotency_key:
         # The same key and body return the first answer instead of starting a second job.
         create = idempotent_function(
@@ -353,7 +378,7 @@ def create_job(
 @app.get(
     "/jobs",
     operation_id="listJobs",
-    summary="Jobs, newest first",
+    summary="Your jobs, newest first (an admin: every job)",
     tags=["jobs"],
     responses=answer(200, JobPage, "a page of jobs") | errors(),
 )
@@ -365,8 +390,13 @@ def list_jobs(
         Query(pattern=PAGE_POSITION_PATTERN, description="the next_token of the page before: where this page starts"),
     ] = None,
 ) -> JobPage:
-    jobs, last = JobStore(Settings.load().jobs_table).list(
-        status=status.value if status else None, limit=limit, start=page_position(next_token) if next_token else None
+    settings = Settings.load()
+    caller = current_caller(settings)
+    jobs, last = JobStore(settings.jobs_table).list(
+        status=status.value if status else None,
+        owner=None if caller.admin else caller.principal,
+        limit=limit,
+        start=page_position(next_token) if next_token else None,
     )
     token = page_token(last) if last else None
     return JobPage(jobs=[JobView.of(j) for j in jobs], next_token=token)
@@ -414,7 +444,7 @@ def cancel(
     ] = False,
 ) -> Response[JobView]:
     settings = Settings.load()
-    _job_or_404(job_id, settings)
+    _job_or_404(job_id, settings)  # another principal's job is not there for this caller
     try:
         job = cancel_job(job_id, settings, hard=hard)
     except Conflict as conflict:

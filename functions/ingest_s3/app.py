@@ -26,7 +26,8 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
         obj = record.s3.get_object
         key = unquote_plus(obj.key)  # S3 event keys arrive URL-encoded
         try:
-            job = start_job_from_s3(record.s3.bucket.name, key, obj.etag or "", settings)
+            dropped_by = record.get("userIdentity", {}).get("principalId")  # who put the object: the job's owner
+            job = start_job_from_s3(record.s3.bucket.name, key, obj.etag or "", settings, dropped_by=dropped_by)
         except JobRejected as exc:
             # Nothing to retry: S3 would deliver the same event again and again.
             logger.warning("dropped file ignored", extra={"key": key, "reason": str(exc)})

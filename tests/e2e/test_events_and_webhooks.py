@@ -14,7 +14,7 @@ import pytest
 
 from enrichment.jobs.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from enrichment.pipeline import finalize
-from tests.conftest import unique_name
+from tests.conftest import api_auth, unique_name
 
 
 class Receiver:
@@ -98,7 +98,7 @@ def test_the_completion_event_and_a_signed_webhook(runtime, api, receiver, prosp
         "records": [{"email": "ada@initech.com"}, {"full_name": "Solo"}],
         "webhook_url": receiver.url,
     }
-    job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    job_id = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth()).json()["job_id"]
     wait_for(lambda: receiver.requests)
     headers, raw = receiver.requests[0]
     assert verify(webhook_secret(runtime), headers[TIMESTAMP_HEADER], raw, headers[SIGNATURE_HEADER])
@@ -122,7 +122,7 @@ def test_the_completion_event_and_a_signed_webhook(runtime, api, receiver, prosp
 def test_a_failing_webhook_is_retried_recorded_and_never_fails_the_job(runtime, api, receiver, prospeo):
     receiver.status = 503
     body = {"vendor": "prospeo", "records": [{"email": "grace@navy.mil"}], "webhook_url": receiver.url}
-    job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    job_id = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth()).json()["job_id"]
     wait_for(lambda: runtime.job(job_id).item.get("webhook_status") == "failed", timeout=60)
     item = runtime.job(job_id).item
     assert item["status"] == "SUCCEEDED"
@@ -133,7 +133,7 @@ def test_a_failing_webhook_is_retried_recorded_and_never_fails_the_job(runtime, 
 def test_a_redirect_is_not_followed_nor_retried(runtime, api, receiver, prospeo):
     receiver.status = 302
     body = {"vendor": "prospeo", "records": [{"email": "grace@navy.mil"}], "webhook_url": receiver.url}
-    job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    job_id = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth()).json()["job_id"]
     wait_for(lambda: runtime.job(job_id).item.get("webhook_status") == "failed", timeout=60)
     item = runtime.job(job_id).item
     assert item["webhook_error"] == "HTTP 302 (redirects are not followed)"

@@ -20,6 +20,7 @@ def test_a_schedule_starts_a_normal_job_once_per_event(runtime, check365):
     assert not failed, answer
     view = runtime.wait(answer["job_id"], timeout=60)
     assert view.status == "SUCCEEDED" and view.item["source"] == "schedule:weekly-revalidation"
+    assert view.item["owner"] == "schedule:weekly-revalidation"  # no person: admins see it
     assert view.item["rows_total"] == 40
 
     # EventBridge may deliver an event twice: the same event is the same job.

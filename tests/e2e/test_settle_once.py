@@ -11,7 +11,7 @@ import httpx
 from enrichment.jobs.store import JobStore
 from enrichment.models import JobStatus
 from localrt.samples import pubrio_csv
-from tests.conftest import parse_csv, read_results, upload, vendor_takes
+from tests.conftest import api_auth, parse_csv, read_results, upload, vendor_takes
 from tests.e2e.test_events_and_webhooks import Receiver, wait_for, webhooks_allowed
 
 
@@ -41,7 +41,7 @@ def test_racing_finalizers_settle_the_job_once(runtime, api, pubrio, tmp_path):
         with webhooks_allowed(runtime, receiver.address), vendor_takes(pubrio, 3):  # chunks stay in flight
             text = pubrio_csv(300, seed=71)
             body = {"vendor": "pubrio", "input_key": upload(api.url, text.encode()), "webhook_url": receiver.url}
-            job_id = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+            job_id = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth()).json()["job_id"]
             wait_for(lambda: pubrio.ledger()["paid_submissions"] > 0)
 
             # A hard cancel, a sweeper and a stray retry all finalize at once, while the state machine runs on.
@@ -53,7 +53,7 @@ def test_racing_finalizers_settle_the_job_once(runtime, api, pubrio, tmp_path):
                 )
 
             callers = [
-                lambda: httpx.post(f"{api.url}/jobs/{job_id}/cancel", params={"hard": "true"}),
+                lambda: httpx.post(f"{api.url}/jobs/{job_id}/cancel", params={"hard": "true"}, auth=api_auth()),
                 finalize("sweeper"),
                 finalize("other"),
             ]

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from enrichment.jobs import webhook_address
+from tests.conftest import api_auth
 from tests.e2e.test_events_and_webhooks import wait_for, webhooks_allowed
 from tests.loopback import ConnectionCounter, ipv6_loopback
 
@@ -33,7 +34,7 @@ def loopback_only(monkeypatch):
 
 
 def newest_job(api) -> str | None:
-    jobs = httpx.get(f"{api.url}/jobs", params={"limit": 1}).json()["jobs"]
+    jobs = httpx.get(f"{api.url}/jobs", params={"limit": 1}, auth=api_auth()).json()["jobs"]
     return jobs[0]["job_id"] if jobs else None
 
 
@@ -60,7 +61,7 @@ def test_loopback_and_metadata_webhooks_are_refused_when_the_job_is_created(api,
         for url in urls:
             for dry_run in (False, True):
                 body = {"vendor": "prospeo", "records": RECORDS, "webhook_url": url, "dry_run": dry_run}
-                answer = httpx.post(f"{api.url}/jobs", json=body)
+                answer = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth())
                 assert answer.status_code == 422, (url, answer.text)
                 errors = answer.json()["errors"]
                 assert [e["field"] for e in errors] == ["webhook_url"], url
@@ -81,11 +82,13 @@ def test_a_webhook_allowlisted_at_creation_but_not_at_delivery_is_refused_withou
 ):
     url = f"https://127.0.0.1:{listener.port}/hook"
     with webhooks_allowed(runtime, f"127.0.0.1:{listener.port}", functions=("ApiFunction",)):
-        created = httpx.post(f"{api.url}/jobs", json={"vendor": "prospeo", "records": RECORDS, "webhook_url": url})
+        created = httpx.post(
+            f"{api.url}/jobs", json={"vendor": "prospeo", "records": RECORDS, "webhook_url": url}, auth=api_auth()
+        )
     assert created.status_code == 202, created.text
     job_id = created.json()["job_id"]
     wait_for(lambda: runtime.job(job_id).item.get("webhook_status") not in (None, "delivering"))
-    job = httpx.get(f"{api.url}/jobs/{job_id}").json()
+    job = httpx.get(f"{api.url}/jobs/{job_id}", auth=api_auth()).json()
     assert job["status"] == "SUCCEEDED"
     assert job["webhook"]["status"] == "refused" and job["webhook"]["attempts"] == 0
     assert job["webhook"]["error"].startswith("refused: webhook_url's host 127.0.0.1 is a loopback address")
@@ -104,7 +107,9 @@ def test_a_name_that_resolves_to_loopback_by_delivery_time_is_refused_without_a_
 
     monkeypatch.setattr(webhook_address, "resolve_host", rebinding)
     url = f"https://hooks.example:{listener.port}/hook"
-    created = httpx.post(f"{api.url}/jobs", json={"vendor": "prospeo", "records": RECORDS, "webhook_url": url})
+    created = httpx.post(
+        f"{api.url}/jobs", json={"vendor": "prospeo", "records": RECORDS, "webhook_url": url}, auth=api_auth()
+    )
     assert created.status_code == 202, created.text
     job_id = created.json()["job_id"]
     wait_for(lambda: runtime.job(job_id).item.get("webhook_status") not in (None, "delivering"))

@@ -16,7 +16,7 @@ import pytest
 
 from enrichment.settings import InputLimits
 from localrt.samples import check365_csv, pubrio_csv
-from tests.conftest import parse_csv, upload, vendor_takes
+from tests.conftest import api_auth, parse_csv, upload, vendor_takes
 from tests.e2e.oracle import assert_rows_match, expected_pubrio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
 
 @pytest.fixture
 def http(api):
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, auth=api_auth()) as client:
         yield client
 
 

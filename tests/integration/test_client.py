@@ -14,7 +14,7 @@ import pytest
 from client import cli
 from client.api import SigV4, region_of
 from localrt.samples import check365_csv, pubrio_csv
-from tests.conftest import parse_csv
+from tests.conftest import api_auth, parse_csv
 from tests.e2e.oracle import assert_rows_match, expected_check365
 
 
@@ -217,7 +217,7 @@ def _failed_job(http: httpx.Client) -> str:
 
 
 def test_a_failed_job_shows_its_real_progress_says_why_and_exits_1(api, capsys):
-    with httpx.Client(base_url=api.url) as http:
+    with httpx.Client(base_url=api.url, auth=api_auth()) as http:
         job_id = _failed_job(http)
     assert cli.main(["watch", job_id, "--url", api.url]) == 1
     out, err = capsys.readouterr()
@@ -230,7 +230,7 @@ def test_a_failed_job_shows_its_real_progress_says_why_and_exits_1(api, capsys):
 
 
 def test_ctrl_c_while_watching_says_the_job_goes_on_and_how_to_follow_it(api, check365, monkeypatch, capsys):
-    with httpx.Client(base_url=api.url) as http:
+    with httpx.Client(base_url=api.url, auth=api_auth()) as http:
         job_id = http.post("/jobs", json={"vendor": "check365", "records": [{"email": "a@initech.com"}]}).json()[
             "job_id"
         ]
@@ -244,7 +244,7 @@ def test_ctrl_c_while_watching_says_the_job_goes_on_and_how_to_follow_it(api, ch
     assert "Traceback" not in err
     assert f"job {job_id} goes on" in err and f"`enrich watch {job_id}`" in err
     monkeypatch.undo()
-    with httpx.Client(base_url=api.url) as http:  # not cancelled: it ends on its own
+    with httpx.Client(base_url=api.url, auth=api_auth()) as http:  # not cancelled: it ends on its own
         deadline = time.monotonic() + 180
         while (job := http.get(f"/jobs/{job_id}").json())["status"] not in cli.FINAL and time.monotonic() < deadline:
             time.sleep(0.2)

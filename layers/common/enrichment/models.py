@@ -173,6 +173,9 @@ class Job(Model):
     status: JobStatus = JobStatus.PENDING
     options: dict[str, Any] = {}
     source: str = ""
+    # Who created the job (jobs/access.py): the IAM principal id, or schedule:<name>; None for jobs from before.
+    owner: str | None = None
+    owner_arn: str | None = None  # the principal's ARN where known, for display
     input_name: str | None = None  # the input file's own name (the dropped or uploaded key's), or "inline records"
     input_key: str
     output_prefix: str

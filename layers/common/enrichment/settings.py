@@ -137,6 +137,7 @@ class Settings(Model):
     finalize_function: str = ""
     event_bus: str = ""
     webhook_secret_name: str = ""
+    admin_role_name: str = ""  # callers in a session of this role see every job (jobs/access.py)
     webhook_allow: str = ""  # host:port pairs a webhook may reach off the public internet (jobs/webhook_address.py)
     vendor_functions: dict[str, str] = {}
     vendor_overrides: dict[str, dict[str, Any]] = {}
@@ -156,6 +157,7 @@ class Settings(Model):
                 event_bus=env.get("EVENT_BUS_NAME", ""),
                 webhook_secret_name=env.get("WEBHOOK_SECRET", ""),
                 webhook_allow=env.get("WEBHOOK_ALLOW", ""),
+                admin_role_name=env.get("ADMIN_ROLE_NAME", ""),
                 vendor_functions=json.loads(env.get("VENDOR_FUNCTIONS") or "{}"),
                 vendor_overrides=json.loads(env.get("VENDOR_SETTINGS") or "{}"),
                 input_limits=InputLimits(

@@ -208,6 +208,12 @@ class JobView(Model):
     vendor: str
     status: str
     source: str
+    owner: str | None = Field(
+        default=None,
+        description="who created it and may see it: an IAM principal id (AIDA... a user, AROA...:session a role "
+        "session) or schedule:<name>; null for jobs from before owners were recorded (admins only)",
+    )
+    owner_arn: str | None = Field(default=None, description="the owner's ARN, where known")
     options: dict[str, Any] = Field(description="the job's options, each in its one form")
     rows: int | None = Field(description="rows in the input; null until it is read")
     progress: Progress
@@ -234,6 +240,8 @@ class JobView(Model):
             vendor=job.vendor.value,
             status=job.status.value,
             source=job.source,
+            owner=job.owner,
+            owner_arn=job.owner_arn,
             options=job.options,
             rows=job.rows_total,
             progress=Progress(chunks_done=job.chunks_done, chunks_total=total, percent=percent),

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from enrichment.aws import client
+from enrichment.jobs.access import s3_owner
 from enrichment.jobs.service import start_job
 from enrichment.models import Job
 from enrichment.settings import Settings
@@ -50,9 +51,9 @@ class JobRejected(ValueError):
     """The request names no usable vendor: no job is created."""
 
 
-def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> Job:
+def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings, *, dropped_by: str | None) -> Job:
     """A CSV under inbox/<vendor>/ becomes a job; the same object (key, content and options) dropped twice is
-    one job."""
+    one job. `dropped_by` is the event record's userIdentity.principalId (`AWS:AIDA...`): the job's owner."""
     parts = key.removeprefix(INBOX_PREFIX).split("/")
     if not key.startswith(INBOX_PREFIX) or len(parts) < 2:
         raise JobRejected(f"{key!r} is not under inbox/<vendor>/")
@@ -67,6 +68,7 @@ def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings) -> J
         vendor=vendor,
         options=options,
         source=f"s3://{bucket}/{key}",
+        owner=s3_owner(dropped_by),
         settings=settings,
         copy_from=(bucket, key),
     )

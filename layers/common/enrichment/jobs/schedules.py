@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field
 
 from enrichment.files import storage
+from enrichment.jobs.access import schedule_owner
 from enrichment.jobs.ingest import JobRejected, job_id_for
 from enrichment.jobs.service import start_job
 from enrichment.models import Job, Model, Vendor
@@ -52,6 +53,7 @@ def run_schedule(name: str, schedule: Schedule, event_id: str, settings: Setting
         vendor=schedule.vendor,
         options=schedule.options,
         source=f"schedule:{name}",
+        owner=schedule_owner(name),  # seen by admins: no person created it
         settings=settings,
         copy_from=(settings.data_bucket, schedule.input_key),
         webhook_url=schedule.webhook_url,

@@ -73,13 +73,16 @@ def start_job(
     vendor: Vendor,
     options: dict[str, Any],
     source: str,
+    owner: str | None,
     settings: Settings,
+    owner_arn: str | None = None,
     copy_from: tuple[str, str] | None = None,
     body: bytes | None = None,
     webhook_url: str | None = None,
 ) -> Job:
     """Create the job item, put its input in the job's folder, and start its execution (named by the job id).
     The input's name, for the report, is the copied object's (the dropped file's, the upload's), else inline.
+    `owner` is who may see it (jobs/access.py): the caller's principal id, the dropper's, or schedule:<name>.
 
     Safe to repeat: a job that exists already is left as it is, or its start is completed. Options are kept in
     their one form when valid; invalid ones (from a drop or a schedule: the API refuses them) fail the job in
@@ -90,6 +93,8 @@ def start_job(
         vendor=vendor,
         options=options_to_store(vendor, options),
         source=source,
+        owner=owner,
+        owner_arn=owner_arn,
         input_name=layout.input_name(copy_from[1]) if copy_from is not None else INLINE_RECORDS,
         input_key=layout.input_key(job_id),
         output_prefix=layout.output_prefix(job_id),

@@ -109,30 +109,43 @@ class JobStore:
         return _job(answer["Item"])
 
     def list(
-        self, *, status: str | None = None, limit: int = 25, start: Position | None = None
+        self, *, status: str | None = None, owner: str | None = None, limit: int = 25, start: Position | None = None
     ) -> tuple[list[Job], Position | None]:
-        """Jobs newest first (optionally of one status), a page at a time; returns the page and where to go on:
-        the position (created_at, job_id) of its last job, or None after the last page. Any position is a place in
-        the listing, whether or not a job is there.
+        """Jobs newest first (optionally of one status, or one owner's), a page at a time; returns the page and where
+        to go on: the position (created_at, job_id) of its last job, or None after the last page. Any position is a
+        place in the listing, whether or not a job is there.
 
+        One owner's jobs come from the ByOwner index, filtered by status when one is asked for: a page then holds
+        at most `limit` jobs, maybe fewer (DynamoDB filters after it reads), and its position goes on from there.
         An item this version cannot read is left out (and logged), so one odd item never hides the others."""
-        if status:
-            index, condition, values = "ByStatus", "#s = :v", {":v": {"S": status}}
+        names: dict[str, str] = {}
+        filters: dict[str, Any] = {}
+        if owner is not None:
+            index, partition = "ByOwner", {"owner": {"S": owner}}
+            if status:
+                names["#status"] = "status"
+                filters = {
+                    "FilterExpression": "#status = :status",
+                    "ExpressionAttributeValues": {":status": {"S": status}},
+                }
+        elif status:
+            index, partition = "ByStatus", {"status": {"S": status}}
         else:
-            index, condition, values = "ByCreated", "#s = :v", {":v": {"S": JOB_ITEM}}
+            index, partition = "ByCreated", {"listing": {"S": JOB_ITEM}}
+        ((attribute, value),) = partition.items()
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#s": "status" if status else "listing"},
-            "ExpressionAttributeValues": values,
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": names | {"#k": attribute},
+            "ExpressionAttributeValues": filters.pop("ExpressionAttributeValues", {}) | {":k": value},
             "ScanIndexForward": False,
             "Limit": limit,
+            **filters,
         }
         if start:
             created_at, job_id = start
-            index_key = {"status": {"S": status}} if status else {"listing": {"S": JOB_ITEM}}
-            kwargs["ExclusiveStartKey"] = _key(job_id) | index_key | {"created_at": {"S": created_at}}
+            kwargs["ExclusiveStartKey"] = _key(job_id) | partition | {"created_at": {"S": created_at}}
         answer = client("dynamodb").query(**kwargs)
         jobs = []
         for item in answer.get("Items", []):
