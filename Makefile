@@ -7,6 +7,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell for p in $$(command -v python3.13) $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1); do "$$p" -c "import sys" >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
+SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 INPUT ?=
 VENDOR ?=
@@ -24,7 +25,7 @@ WEBHOOK_ALLOW_OPTION := $(if $(filter command line,$(origin WEBHOOK_ALLOW)),$(WE
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run preview check-vendor api sample test bench lint static sam-setup browser clean
+.PHONY: help setup demo run preview check-vendor api sample test bench lint static sam-setup scan-setup browser clean
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
@@ -69,7 +70,16 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	@set -o pipefail; $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt 2>&1 | $(PIP_FILTER)
 	@touch $@
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
+	@echo "setting up $(SCAN_VENV) (checkov, cfn-lint) ..." >&2
+	@$(PYTHON) -m venv $(SCAN_VENV)
+	@set -o pipefail; $(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt 2>&1 | $(PIP_FILTER)
+	@touch $@
+
 setup: $(VENV)/.installed
+
+scan-setup: $(SCAN_VENV)/.installed
 
 sam-setup: $(SAM_VENV)/.installed
 
@@ -112,8 +122,8 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-test: setup sam-setup browser
-	@SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam PYTHON313=$(PYTHON) $(VENV)/bin/pytest -n 2 --dist loadfile
+test: setup sam-setup scan-setup browser
+	@SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam SCAN_BIN=$(CURDIR)/$(SCAN_VENV)/bin PYTHON313=$(PYTHON) $(VENV)/bin/pytest -n 2 --dist loadfile
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam out .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) .aws-sam out .pytest_cache

@@ -63,12 +63,19 @@ class Deployer:
         self.role_arn = ""
         self.schedules: dict[str, str] = {}
         self.api_routes: list[tuple[str, str, str]] = []
+        self.bucket_logging: dict[str, dict[str, Any]] = {}  # bucket -> its access logging, set after every resource
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
 
     def deploy(self) -> Deployment:
-        resources: dict[str, dict[str, Any]] = self.template["Resources"]
+        self.resolver.evaluate_conditions(self.template.get("Conditions", {}))
+        # A resource whose Condition is false is not created, as CloudFormation does.
+        resources: dict[str, dict[str, Any]] = {
+            logical_id: spec
+            for logical_id, spec in self.template["Resources"].items()
+            if self.resolver.conditions.get(spec.get("Condition", ""), True)
+        }
         graph = {
             logical_id: {r for r in references(self._deploy_time_properties(spec)) if r in resources}
             for logical_id, spec in resources.items()
@@ -85,6 +92,8 @@ class Deployer:
                 raise NotImplementedError(f"{logical_id}: {spec['Type']} is not supported by the local runtime")
             create(logical_id, self._properties(spec))
         self._wire_events(resources)
+        for bucket, status in self.bucket_logging.items():
+            self.client("s3").put_bucket_logging(Bucket=bucket, BucketLoggingStatus=status)
         outputs = {k: self.resolver.resolve(v["Value"]) for k, v in self.template.get("Outputs", {}).items()}
         return Deployment(
             self.stack_name,
@@ -126,7 +135,36 @@ class Deployer:
     def _create_AWS_S3_Bucket(self, logical_id: str, p: dict[str, Any]) -> None:
         name = p.get("BucketName") or self._name(logical_id).lower()
         self.client("s3").create_bucket(Bucket=name)
+        self._configure_bucket(name, p)
         self.resolver.define(logical_id, name, Arn=f"arn:aws:s3:::{name}")
+
+    def _configure_bucket(self, name: str, p: dict[str, Any]) -> None:
+        """Versioning, lifecycle rules and access logging as the template sets them: moto keeps versions (a delete
+        leaves a delete marker, as in AWS) and checks the rules' shape; it never expires objects nor writes logs."""
+        s3 = self.client("s3")
+        if versioning := p.get("VersioningConfiguration"):
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
+        if lifecycle := p.get("LifecycleConfiguration"):
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(r) for r in lifecycle["Rules"]]}
+            )
+        if logging := p.get("LoggingConfiguration"):
+            target = {
+                "TargetBucket": logging["DestinationBucketName"],
+                "TargetPrefix": logging.get("LogFilePrefix", ""),
+            }
+            # Set once every resource exists: moto checks, as S3 does, that the log bucket's policy lets S3 deliver.
+            self.bucket_logging[name] = {"LoggingEnabled": target}
+
+    def _create_AWS_S3_BucketPolicy(self, logical_id: str, p: dict[str, Any]) -> None:
+        """The policy as the template writes it, less what the local endpoint cannot meet: moto serves plain HTTP on
+        loopback and evaluates bucket policies, so a TLS-only statement (aws:SecureTransport) would refuse every
+        local request. tests/static checks that statement in the template instead."""
+        document = dict(p["PolicyDocument"])
+        document["Statement"] = [s for s in document["Statement"] if "aws:SecureTransport" not in json.dumps(s)]
+        if document["Statement"]:
+            self.client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(document))
+        self.resolver.define(logical_id, p["Bucket"])
 
     def _create_AWS_DynamoDB_Table(self, logical_id: str, p: dict[str, Any]) -> None:
         name = p.get("TableName") or self._name(logical_id)
@@ -276,6 +314,33 @@ class Deployer:
             self.client("s3").put_bucket_notification_configuration(
                 Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs}
             )
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule (AWS::S3::Bucket Rule) as PutBucketLifecycleConfiguration takes it."""
+    converted: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"]}
+    tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in rule.get("TagFilters", [])]
+    prefix = rule.get("Prefix")
+    if tags and prefix is not None:
+        converted["Filter"] = {"And": {"Prefix": prefix, "Tags": tags}}
+    elif len(tags) > 1:
+        converted["Filter"] = {"And": {"Tags": tags}}
+    elif tags:
+        converted["Filter"] = {"Tag": tags[0]}
+    else:
+        converted["Filter"] = {"Prefix": prefix or ""}
+    expiration: dict[str, Any] = {}
+    if "ExpirationInDays" in rule:
+        expiration["Days"] = int(rule["ExpirationInDays"])
+    if rule.get("ExpiredObjectDeleteMarker"):
+        expiration["ExpiredObjectDeleteMarker"] = True
+    if expiration:
+        converted["Expiration"] = expiration
+    if noncurrent := rule.get("NoncurrentVersionExpiration"):
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(noncurrent["NoncurrentDays"])}
+    if abort := rule.get("AbortIncompleteMultipartUpload"):
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(abort["DaysAfterInitiation"])}
+    return converted
 
 
 def deploy(root: Path, stack_name: str, parameters: dict[str, str]) -> Deployment:

@@ -59,12 +59,41 @@ class UnresolvedReference(KeyError):
     pass
 
 
+NO_VALUE = object()  # Ref AWS::NoValue: the property it stands for is left out
+
+
 class Resolver:
-    """Evaluates Ref, Fn::Sub, Fn::GetAtt and Fn::Join against parameters and deployed resources."""
+    """Evaluates Ref, Fn::Sub, Fn::GetAtt, Fn::Join and Fn::If against parameters, conditions and deployed
+    resources."""
 
     def __init__(self, pseudo: dict[str, str], parameters: dict[str, str]) -> None:
         self.values: dict[str, Any] = dict(pseudo) | dict(parameters)
         self.attributes: dict[tuple[str, str], Any] = {}
+        self.conditions: dict[str, bool] = {}
+
+    def evaluate_conditions(self, conditions: dict[str, Any]) -> None:
+        """The template's Conditions, each true or false for these parameters (one may name another)."""
+        for name in conditions:
+            self.conditions[name] = self._condition(conditions, name)
+
+    def _condition(self, conditions: dict[str, Any], name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = self.truth(conditions[name], conditions)
+        return self.conditions[name]
+
+    def truth(self, value: Any, conditions: dict[str, Any]) -> bool:
+        ((key, arg),) = value.items()
+        if key == "Condition":
+            return self._condition(conditions, arg)
+        if key == "Fn::Equals":
+            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self.truth(arg[0], conditions)
+        if key == "Fn::And":
+            return all(self.truth(a, conditions) for a in arg)
+        if key == "Fn::Or":
+            return any(self.truth(a, conditions) for a in arg)
+        raise NotImplementedError(f"{key} is not supported in a condition by the local runtime")
 
     def define(self, logical_id: str, ref: Any, **attributes: Any) -> None:
         self.values[logical_id] = ref
@@ -83,13 +112,16 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
-                return self.ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+            if key == "Fn::If":
+                name, if_true, if_false = arg
+                return self.resolve(if_true if self.conditions[name] else if_false)
             if key == "Fn::GetAtt":
                 return self.get_att(*(arg.split(".", 1) if isinstance(arg, str) else arg))
             if key == "Fn::Sub":
@@ -99,7 +131,7 @@ class Resolver:
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
             if key.startswith("Fn::"):
                 raise NotImplementedError(f"{key} is not supported by the local runtime")
-        return {k: self.resolve(v) for k, v in value.items()}
+        return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not NO_VALUE}
 
     def substitute(self, template: str, variables: dict[str, Any] | None = None) -> str:
         variables = variables or {}

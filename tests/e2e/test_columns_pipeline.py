@@ -33,13 +33,20 @@ HUBSPOT_EXPORT = (
 NAME_AND_WEBSITE_ROWS = (1, 2, 3, 4)
 
 
+def kept_version(s3, bucket: str, key: str) -> dict:
+    """A working file Finalize deleted once the job settled, as the bucket's versioning keeps it for a while."""
+    versions = [v for v in s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []) if v["Key"] == key]
+    newest = max(versions, key=lambda v: v["LastModified"])
+    return json.loads(s3.get_object(Bucket=bucket, Key=key, VersionId=newest["VersionId"])["Body"].read())
+
+
 def sent_records(runtime, job_id: str, chunks: int) -> dict[str, dict[str, str]]:
     """What the job sent the vendor, by row: the chunks Prepare wrote, in their batches."""
     s3 = runtime.client("s3")
-    manifest = json.loads(s3.get_object(Bucket=runtime.bucket, Key=layout.manifest_key(job_id))["Body"].read())
+    manifest = kept_version(s3, runtime.bucket, layout.manifest_key(job_id))
     records = {}
     for batch in manifest:
-        body = json.loads(s3.get_object(Bucket=runtime.bucket, Key=batch["batch_key"])["Body"].read())
+        body = kept_version(s3, runtime.bucket, batch["batch_key"])
         records |= {r["ref"]: r["fields"] for chunk in body["chunks"] for r in chunk["records"]}
     assert len([c for b in manifest for c in b["chunk_indexes"]]) == chunks
     return records

@@ -66,8 +66,31 @@ def output_prefix(job_id: str) -> str:
 
 OUTPUT_FILES = ("results.csv", "results.jsonl", "summary.json", "report.html")
 
+# What an object of a job is, as the tag it is written with: the bucket's lifecycle rules filter on it (a job's
+# folder mixes both kinds under one prefix). Outputs are kept OutputRetentionDays; working files are deleted by
+# Finalize once the job has settled (files.retention), the rule catching any it could not delete.
+RETENTION_TAG = "retention"
+OUTPUT, WORKING = "output", "working"
+_JOB_KEY = re.compile(r"^jobs/[^/]+/(output/|input\.csv$|prepared/|chunks/|results/)")
 
+
+def retention_tag(key: str) -> str | None:
+    """The tagging (S3's `key=value` form) an object under `key` is written with; None outside a job's folder."""
+    found = _JOB_KEY.match(key)
+    if found is None:
+        return None
+    return f"{RETENTION_TAG}={OUTPUT if found.group(1) == 'output/' else WORKING}"
+
+
+def working_prefixes(job_id: str) -> tuple[str, ...]:
+    """Where a job's working files are: its input's copy, the plan, the chunk batches and the chunks' results."""
+    return (input_key(job_id), f"jobs/{job_id}/prepared/", f"jobs/{job_id}/chunks/", results_prefix(job_id))
+
+
+INBOX = "inbox/"
 UPLOADS = "uploads/"
+# A job's input copied from under these is deleted there once the job has its copy (schedules/ inputs stay).
+COPIED_THEN_DELETED = (INBOX, UPLOADS)
 _UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{24}-")
 
 

@@ -14,6 +14,13 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from enrichment.aws import client
+from enrichment.files.layout import retention_tag
+
+
+def _tagging(key: str) -> dict[str, str]:
+    """The object's retention tag (files.layout.retention_tag), as a PutObject/CreateMultipartUpload argument."""
+    tag = retention_tag(key)
+    return {"Tagging": tag} if tag else {}
 
 
 def put_json(bucket: str, key: str, document: Any) -> None:
@@ -22,11 +29,12 @@ def put_json(bucket: str, key: str, document: Any) -> None:
         Key=key,
         Body=json.dumps(document, separators=(",", ":")).encode(),
         ContentType="application/json",
+        **_tagging(key),
     )
 
 
 def put_text(bucket: str, key: str, text: str, content_type: str) -> None:
-    client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type)
+    client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type, **_tagging(key))
 
 
 def get_json(bucket: str, key: str) -> Any:
@@ -134,7 +142,9 @@ class _MultipartWriter:
     def _send_part(self) -> None:
         s3 = client("s3")
         if self._upload_id is None:
-            created = s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
+            created = s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self.content_type, **_tagging(self.key)
+            )
             self._upload_id = created["UploadId"]
         number = len(self._parts) + 1
         sent = s3.upload_part(
@@ -145,7 +155,9 @@ class _MultipartWriter:
     def complete(self) -> None:
         s3 = client("s3")
         if self._upload_id is None:
-            s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._take(), ContentType=self.content_type)
+            s3.put_object(
+                Bucket=self.bucket, Key=self.key, Body=self._take(), ContentType=self.content_type, **_tagging(self.key)
+            )
             return
         if self._buffer.tell():
             self._send_part()  # the last part may be smaller than the others
@@ -229,3 +241,36 @@ def iter_jsonl(bucket: str, key: str) -> Iterator[dict[str, Any]]:
     for line in iter_lines(bucket, key):
         if line.strip():
             yield json.loads(line)
+
+
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys a request
+
+
+class DeleteFailed(RuntimeError):
+    """S3 refused to delete some keys (its answer lists them)."""
+
+
+def delete_keys(bucket: str, keys: Iterator[str] | list[str]) -> int:
+    """Delete `keys`, 1,000 a request; a key that is not there counts as deleted (S3 says so too). Returns how
+    many were asked for; raises DeleteFailed naming the first key S3 refused, after every batch was tried."""
+    s3 = client("s3")
+    batch: list[str] = []
+    asked = 0
+    refused: list[dict[str, Any]] = []
+
+    def send() -> None:
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        refused.extend(answer.get("Errors", []))
+        batch.clear()
+
+    for key in keys:
+        batch.append(key)
+        asked += 1
+        if len(batch) == DELETE_BATCH:
+            send()
+    if batch:
+        send()
+    if refused:
+        first = refused[0]
+        raise DeleteFailed(f"{len(refused)} of {asked} keys not deleted, e.g. {first.get('Key')}: {first.get('Code')}")
+    return asked

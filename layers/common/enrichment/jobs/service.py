@@ -107,17 +107,33 @@ def start_job(
             return job  # already under way or done
     # Written even when the item existed: an earlier attempt may have stopped between the two steps.
     s3 = client("s3")
+    tagging = layout.retention_tag(job.input_key) or ""
     if copy_from is not None:
-        s3.copy_object(
-            Bucket=settings.data_bucket, Key=job.input_key, CopySource={"Bucket": copy_from[0], "Key": copy_from[1]}
-        )
+        try:
+            s3.copy_object(
+                Bucket=settings.data_bucket,
+                Key=job.input_key,
+                CopySource={"Bucket": copy_from[0], "Key": copy_from[1]},
+                TaggingDirective="REPLACE",
+                Tagging=tagging,
+            )
+        except s3.exceptions.ClientError as error:
+            # A repeat after an earlier attempt copied the file, then deleted it (below): the job has its copy.
+            missing = error.response["Error"]["Code"] in ("NoSuchKey", "404")
+            if not (missing and storage.exists(settings.data_bucket, job.input_key)):
+                raise
     else:
-        s3.put_object(Bucket=settings.data_bucket, Key=job.input_key, Body=body or b"", ContentType="text/csv")
+        s3.put_object(
+            Bucket=settings.data_bucket, Key=job.input_key, Body=body or b"", ContentType="text/csv", Tagging=tagging
+        )
     sfn = client("stepfunctions")
     with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):  # an earlier attempt started it
         sfn.start_execution(
             stateMachineArn=settings.state_machine_arn, name=job.job_id, input=json.dumps({"job_id": job.job_id})
         )
+    if copy_from is not None and copy_from[1].startswith(layout.COPIED_THEN_DELETED):
+        # The drop or upload is contact data the job now holds a copy of: it goes (a schedule's input stays).
+        s3.delete_object(Bucket=copy_from[0], Key=copy_from[1])
     return job
 
 

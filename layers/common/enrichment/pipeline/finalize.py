@@ -51,6 +51,7 @@ from enrichment.files.csvio import safe_cell
 from enrichment.files.output import csv_columns, result_cells
 from enrichment.files.reader import InputTable, open_table
 from enrichment.files.report import RowTally, render_report
+from enrichment.files.retention import delete_working_files
 from enrichment.files.scratch import ScratchDb
 from enrichment.jobs.events import emit_job_ended
 from enrichment.jobs.service import CANCELLED
@@ -82,6 +83,8 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     if job.status.is_final:
         if job.finalizer == finalizer and not job.announced_at:
             _announce(store, job, settings)  # a retry after the job settled but before it was announced
+        if job.finalizer == finalizer:
+            _delete_working_files(job, settings)  # a retry after the job settled: what the first left, if any
         return store.require(job.job_id)
     if not store.claim_finalize(job.job_id, finalizer, LEASE_SECONDS):
         return store.require(job.job_id)  # another finalizer holds the job: it writes and announces
@@ -162,7 +165,20 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     if settled:
         job_settled(job.vendor, status, summary["counts"], credits, summary["timings"]["duration_seconds"])
         _announce(store, ended, settings)
+        _delete_working_files(ended, settings)
     return ended
+
+
+def _delete_working_files(job: Job, settings: Settings) -> None:
+    """Once the job has settled (the job item says so first: a finalizer that comes later finds it final and
+    reads nothing), its working files go. A failure is logged, never raised: the job is settled, and the bucket's
+    lifecycle rule deletes what is left."""
+    try:
+        deleted = delete_working_files(settings.data_bucket, job.job_id)
+    except Exception as exc:  # noqa: BLE001 - the job is settled; the lifecycle rule is the safety net
+        logger.warning("working files not deleted", extra={"job_id": job.job_id, "error": type(exc).__name__})
+        return
+    logger.info("working files deleted", extra={"job_id": job.job_id, "deleted": deleted})
 
 
 def _announce(store: JobStore, job: Job, settings: Settings) -> None:
