@@ -3,13 +3,19 @@
 moto sends a PUT's notification from inside the request, before it has stored the object's
 metadata (where a dropped file's job options are). S3 delivers notifications asynchronously once
 the object exists, so this queues them during the request and delivers them afterwards.
+
+S3 invokes a function asynchronously (InvocationType Event), so a failed invocation is the Lambda service's to
+retry and then record in the function's on-failure destination (localrt.lambdas); moto's own delivery invokes
+synchronously and swallows the error.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
+from moto.awslambda.utils import get_backend
 from moto.s3 import notifications
 from moto.s3.responses import S3Response
 
@@ -18,6 +24,16 @@ from localrt import lambdas
 _state = threading.local()
 _original_send = notifications.send_event
 _original_key_response = S3Response.key_response
+_original_invoke_awslambda = notifications._invoke_awslambda
+
+
+def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+    """S3's delivery to a function: an asynchronous invoke (S3 drops it only if the function does not exist)."""
+    try:
+        function = get_backend(account_id, region_name).get_function(fn_arn)
+    except Exception:  # noqa: BLE001 - moto's "function not found"; S3 cannot deliver to it, nothing else happens
+        return
+    function.invoke(json.dumps(event_body), {"x-amz-invocation-type": "Event"}, {})
 
 
 def _send_event(*args: Any, **kwargs: Any) -> None:
@@ -48,9 +64,11 @@ def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
 
 def install() -> None:
     notifications.send_event = _send_event
+    notifications._invoke_awslambda = _invoke_awslambda
     S3Response.key_response = _key_response  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     notifications.send_event = _original_send
+    notifications._invoke_awslambda = _original_invoke_awslambda
     S3Response.key_response = _original_key_response  # type: ignore[method-assign]
