@@ -18,7 +18,6 @@ metrics = Metrics()
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     settings = Settings.load()
@@ -38,4 +37,6 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
             continue
         logger.info("job started", extra={"job_id": outcome.job_id, "vendor": outcome.vendor.value, "key": key})
         started.append(outcome.job_id)
+    if rejected:
+        metrics.flush_metrics()  # only then: a drop that became a job has no metric of its own here
     return {"job_ids": started, "rejected": rejected}
