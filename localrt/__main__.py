@@ -297,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(error))
         if faults and live:
             parser.error("faults are injected into the simulators: they do not apply to a --live vendor")
+        from enrichment.models import Vendor
+        from enrichment.options import InvalidOptions, parse_options
+
+        try:  # a drop with options its vendor does not take makes no job: it is moved to rejected/, saying why
+            parse_options(Vendor(args.vendor), options)
+        except InvalidOptions as error:
+            parser.error(str(error))
         jobs = [(args.vendor, args.input.resolve(), options)]
     else:
         jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]

@@ -87,6 +87,8 @@ class Deployer:
         )["Role"]["Arn"]
         for logical_id in graphlib.TopologicalSorter(graph).static_order():
             spec = resources[logical_id]
+            if not self._condition_holds(spec.get("Condition")):
+                continue
             create = getattr(self, "_create_" + spec["Type"].replace("::", "_"), None)
             if create is None:
                 raise NotImplementedError(f"{logical_id}: {spec['Type']} is not supported by the local runtime")
@@ -100,7 +102,7 @@ class Deployer:
             outputs,
             self.functions,
             self.layer_dirs,
-            {k: self.resolver.values[k] for k in resources},
+            {k: self.resolver.values[k] for k in resources if k in self.resolver.values},  # conditions
             self.schedules,
             self.api_routes,
         )
@@ -248,6 +250,7 @@ class Deployer:
             Architectures=p.get("Architectures", ["x86_64"]),
             Environment={"Variables": environment},
         )["FunctionArn"]
+        self._put_event_invoke_config(name, p.get("EventInvokeConfig"))
         self.functions.append(
             FunctionSpec(
                 name=name,
@@ -272,6 +275,106 @@ class Deployer:
         )["stateMachineArn"]
         self.resolver.define(logical_id, arn, Arn=arn, Name=name)
 
+    # ---- failure handling and operations (README "When something fails", "Alarms and runbook") ----
+
+    def _condition_holds(self, name: str | None) -> bool:
+        """A resource's Condition, evaluated from the template's Conditions (Fn::Equals, Not, And, Or)."""
+        if name is None:
+            return True
+        return bool(self._evaluate(self.template.get("Conditions", {})[name]))
+
+    def _evaluate(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Condition":
+                return self._condition_holds(arg)
+            if key == "Fn::Equals":
+                left, right = (self._evaluate(v) for v in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self._evaluate(arg[0])
+            if key == "Fn::And":
+                return all(self._evaluate(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self._evaluate(v) for v in arg)
+        return self.resolver.resolve(value)
+
+    def _put_event_invoke_config(self, function_name: str, config: dict[str, Any] | None) -> None:
+        """SAM's EventInvokeConfig (an AWS::Lambda::EventInvokeConfig once transformed): what the emulated
+        asynchronous invocations follow (localrt.lambdas)."""
+        if not config:
+            return
+        kwargs: dict[str, Any] = {
+            k: int(config[k]) for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds") if k in config
+        }
+        destinations = {
+            outcome: {"Destination": target["Destination"]}
+            for outcome, target in (config.get("DestinationConfig") or {}).items()
+            if target.get("Destination")
+        }
+        if destinations:
+            kwargs["DestinationConfig"] = destinations
+        self.client("lambda").put_function_event_invoke_config(FunctionName=function_name, **kwargs)
+
+    @staticmethod
+    def _target_failure_handling(props: dict[str, Any]) -> dict[str, Any]:
+        """A Schedule or EventBridgeRule event's DeadLetterConfig and RetryPolicy, as its target carries them."""
+        handling: dict[str, Any] = {}
+        if arn := (props.get("DeadLetterConfig") or {}).get("Arn"):
+            handling["DeadLetterConfig"] = {"Arn": arn}
+        if policy := props.get("RetryPolicy"):
+            handling["RetryPolicy"] = {k: int(v) for k, v in policy.items()}
+        return handling
+
+    def _create_AWS_SQS_Queue(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("QueueName") or self._name(logical_id)
+        attributes = {k: str(p[k]).lower() if isinstance(p[k], bool) else str(p[k]) for k in p if k != "QueueName"}
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.resolver.define(logical_id, url, Arn=arn, QueueName=name, QueueUrl=url)
+
+    def _create_AWS_SQS_QueuePolicy(self, logical_id: str, p: dict[str, Any]) -> None:
+        for url in p["Queues"]:
+            self.client("sqs").set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])}
+            )
+        self.resolver.define(logical_id, f"{self.stack_name}-{logical_id}")
+
+    def _create_AWS_SNS_Topic(self, logical_id: str, p: dict[str, Any]) -> None:
+        attributes = {"KmsMasterKeyId": p["KmsMasterKeyId"]} if "KmsMasterKeyId" in p else {}
+        name = p.get("TopicName") or self._name(logical_id)
+        arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        self.resolver.define(logical_id, arn, TopicArn=arn, TopicName=name)
+
+    def _create_AWS_SNS_Subscription(self, logical_id: str, p: dict[str, Any]) -> None:
+        arn = self.client("sns").subscribe(TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"])[
+            "SubscriptionArn"
+        ]
+        self.resolver.define(logical_id, arn)
+
+    def _create_AWS_CloudWatch_Alarm(self, logical_id: str, p: dict[str, Any]) -> None:
+        kwargs = dict(p)
+        kwargs["AlarmName"] = p.get("AlarmName") or self._name(logical_id)
+        for key in ("Threshold",):
+            kwargs[key] = float(kwargs[key])
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if key in kwargs:
+                kwargs[key] = int(kwargs[key])
+        for metric in kwargs.get("Metrics", []):
+            if "MetricStat" in metric:
+                metric["MetricStat"]["Period"] = int(metric["MetricStat"]["Period"])
+        self.client("cloudwatch").put_metric_alarm(**kwargs)
+        self.resolver.define(
+            logical_id, kwargs["AlarmName"], Arn=f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{kwargs['AlarmName']}"
+        )
+
+    def _create_AWS_CloudWatch_Dashboard(self, logical_id: str, p: dict[str, Any]) -> None:
+        name = p.get("DashboardName") or self._name(logical_id)
+        json.loads(p["DashboardBody"])  # CloudWatch refuses a body that is not JSON: so does the local deploy
+        self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
+        self.resolver.define(logical_id, name)
+
     def _wire_events(self, resources: dict[str, dict[str, Any]]) -> None:
         notifications: dict[str, list[dict[str, Any]]] = {}
         events = self.client("events")
@@ -293,7 +396,7 @@ class Deployer:
                 elif kind == "Api":
                     self.api_routes.append((props["Method"].upper(), props["Path"], function_name))
                 elif kind in ("Schedule", "EventBridgeRule"):
-                    name = props.get("Name") or f"{self.stack_name}-{logical_id}-{event_name}"
+                    name = props.get("Name") or props.get("RuleName") or f"{self.stack_name}-{logical_id}-{event_name}"
                     rule: dict[str, Any] = {"Name": name}
                     if kind == "Schedule":
                         rule["ScheduleExpression"] = props["Schedule"]
@@ -305,6 +408,7 @@ class Deployer:
                     target = {"Id": f"{logical_id}-{event_name}", "Arn": function_arn}
                     if "Input" in props:
                         target["Input"] = props["Input"]
+                    target |= self._target_failure_handling(props)
                     events.put_targets(Rule=name, EventBusName=rule.get("EventBusName", "default"), Targets=[target])
                     if kind == "Schedule":
                         self.schedules[name] = function_name

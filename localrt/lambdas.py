@@ -12,12 +12,22 @@ Runtime faults, as the Lambda service shows them to the caller (is_error true, t
 - `check_timeout` (see `FAULTS`): a round that checks a vendor job runs in full, side effects included, then
   the invocation reports `{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out after
   <timeout, 2 decimals> seconds"}` instead of its answer.
+
+Asynchronous invocations (InvocationType Event: EventBridge targets, S3 notifications, a boto3 invoke with
+InvocationType="Event") are emulated as the Lambda service runs them: the caller gets 202 at once, the function runs
+apart (a thread), a failed run is retried MaximumRetryAttempts times (the function's EventInvokeConfig, 2 when it has
+none; AWS waits about 1 then 2 minutes between them, here they follow at once), and when all have failed the
+invocation record goes to the OnFailure destination (an SQS queue), in the shape AWS documents: version, timestamp,
+requestContext (requestId, functionArn, condition "RetriesExhausted", approximateInvokeCount), requestPayload,
+responseContext (statusCode, executedVersion, functionError "Unhandled") and responsePayload (the error).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
+import logging
 import sys
 import threading
 import time
@@ -257,6 +267,9 @@ FUNCTIONS: dict[str, FunctionSpec] = {}
 # Called after every invocation with the function and the invocation's duration in seconds (localrt.metering).
 INVOCATION_OBSERVERS: list[Callable[[FunctionSpec, float], None]] = []
 _original_invoke = LambdaFunction._invoke_lambda
+_original_function_invoke = LambdaFunction.invoke
+DEFAULT_ASYNC_RETRIES = 2  # the Lambda service's MaximumRetryAttempts for a function without an EventInvokeConfig
+logger = logging.getLogger(__name__)
 
 
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
@@ -288,6 +301,77 @@ def _invoke_spec(spec: FunctionSpec, event: Any) -> tuple[str, bool, str]:
     return body, is_error, ""
 
 
+def invocation_type(headers: Any) -> str:
+    """The X-Amz-Invocation-Type of an Invoke (moto hands its request headers, or a dict, in either case)."""
+    headers = headers or {}
+    return headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type") or "RequestResponse"
+
+
+def _invoke_function(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
+    """LambdaFunction.invoke: an asynchronous invocation of a deployed function runs apart; 202 with no body."""
+    if invocation_type(request_headers) != "Event" or self.function_name not in FUNCTIONS:
+        return _original_function_invoke(self, body, request_headers, response_headers)
+    event = json.loads(body) if isinstance(body, (str, bytes)) and body else (body or {})
+    IN_FLIGHT.enter()
+    threading.Thread(target=_run_async, args=(self, event), daemon=True).start()
+    return ""
+
+
+def event_invoke_config(function: LambdaFunction) -> dict[str, Any]:
+    """The function's EventInvokeConfig (PutFunctionEventInvokeConfig; the template's EventInvokeConfig)."""
+    configs = function.event_invoke_config
+    return configs[-1].config if configs else {}
+
+
+def _run_async(function: LambdaFunction, event: Any) -> None:
+    try:
+        config = event_invoke_config(function)
+        request_id = str(uuid.uuid4())
+        attempts = 1 + int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
+        for _ in range(attempts):
+            body, is_error, _ = function._invoke_lambda(event=event)
+            if not is_error:
+                return
+        destination = (config.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        record = failure_record(function.function_arn, request_id, event, json.loads(body or "null"), attempts)
+        if destination:
+            send_to_destination(destination, record)
+        else:  # AWS discards it too: this is what the on-failure destination is for
+            logger.warning(
+                "asynchronous invocation of %s failed %d times; no destination", function.function_name, attempts
+            )
+    finally:
+        IN_FLIGHT.leave()
+
+
+def failure_record(function_arn: str, request_id: str, event: Any, error: Any, attempts: int) -> dict[str, Any]:
+    """The record the Lambda service sends to an on-failure destination once an invocation's retries are spent."""
+    return {
+        "version": "1.0",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": error,
+    }
+
+
+def send_to_destination(arn: str, message: dict[str, Any], attributes: dict[str, str] | None = None) -> None:
+    """Send to an SQS queue by its ARN, in moto's backend (the local destinations are queues)."""
+    from moto.sqs.models import sqs_backends
+
+    service, region, account, name = (arn.split(":") + [""] * 6)[2:6]
+    if service != "sqs":
+        raise NotImplementedError(f"{arn}: only SQS destinations are emulated locally")
+    message_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
+    sqs_backends[account][region].send_message(name, json.dumps(message), message_attributes=message_attributes)
+
+
 def install(specs: list[FunctionSpec], layer_dirs: list[Path]) -> None:
     for directory in layer_dirs:
         if str(directory) not in sys.path:
@@ -295,6 +379,7 @@ def install(specs: list[FunctionSpec], layer_dirs: list[Path]) -> None:
     FUNCTIONS.clear()
     FUNCTIONS.update({s.name: s for s in specs})
     LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+    LambdaFunction.invoke = _invoke_function  # type: ignore[method-assign]
     install_crash_hook()
 
 
@@ -305,3 +390,4 @@ def uninstall() -> None:
     for name in [m for m in sys.modules if m.startswith("localfn_")]:
         del sys.modules[name]
     LambdaFunction._invoke_lambda = _original_invoke  # type: ignore[method-assign]
+    LambdaFunction.invoke = _original_function_invoke  # type: ignore[method-assign]

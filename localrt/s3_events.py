@@ -7,13 +7,19 @@ the object exists, so this queues them during the request and delivers them afte
 S3 names who put the object in each record, `userIdentity.principalId` (`AWS:` and the principal id, AIDA... for
 a user, AROA...:session for a role session); moto's records leave it out. Here it is the principal of the access
 key the request was signed with, looked up in moto as the local API looks its callers up (localrt/iam_auth.py).
+
+S3 invokes a function asynchronously (InvocationType Event), so a failed invocation is the Lambda service's to
+retry and then record in the function's on-failure destination (localrt.lambdas); moto's own delivery invokes
+synchronously and swallows the error.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
+from moto.awslambda.utils import get_backend
 from moto.s3 import notifications
 from moto.s3.responses import S3Response
 
@@ -23,6 +29,7 @@ _state = threading.local()
 _original_send = notifications.send_event
 _original_key_response = S3Response.key_response
 _original_s3_event = notifications._get_s3_event
+_original_invoke_awslambda = notifications._invoke_awslambda
 
 
 def _s3_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -33,6 +40,15 @@ def _s3_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
             record["userIdentity"] = {"principalId": f"AWS:{principal}"}
             record["requestParameters"] = {"sourceIPAddress": "127.0.0.1"}
     return event
+
+
+def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+    """S3's delivery to a function: an asynchronous invoke (S3 drops it only if the function does not exist)."""
+    try:
+        function = get_backend(account_id, region_name).get_function(fn_arn)
+    except Exception:  # noqa: BLE001 - moto's "function not found"; S3 cannot deliver to it, nothing else happens
+        return
+    function.invoke(json.dumps(event_body), {"x-amz-invocation-type": "Event"}, {})
 
 
 def _send_event(*args: Any, **kwargs: Any) -> None:
@@ -76,10 +92,12 @@ def _key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
 def install() -> None:
     notifications.send_event = _send_event
     notifications._get_s3_event = _s3_event
+    notifications._invoke_awslambda = _invoke_awslambda
     S3Response.key_response = _key_response  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     notifications.send_event = _original_send
     notifications._get_s3_event = _original_s3_event
+    notifications._invoke_awslambda = _original_invoke_awslambda
     S3Response.key_response = _original_key_response  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""S3 drop entry point: a CSV put under inbox/<vendor>/ starts a job."""
+"""S3 drop entry point: a CSV put under inbox/<vendor>/ starts a job, or is moved to rejected/ saying why."""
 
 from urllib.parse import unquote_plus
 
@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from enrichment.jobs.ingest import JobRejected, start_job_from_s3
+from enrichment.jobs.ingest import Rejection, ingest_drop, is_folder_marker
 from enrichment.metrics import Metric, count, log_metrics
 from enrichment.settings import Settings
 from enrichment.tracing import Tracer
@@ -21,18 +21,20 @@ tracer = Tracer()
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     settings = Settings.load()
-    started = []
+    started, rejected = [], []
     for record in event.records:
         obj = record.s3.get_object
         key = unquote_plus(obj.key)  # S3 event keys arrive URL-encoded
-        try:
-            dropped_by = record.get("userIdentity", {}).get("principalId")  # who put the object: the job's owner
-            job = start_job_from_s3(record.s3.bucket.name, key, obj.etag or "", settings, dropped_by=dropped_by)
-        except JobRejected as exc:
-            # Nothing to retry: S3 would deliver the same event again and again.
-            logger.warning("dropped file ignored", extra={"key": key, "reason": str(exc)})
-            count(Metric.INGEST_REJECTED)
+        if is_folder_marker(key):
             continue
-        logger.info("job started", extra={"job_id": job.job_id, "vendor": job.vendor.value, "key": key})
-        started.append(job.job_id)
-    return {"job_ids": started}
+        principal = (record.get("userIdentity") or {}).get("principalId")  # who dropped it: the job's owner
+        outcome = ingest_drop(record.s3.bucket.name, key, obj.etag or "", principal, settings)
+        if isinstance(outcome, Rejection):
+            # Nothing to retry: the same object would be refused again. The record is under rejected/.
+            logger.warning("dropped file rejected", extra={"key": key, "reason": outcome.reason})
+            count(Metric.INGEST_REJECTED)
+            rejected.append(outcome.rejected_key)
+            continue
+        logger.info("job started", extra={"job_id": outcome.job_id, "vendor": outcome.vendor.value, "key": key})
+        started.append(outcome.job_id)
+    return {"job_ids": started, "rejected": rejected}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 from enrichment.files.csvio import safe_cell
@@ -123,8 +124,19 @@ def test_malformed_file_fails_with_a_reason(runtime, pubrio, tmp_path):
 def test_missing_column_and_bad_options_fail_clearly(runtime, pubrio, tmp_path):
     view, _ = run_job(runtime, tmp_path, "pubrio", "Name,Company\nAda,Initech\n")
     assert view.status == "FAILED" and "people_search_id" in view.item["error"]
-    view, _ = run_job(runtime, tmp_path, "pubrio", pubrio_csv(5), {"contact_types": ["fax"]})
-    assert view.status == "FAILED" and "contact_types" in view.item["error"]
+    # Options the vendor does not take: the drop becomes no job, and is moved to rejected/ saying why.
+    path = tmp_path / unique_name("bad-options")
+    path.write_text(pubrio_csv(5))
+    job_id = runtime.drop(path, "pubrio", {"contact_types": ["fax"]})
+    reason_key = f"rejected/inbox/pubrio/{path.name}.reason.json"
+    s3 = runtime.client("s3")
+    deadline = time.monotonic() + 60
+    while "Contents" not in s3.list_objects_v2(Bucket=runtime.bucket, Prefix=reason_key):
+        assert time.monotonic() < deadline, "the rejected drop's reason was not written"
+        time.sleep(0.1)
+    reason = json.loads(s3.get_object(Bucket=runtime.bucket, Key=reason_key)["Body"].read())["reason"]
+    assert "contact_types" in reason and "fax" in reason
+    assert runtime.job(job_id) is None
 
 
 def test_the_same_object_dropped_twice_is_one_job(runtime, pubrio, tmp_path):

@@ -196,6 +196,7 @@ class Job(Model):
     webhook_status: str | None = None  # delivering | delivered | failed | refused (jobs/webhooks.py)
     webhook_attempts: int = 0
     webhook_error: str | None = None
+    webhook_lease_until: float | None = None  # while delivering: after it, a retry may take the delivery over
     finalizer: str | None = None  # who claimed the job's finalize, and until when the claim holds
     finalize_lease_until: float | None = None
     announced_at: str | None = None

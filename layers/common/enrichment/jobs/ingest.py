@@ -1,4 +1,10 @@
-"""The S3 drop: a CSV put under inbox/<vendor>/ becomes a job, with its options from the object's metadata."""
+"""The S3 drop: a CSV put under inbox/<vendor>/ becomes a job, with its options from the object's metadata.
+
+A drop that cannot become a job (no vendor folder, an unknown vendor, options the vendor does not take) is
+rejected where a person finds it: the object moves to `rejected/<its key>`, tagged with the reason, next to
+`rejected/<its key>.reason.json`, and a `Job Rejected` event goes on the jobs bus. Anything else (S3 or DynamoDB
+failing, a crash) raises, so the Lambda service retries the drop and then sends it to the on-failure destination.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,25 @@ import hashlib
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from enrichment.aws import client
 from enrichment.jobs.access import s3_owner
+from enrichment.jobs.events import SOURCE
 from enrichment.jobs.service import start_job
-from enrichment.models import Job
+from enrichment.jobs.store import now_iso
+from enrichment.models import Job, Model
+from enrichment.options import InvalidOptions, parse_options
 from enrichment.settings import Settings
 from enrichment.vendors import UnsupportedVendor, supported_vendor
 
 INBOX_PREFIX = "inbox/"
+REJECTED_PREFIX = "rejected/"
+REASON_SUFFIX = ".reason.json"
+REASON_TAG = "rejected-reason"
+REJECTED_DETAIL_TYPE = "Job Rejected"
 OPTION_METADATA_PREFIX = "option-"
+_TAG_VALUE_LENGTH = 256  # S3's limit for a tag value
 
 
 def job_id_for(*parts: str) -> str:
@@ -48,21 +63,44 @@ def options_from_metadata(metadata: dict[str, str]) -> dict[str, Any]:
 
 
 class JobRejected(ValueError):
-    """The request names no usable vendor: no job is created."""
+    """The drop cannot become a job (no usable vendor, options the vendor does not take): no job is created."""
+
+
+class Rejection(Model):
+    """A drop that did not become a job: where it went and why. Also the `Job Rejected` event's detail."""
+
+    bucket: str
+    key: str  # the dropped object's key
+    vendor_folder: str | None  # the folder under inbox/ it was dropped in, if any
+    reason: str
+    principal: str | None  # who dropped it (the S3 event's userIdentity.principalId)
+    rejected_key: str  # where the object now is
+    reason_key: str  # the reason as JSON, next to it
+    rejected_at: str
+
+
+def vendor_folder(key: str) -> str | None:
+    parts = key.removeprefix(INBOX_PREFIX).split("/")
+    return parts[0] if key.startswith(INBOX_PREFIX) and len(parts) >= 2 else None
 
 
 def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings, *, dropped_by: str | None) -> Job:
     """A CSV under inbox/<vendor>/ becomes a job; the same object (key, content and options) dropped twice is
-    one job. `dropped_by` is the event record's userIdentity.principalId (`AWS:AIDA...`): the job's owner."""
-    parts = key.removeprefix(INBOX_PREFIX).split("/")
-    if not key.startswith(INBOX_PREFIX) or len(parts) < 2:
+    one job; JobRejected when it cannot become one. `dropped_by` is the event record's
+    userIdentity.principalId (`AWS:AIDA...`): the job's owner."""
+    folder = vendor_folder(key)
+    if folder is None:
         raise JobRejected(f"{key!r} is not under inbox/<vendor>/")
     try:
-        vendor = supported_vendor(parts[0].lower())
+        vendor = supported_vendor(folder.lower())
     except UnsupportedVendor as exc:
         raise JobRejected(str(exc)) from None
     head = client("s3").head_object(Bucket=bucket, Key=key)
     options = options_from_metadata(head.get("Metadata", {}))
+    try:
+        parse_options(vendor, options)
+    except InvalidOptions as exc:
+        raise JobRejected(f"{exc} (object metadata option-*)") from None
     return start_job(
         job_id=s3_job_id(bucket, key, etag, options),
         vendor=vendor,
@@ -72,3 +110,79 @@ def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings, *, d
         settings=settings,
         copy_from=(bucket, key),
     )
+
+
+def is_folder_marker(key: str) -> bool:
+    """The empty object the S3 console makes for "Create folder" (`inbox/pubrio/`): not a drop."""
+    return key.endswith("/")
+
+
+def ingest_drop(bucket: str, key: str, etag: str, principal: str | None, settings: Settings) -> Job | Rejection:
+    """The drop becomes a job, or is rejected with its reason (see the module's docstring)."""
+    try:
+        return start_job_from_s3(bucket, key, etag, settings, dropped_by=principal)
+    except JobRejected as exc:
+        return reject_drop(bucket, key, str(exc), principal, settings)
+
+
+def reject_drop(bucket: str, key: str, reason: str, principal: str | None, settings: Settings) -> Rejection:
+    """Move the object to rejected/<key> tagged with the reason, write the reason next to it, announce it.
+
+    Safe to repeat (S3 delivers an event at least once, and a failed invocation is retried): the original is
+    deleted last, and a drop already moved is answered from its reason file without a second event."""
+    s3 = client("s3")
+    rejection = Rejection(
+        bucket=bucket,
+        key=key,
+        vendor_folder=vendor_folder(key),
+        reason=reason,
+        principal=principal,
+        rejected_key=REJECTED_PREFIX + key,
+        reason_key=REJECTED_PREFIX + key + REASON_SUFFIX,
+        rejected_at=now_iso(),
+    )
+    try:
+        s3.copy_object(
+            Bucket=bucket,
+            Key=rejection.rejected_key,
+            CopySource={"Bucket": bucket, "Key": key},
+            TaggingDirective="REPLACE",
+            Tagging=urlencode({REASON_TAG: tag_value(reason)}),
+        )
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        return Rejection.model_validate_json(s3.get_object(Bucket=bucket, Key=rejection.reason_key)["Body"].read())
+    s3.put_object(
+        Bucket=bucket,
+        Key=rejection.reason_key,
+        Body=rejection.model_dump_json(indent=2).encode(),
+        ContentType="application/json",
+    )
+    announce_rejection(rejection, settings)
+    s3.delete_object(Bucket=bucket, Key=key)  # last: until then a retried invocation does it all again
+    return rejection
+
+
+def tag_value(text: str) -> str:
+    """The reason in the characters an S3 tag value takes (letters, digits, spaces, _ . : / = + - @), cut to fit."""
+    return re.sub(r"[^\w\s.:/=+\-@]", " ", text)[:_TAG_VALUE_LENGTH]
+
+
+def announce_rejection(rejection: Rejection, settings: Settings) -> None:
+    """Put `Job Rejected` on the jobs bus. Raises if the bus refuses it: the invocation is retried, then recorded
+    in the on-failure destination (the object is already under rejected/ with its reason)."""
+    if not settings.event_bus:
+        return
+    answer = client("events").put_events(
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": REJECTED_DETAIL_TYPE,
+                "Detail": rejection.model_dump_json(),
+                "EventBusName": settings.event_bus,
+            }
+        ]
+    )
+    if answer.get("FailedEntryCount"):
+        raise RuntimeError(f"Job Rejected event not accepted: {json.dumps(answer.get('Entries'))[:300]}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import enum
 import logging
 import time
 from decimal import Decimal
@@ -29,6 +30,12 @@ logger = logging.getLogger(__name__)
 
 
 Position = tuple[str, str]  # where a listing stopped: (created_at, job_id) of the last job it gave
+
+
+class WebhookClaim(enum.Enum):
+    TAKEN = "taken"  # this delivery holds the lease
+    BUSY = "busy"  # another delivery holds an unexpired lease
+    SETTLED = "settled"  # delivered, failed or refused already
 
 
 class UnreadableJob(LookupError):
@@ -240,14 +247,23 @@ class JobStore:
             **fields,
         )
 
-    def claim_webhook(self, job_id: str) -> bool:
-        """Take the one delivery of the job's webhook; False if it was taken already."""
+    def claim_webhook(self, job_id: str, lease_seconds: float) -> WebhookClaim:
+        """Take the one delivery of the job's webhook for `lease_seconds`. A delivery whose lease ran out (its
+        function died mid-delivery) may be taken over; one still within its lease is BUSY; an ended one SETTLED."""
         ddb = client("dynamodb")
+        now = time.time()
         try:
-            self._set(job_id, {"webhook_status": "delivering"}, "attribute_not_exists(webhook_status)", {})
+            self._set(
+                job_id,
+                {"webhook_status": "delivering", "webhook_lease_until": now + lease_seconds},
+                "attribute_not_exists(webhook_status) OR (webhook_status = :delivering AND "
+                "(webhook_lease_until < :now OR attribute_not_exists(webhook_lease_until)))",
+                {":delivering": _to_dynamo("delivering"), ":now": _to_dynamo(now)},
+            )
         except ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            job = self.require(job_id)
+            return WebhookClaim.BUSY if job.webhook_status == "delivering" else WebhookClaim.SETTLED
+        return WebhookClaim.TAKEN
 
     def settle_chunk(self, job_id: str, chunk_index: int, *, credits: float, failed: bool) -> bool:
         """Count a chunk as done once, whatever retries happen: marker and counters in one transaction.

@@ -4,6 +4,10 @@ Headers: `X-Enrichment-Timestamp` (Unix seconds) and `X-Enrichment-Signature: v1
 of "<timestamp>.<body>" with the stack's webhook secret. A receiver recomputes it and rejects stale
 timestamps. Deliveries are recorded on the job (webhook_status, webhook_attempts, webhook_error).
 
+A delivery is claimed as a lease (`LEASE_SECONDS`): a function that dies mid-delivery leaves the job
+`delivering` until the lease ends, and then the Lambda service's retry of the event takes it over. A retry that
+finds the lease still held raises `WebhookBusy`, so the service retries it later rather than dropping it.
+
 Each attempt checks the address again (jobs/webhook_address.py) and connects to the address it checked. A URL
 that breaks the rule now (its host resolves to a private address, its allowlist entry was removed) is
 `refused`: no connection is opened, and the error says why, never what such a host would have answered.
@@ -17,7 +21,7 @@ import json
 import time
 from typing import Any
 
-from enrichment.jobs.store import JobStore
+from enrichment.jobs.store import JobStore, WebhookClaim
 from enrichment.metrics import Metric, count
 from enrichment.settings import Settings
 
@@ -26,6 +30,13 @@ TIMESTAMP_HEADER = "X-Enrichment-Timestamp"
 ATTEMPTS = 4
 FIRST_BACKOFF_SECONDS = 1.0
 TIMEOUT_SECONDS = 10.0
+# Longer than a delivery can run (the template's WebhookFunction Timeout, 120 s), so a live delivery is never
+# taken over; shorter than the Lambda service's retries of an event (about 1 then 2 minutes apart) add up to.
+LEASE_SECONDS = 130.0
+
+
+class WebhookBusy(RuntimeError):
+    """Another invocation holds the delivery's lease: fail, so the Lambda service retries the event later."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -57,8 +68,11 @@ def deliver(job_id: str, detail: dict[str, Any], settings: Settings, sleep: Any 
     from enrichment.secrets import secret_json
 
     allowlist = webhook_address.WebhookAllowlist.parse(settings.webhook_allow)  # a bad setting fails before the claim
-    if not store.claim_webhook(job_id):
+    claim = store.claim_webhook(job_id, LEASE_SECONDS)
+    if claim is WebhookClaim.SETTLED:
         return "already"  # EventBridge delivers at least once: a repeated event sends no second webhook
+    if claim is WebhookClaim.BUSY:
+        raise WebhookBusy(f"job {job_id}'s webhook is being delivered by another invocation (its lease holds)")
     secret = secret_json(settings.webhook_secret_name)["secret"]
     body = json.dumps(detail, separators=(",", ":")).encode()
     error = ""
