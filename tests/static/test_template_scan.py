@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+README = (ROOT / "README.md").read_text()
 
 
 def scan_tool(name: str) -> str:
@@ -57,9 +59,17 @@ def test_checkov_finds_no_failed_check(tmp_path):
         for c in report.get("results", {}).get("failed_checks", [])
     ]
     assert summary["failed"] == 0, "\n".join(failed)
-    # Every skip says why (a Metadata checkov skip entry with a comment).
-    for skipped in report.get("results", {}).get("skipped_checks", []):
-        assert (skipped.get("check_result", {}).get("suppress_comment") or "").strip(), skipped["check_id"]
+    # Every skip says why (a Metadata checkov skip entry with a comment), and the README's security section
+    # counts them and names each check skipped.
+    skipped = report.get("results", {}).get("skipped_checks", [])
+    for check in skipped:
+        assert (check.get("check_result", {}).get("suppress_comment") or "").strip(), check["check_id"]
+    security = README.split("## Security", 1)[1].split("\n## ", 1)[0]
+    assert re.search(rf"\b{len(skipped)} in all\b", security), (
+        f"the README's security section counts {len(skipped)} skips"
+    )
+    for check_id in {check["check_id"] for check in skipped}:
+        assert f"| {check_id} " in security, f"the README's security section says why {check_id} is skipped"
 
 
 def test_cfn_lint_with_informational_rules_is_clean():
