@@ -40,6 +40,11 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("s3:DeleteObject", f"{BUCKET}/inbox/check365/list.csv"),
         ("s3:PutObject", f"{BUCKET}/{JOB}input.csv"),
         ("s3:PutObjectTagging", f"{BUCKET}/{JOB}input.csv"),
+        ("s3:ListBucket", BUCKET),  # a retried rejection finds its drop moved: a 404, not a 403
+        ("s3:PutObject", f"{BUCKET}/rejected/inbox/acme/list.csv"),  # jobs/ingest.py reject_drop
+        ("s3:PutObjectTagging", f"{BUCKET}/rejected/inbox/acme/list.csv"),
+        ("s3:PutObject", f"{BUCKET}/rejected/inbox/acme/list.csv.reason.json"),
+        ("s3:GetObject", f"{BUCKET}/rejected/inbox/acme/list.csv.reason.json"),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:GetItem", TABLE),
     ],
