@@ -33,7 +33,7 @@ SERVICE = "execute-api"
 MAX_SKEW = dt.timedelta(minutes=15)  # API Gateway refuses a signature older (or newer) than this
 _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request,"
-    r"\s*SignedHeaders=(?P<signed>[a-z0-9;.-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
+    r"\s*SignedHeaders=(?P<signed>[!#$%&'*+.^_`|~0-9a-z;-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
 )
 
 

@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from localrt.samples import check365_csv, pubrio_csv
-from tests.conftest import run_job
+from tests.conftest import api_auth, run_job
 from tests.e2e.test_events_and_webhooks import Receiver, wait_for, webhooks_allowed
 
 
@@ -112,13 +112,13 @@ def receiver(runtime):
 def test_webhook_deliveries_and_failures_are_counted(runtime, api, receiver, prospeo):
     since = time.time()
     body = {"vendor": "prospeo", "records": [{"email": "ada@initech.com"}], "webhook_url": receiver.url}
-    delivered = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    delivered = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth()).json()["job_id"]
     wait_for(lambda: runtime.metric_sum("WebhookDeliveries", since=since) == 1)
     assert runtime.job(delivered).item["webhook_status"] == "delivered"
 
     receiver.status = 410  # the receiver refuses it: not retried, given up
     body["records"] = [{"email": "grace@navy.mil"}]
-    refused = httpx.post(f"{api.url}/jobs", json=body).json()["job_id"]
+    refused = httpx.post(f"{api.url}/jobs", json=body, auth=api_auth()).json()["job_id"]
     wait_for(lambda: runtime.metric_sum("WebhookDeliveryFailures", since=since) == 1)
     assert runtime.job(refused).item["webhook_status"] == "failed"
     assert runtime.metric_sum("WebhookDeliveries", since=since) == 1
