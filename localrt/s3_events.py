@@ -4,9 +4,10 @@ moto sends a PUT's notification from inside the request, before it has stored th
 metadata (where a dropped file's job options are). S3 delivers notifications asynchronously once
 the object exists, so this queues them during the request and delivers them afterwards.
 
-S3 names who put the object in each record, `userIdentity.principalId` (`AWS:` and the principal id, AIDA... for
-a user, AROA...:session for a role session); moto's records leave it out. Here it is the principal of the access
-key the request was signed with, looked up in moto as the local API looks its callers up (localrt/iam_auth.py).
+S3 names the version put (in a versioned bucket) and who put the object in each record,
+`userIdentity.principalId` (`AWS:` and the principal id, AIDA... for a user, AROA...:session for a role session);
+moto's records leave both out. Here the principal is that of the access key the request was signed with, looked
+up in moto as the local API looks its callers up (localrt/iam_auth.py).
 
 S3 invokes a function asynchronously (InvocationType Event), so a failed invocation is the Lambda service's to
 retry and then record in the function's on-failure destination (localrt.lambdas); moto's own delivery invokes
@@ -32,8 +33,11 @@ _original_s3_event = notifications._get_s3_event
 _original_invoke_awslambda = notifications._invoke_awslambda
 
 
-def _s3_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    event = _original_s3_event(*args, **kwargs)
+def _s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+    event = _original_s3_event(event_name, bucket, key, notification_id)
+    if key.version_id != "null":  # a versioned bucket's event names the version put (moto's leaves it out)
+        for record in event["Records"]:
+            record["s3"]["object"]["versionId"] = key.version_id
     principal = getattr(_state, "principal", None)
     if principal is not None:
         for record in event["Records"]:

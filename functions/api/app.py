@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.aws import client
+from enrichment.files.storage import ObjectVersion
 from enrichment.jobs.access import Caller, NoCaller, caller_of, may_see
 from enrichment.jobs.api_models import (
     JOB_REQUEST_EXAMPLES,
@@ -332,7 +333,7 @@ def create_job(
 
     def create(call: dict) -> dict:
         if request.input_key is not None:
-            inputs = {"copy_from": (settings.data_bucket, request.input_key)}
+            inputs = {"copy_from": ObjectVersion(settings.data_bucket, request.input_key)}
         else:
             inputs = {"body": records_csv(request.records or [])}
         job = start(

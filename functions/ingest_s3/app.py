@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from enrichment.files.storage import ObjectVersion
 from enrichment.jobs.ingest import Rejection, ingest_drop, is_folder_marker
 from enrichment.metrics import Metric, count, log_metrics
 from enrichment.settings import Settings
@@ -28,7 +29,8 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
         if is_folder_marker(key):
             continue
         principal = (record.get("userIdentity") or {}).get("principalId")  # who dropped it: the job's owner
-        outcome = ingest_drop(record.s3.bucket.name, key, obj.etag or "", principal, settings)
+        drop = ObjectVersion(record.s3.bucket.name, key, obj.version_id)  # the version this event is about
+        outcome = ingest_drop(drop, obj.etag or "", principal, settings)
         if isinstance(outcome, Rejection):
             # Nothing to retry: the same object would be refused again. The record is under rejected/.
             logger.warning("dropped file rejected", extra={"key": key, "reason": outcome.reason})

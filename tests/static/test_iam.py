@@ -38,6 +38,8 @@ USES: dict[str, list[tuple[str, str]]] = {
     "IngestFunction": [
         ("s3:GetObject", f"{BUCKET}/inbox/check365/list.csv"),
         ("s3:DeleteObject", f"{BUCKET}/inbox/check365/list.csv"),
+        ("s3:GetObjectVersion", f"{BUCKET}/inbox/check365/list.csv"),  # the version its event names
+        ("s3:DeleteObjectVersion", f"{BUCKET}/inbox/check365/list.csv"),
         ("s3:PutObject", f"{BUCKET}/{JOB}input.csv"),
         ("s3:PutObjectTagging", f"{BUCKET}/{JOB}input.csv"),
         ("s3:ListBucket", BUCKET),  # a retried rejection finds its drop moved: a 404, not a 403

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from enrichment.aws import client
 from enrichment.files.layout import retention_tag
@@ -55,10 +55,29 @@ def exists(bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except s3.exceptions.ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+        if exc.response["Error"]["Code"] in MISSING_CODES:
             return False
         raise
     return True
+
+
+class ObjectVersion(NamedTuple):
+    """An object as its S3 event names it. In a versioned bucket the event names the version that was put, so a
+    key put twice in a row (other options, other content) is read, copied and deleted as each put left it."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+
+    def version(self) -> dict[str, str]:
+        """The VersionId argument of a HEAD, GET or DELETE (a DELETE of a version removes it for good)."""
+        return {"VersionId": self.version_id} if self.version_id else {}
+
+    def copy_source(self) -> dict[str, str]:
+        return {"Bucket": self.bucket, "Key": self.key} | self.version()
+
+
+MISSING_CODES = ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
 
 
 class S3Object:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from enrichment.aws import client
+from enrichment.files.storage import MISSING_CODES, ObjectVersion
 from enrichment.jobs.access import s3_owner
 from enrichment.jobs.events import SOURCE
 from enrichment.jobs.service import start_job
@@ -84,31 +85,31 @@ def vendor_folder(key: str) -> str | None:
     return parts[0] if key.startswith(INBOX_PREFIX) and len(parts) >= 2 else None
 
 
-def start_job_from_s3(bucket: str, key: str, etag: str, settings: Settings, *, dropped_by: str | None) -> Job:
+def start_job_from_s3(drop: ObjectVersion, etag: str, settings: Settings, *, dropped_by: str | None) -> Job:
     """A CSV under inbox/<vendor>/ becomes a job; the same object (key, content and options) dropped twice is
     one job; JobRejected when it cannot become one. `dropped_by` is the event record's
     userIdentity.principalId (`AWS:AIDA...`): the job's owner."""
-    folder = vendor_folder(key)
+    folder = vendor_folder(drop.key)
     if folder is None:
-        raise JobRejected(f"{key!r} is not under inbox/<vendor>/")
+        raise JobRejected(f"{drop.key!r} is not under inbox/<vendor>/")
     try:
         vendor = supported_vendor(folder.lower())
     except UnsupportedVendor as exc:
         raise JobRejected(str(exc)) from None
-    head = client("s3").head_object(Bucket=bucket, Key=key)
+    head = client("s3").head_object(Bucket=drop.bucket, Key=drop.key, **drop.version())
     options = options_from_metadata(head.get("Metadata", {}))
     try:
         parse_options(vendor, options)
     except InvalidOptions as exc:
         raise JobRejected(f"{exc} (object metadata option-*)") from None
     return start_job(
-        job_id=s3_job_id(bucket, key, etag, options),
+        job_id=s3_job_id(drop.bucket, drop.key, etag, options),
         vendor=vendor,
         options=options,
-        source=f"s3://{bucket}/{key}",
+        source=f"s3://{drop.bucket}/{drop.key}",
         owner=s3_owner(dropped_by),
         settings=settings,
-        copy_from=(bucket, key),
+        copy_from=drop,
     )
 
 
@@ -117,20 +118,21 @@ def is_folder_marker(key: str) -> bool:
     return key.endswith("/")
 
 
-def ingest_drop(bucket: str, key: str, etag: str, principal: str | None, settings: Settings) -> Job | Rejection:
+def ingest_drop(drop: ObjectVersion, etag: str, principal: str | None, settings: Settings) -> Job | Rejection:
     """The drop becomes a job, or is rejected with its reason (see the module's docstring)."""
     try:
-        return start_job_from_s3(bucket, key, etag, settings, dropped_by=principal)
+        return start_job_from_s3(drop, etag, settings, dropped_by=principal)
     except JobRejected as exc:
-        return reject_drop(bucket, key, str(exc), principal, settings)
+        return reject_drop(drop, str(exc), principal, settings)
 
 
-def reject_drop(bucket: str, key: str, reason: str, principal: str | None, settings: Settings) -> Rejection:
+def reject_drop(drop: ObjectVersion, reason: str, principal: str | None, settings: Settings) -> Rejection:
     """Move the object to rejected/<key> tagged with the reason, write the reason next to it, announce it.
 
     Safe to repeat (S3 delivers an event at least once, and a failed invocation is retried): the original is
     deleted last, and a drop already moved is answered from its reason file without a second event."""
     s3 = client("s3")
+    bucket, key = drop.bucket, drop.key
     rejection = Rejection(
         bucket=bucket,
         key=key,
@@ -145,12 +147,12 @@ def reject_drop(bucket: str, key: str, reason: str, principal: str | None, setti
         s3.copy_object(
             Bucket=bucket,
             Key=rejection.rejected_key,
-            CopySource={"Bucket": bucket, "Key": key},
+            CopySource=drop.copy_source(),
             TaggingDirective="REPLACE",
             Tagging=urlencode({REASON_TAG: tag_value(reason)}),
         )
     except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+        if error.response.get("Error", {}).get("Code") not in MISSING_CODES:
             raise
         return Rejection.model_validate_json(s3.get_object(Bucket=bucket, Key=rejection.reason_key)["Body"].read())
     s3.put_object(
@@ -160,7 +162,7 @@ def reject_drop(bucket: str, key: str, reason: str, principal: str | None, setti
         ContentType="application/json",
     )
     announce_rejection(rejection, settings)
-    s3.delete_object(Bucket=bucket, Key=key)  # last: until then a retried invocation does it all again
+    s3.delete_object(Bucket=bucket, Key=key, **drop.version())  # last: until then a retry does it all again
     return rejection
 
 

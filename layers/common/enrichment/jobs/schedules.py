@@ -55,6 +55,6 @@ def run_schedule(name: str, schedule: Schedule, event_id: str, settings: Setting
         source=f"schedule:{name}",
         owner=schedule_owner(name),  # seen by admins: no person created it
         settings=settings,
-        copy_from=(settings.data_bucket, schedule.input_key),
+        copy_from=storage.ObjectVersion(settings.data_bucket, schedule.input_key),
         webhook_url=schedule.webhook_url,
     )

@@ -76,7 +76,7 @@ def start_job(
     owner: str | None,
     settings: Settings,
     owner_arn: str | None = None,
-    copy_from: tuple[str, str] | None = None,
+    copy_from: storage.ObjectVersion | None = None,
     body: bytes | None = None,
     webhook_url: str | None = None,
 ) -> Job:
@@ -95,7 +95,7 @@ def start_job(
         source=source,
         owner=owner,
         owner_arn=owner_arn,
-        input_name=layout.input_name(copy_from[1]) if copy_from is not None else INLINE_RECORDS,
+        input_name=layout.input_name(copy_from.key) if copy_from is not None else INLINE_RECORDS,
         input_key=layout.input_key(job_id),
         output_prefix=layout.output_prefix(job_id),
         created_at=now_iso(),
@@ -113,13 +113,13 @@ def start_job(
             s3.copy_object(
                 Bucket=settings.data_bucket,
                 Key=job.input_key,
-                CopySource={"Bucket": copy_from[0], "Key": copy_from[1]},
+                CopySource=copy_from.copy_source(),
                 TaggingDirective="REPLACE",
                 Tagging=tagging,
             )
         except s3.exceptions.ClientError as error:
             # A repeat after an earlier attempt copied the file, then deleted it (below): the job has its copy.
-            missing = error.response["Error"]["Code"] in ("NoSuchKey", "404")
+            missing = error.response["Error"]["Code"] in storage.MISSING_CODES
             if not (missing and storage.exists(settings.data_bucket, job.input_key)):
                 raise
     else:
@@ -131,9 +131,9 @@ def start_job(
         sfn.start_execution(
             stateMachineArn=settings.state_machine_arn, name=job.job_id, input=json.dumps({"job_id": job.job_id})
         )
-    if copy_from is not None and copy_from[1].startswith(layout.COPIED_THEN_DELETED):
+    if copy_from is not None and copy_from.key.startswith(layout.COPIED_THEN_DELETED):
         # The drop or upload is contact data the job now holds a copy of: it goes (a schedule's input stays).
-        s3.delete_object(Bucket=copy_from[0], Key=copy_from[1])
+        s3.delete_object(Bucket=copy_from.bucket, Key=copy_from.key, **copy_from.version())
     return job
 
 

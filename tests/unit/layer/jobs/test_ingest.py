@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from enrichment import aws
+from enrichment.files.storage import ObjectVersion
 from enrichment.jobs.ingest import REJECTED_DETAIL_TYPE, Rejection, ingest_drop, reject_drop, tag_value
 from enrichment.settings import Settings
 
@@ -53,7 +54,7 @@ def test_an_unknown_vendor_folder_is_moved_to_rejected_with_its_reason_and_annou
     key = "inbox/acme/contacts.csv"
     etag = drop(settings, key)
 
-    outcome = ingest_drop(settings.data_bucket, key, etag, "AWS:AIDAEXAMPLE", settings)
+    outcome = ingest_drop(ObjectVersion(settings.data_bucket, key), etag, "AWS:AIDAEXAMPLE", settings)
 
     assert isinstance(outcome, Rejection)
     assert "acme" in outcome.reason and outcome.vendor_folder == "acme" and outcome.principal == "AWS:AIDAEXAMPLE"
@@ -73,7 +74,7 @@ def test_an_unknown_vendor_folder_is_moved_to_rejected_with_its_reason_and_annou
 def test_a_file_outside_a_vendor_folder_is_rejected(bus):
     settings, received = bus
     etag = drop(settings, "inbox/contacts.csv")
-    outcome = ingest_drop(settings.data_bucket, "inbox/contacts.csv", etag, None, settings)
+    outcome = ingest_drop(ObjectVersion(settings.data_bucket, "inbox/contacts.csv"), etag, None, settings)
     assert isinstance(outcome, Rejection) and outcome.vendor_folder is None
     assert "is not under inbox/<vendor>/" in outcome.reason
     assert received()[0]["detail"]["key"] == "inbox/contacts.csv"
@@ -83,7 +84,7 @@ def test_options_the_vendor_does_not_take_are_rejected_naming_them(bus):
     settings, received = bus
     key = "inbox/pubrio/contacts.csv"
     etag = drop(settings, key, {"option-enrich-mobile": "true", "option-colour": "red"})
-    outcome = ingest_drop(settings.data_bucket, key, etag, None, settings)
+    outcome = ingest_drop(ObjectVersion(settings.data_bucket, key), etag, None, settings)
     assert isinstance(outcome, Rejection) and outcome.vendor_folder == "pubrio"
     assert "colour: unknown option; pubrio takes" in outcome.reason and "enrich_mobile" in outcome.reason
     assert "inbox/pubrio/contacts.csv" not in keys(settings)
@@ -94,8 +95,8 @@ def test_a_repeated_event_rejects_once(bus):
     settings, received = bus
     key = "inbox/acme/twice.csv"
     etag = drop(settings, key)
-    first = ingest_drop(settings.data_bucket, key, etag, None, settings)
-    second = ingest_drop(settings.data_bucket, key, etag, None, settings)
+    first = ingest_drop(ObjectVersion(settings.data_bucket, key), etag, None, settings)
+    second = ingest_drop(ObjectVersion(settings.data_bucket, key), etag, None, settings)
     assert first == second
     assert len(received()) == 1
 
@@ -107,7 +108,7 @@ def test_a_rejection_that_cannot_be_announced_raises_and_keeps_the_drop(emulated
     key = "inbox/acme/kept.csv"
     drop(settings, key)
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the bus answers, it is not swallowed
-        reject_drop(settings.data_bucket, key, "acme is not a vendor", None, settings)
+        reject_drop(ObjectVersion(settings.data_bucket, key), "acme is not a vendor", None, settings)
     assert key in keys(settings)
 
 
@@ -120,3 +121,29 @@ def test_a_rejection_that_cannot_be_announced_raises_and_keeps_the_drop(emulated
 )
 def test_a_reason_becomes_a_valid_tag_value(reason, tag):
     assert tag_value(reason) == tag
+
+
+def test_each_event_of_a_key_put_twice_handles_the_version_it_names(bus):
+    """A versioned bucket's events name the version put: the first event's drop is the first put's object, even
+    when a second put replaced it before the event arrived; its version is deleted for good, the second stays."""
+    settings, _ = bus
+    s3 = aws.client("s3")
+    bucket = f"unit-versioned-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    key = "inbox/acme/twice.csv"
+    try:
+        first = s3.put_object(Bucket=bucket, Key=key, Body=b"email\nfirst@b.co\n")["VersionId"]
+        second = s3.put_object(Bucket=bucket, Key=key, Body=b"email\nsecond@b.co\n")["VersionId"]
+        versioned = settings.model_copy(update={"data_bucket": bucket})
+        outcome = reject_drop(ObjectVersion(bucket, key, first), "acme is not a vendor", None, versioned)
+
+        assert s3.get_object(Bucket=bucket, Key=outcome.rejected_key)["Body"].read() == b"email\nfirst@b.co\n"
+        kept = s3.list_object_versions(Bucket=bucket, Prefix=key)
+        assert {v["VersionId"] for v in kept["Versions"] if v["Key"] == key} == {second}
+        assert not kept.get("DeleteMarkers"), "a version deleted by its id is gone, no delete marker left"
+    finally:
+        listed = s3.list_object_versions(Bucket=bucket)
+        for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+        s3.delete_bucket(Bucket=bucket)
