@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import pytest
 
 from enrichment.jobs.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from enrichment.pipeline import finalize
@@ -61,14 +60,6 @@ def webhooks_allowed(runtime, allow: str, functions: tuple[str, ...] = WEBHOOK_F
     finally:
         for function in functions:
             runtime.set_environment(function, {"WEBHOOK_ALLOW": ""})
-
-
-@pytest.fixture
-def receiver(runtime):
-    local = Receiver()
-    with webhooks_allowed(runtime, local.address):
-        yield local
-    local.stop()
 
 
 def webhook_secret(runtime) -> str:

@@ -8,12 +8,11 @@ import time
 import warnings
 
 import httpx
-import pytest
 from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from localrt.samples import check365_csv, pubrio_csv
 from tests.conftest import api_auth, run_job
-from tests.e2e.test_events_and_webhooks import Receiver, wait_for, webhooks_allowed
+from tests.e2e.test_events_and_webhooks import wait_for
 
 
 def sums(runtime, since: float, vendor: str, *names: str) -> dict[str, float]:
@@ -99,14 +98,6 @@ def test_jobs_in_one_process_raise_no_dimension_warning(runtime, tmp_path):
             assert run_job(runtime, tmp_path, "pubrio", pubrio_csv(40, seed=seed))[0].status == "SUCCEEDED"
     dimension_warnings = [w for w in caught if issubclass(w.category, PowertoolsUserWarning)]
     assert not dimension_warnings, [str(w.message) for w in dimension_warnings]
-
-
-@pytest.fixture
-def receiver(runtime):
-    local = Receiver()
-    with webhooks_allowed(runtime, local.address):
-        yield local
-    local.stop()
 
 
 def test_webhook_deliveries_and_failures_are_counted(runtime, api, receiver, prospeo):
