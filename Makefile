@@ -63,19 +63,21 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyprojec
 	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | $(PIP_FILTER)
 	@touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
+# A tool's own virtual environment, from its requirements file (its pins would clash with the project's):
+# $(call tool_venv,what it holds)
+define tool_venv
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
-	@echo "setting up $(SAM_VENV) (aws-sam-cli) ..." >&2
-	@$(PYTHON) -m venv $(SAM_VENV)
-	@set -o pipefail; $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt 2>&1 | $(PIP_FILTER)
+	@echo "setting up $(@D) ($(1)) ..." >&2
+	@$(PYTHON) -m venv $(@D)
+	@set -o pipefail; $(@D)/bin/pip install --quiet --disable-pip-version-check -r $< 2>&1 | $(PIP_FILTER)
 	@touch $@
+endef
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(call tool_venv,aws-sam-cli)
 
 $(SCAN_VENV)/.installed: requirements-scan.txt
-	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
-	@echo "setting up $(SCAN_VENV) (checkov, cfn-lint) ..." >&2
-	@$(PYTHON) -m venv $(SCAN_VENV)
-	@set -o pipefail; $(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt 2>&1 | $(PIP_FILTER)
-	@touch $@
+	$(call tool_venv,checkov and cfn-lint)
 
 setup: $(VENV)/.installed
 
