@@ -81,10 +81,6 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
-def _ledger_delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-    return {key: after[key] - before.get(key, 0) for key in after}
-
-
 def run_jobs(
     runtime: LocalRuntime,
     jobs: list[tuple[str, Path, dict[str, Any]]],
@@ -93,15 +89,13 @@ def run_jobs(
 ) -> list[dict[str, Any]]:
     """Drop each job's file and wait for each; `faults` are injected for every job's vendor first.
 
-    Each job's output folder gets simulator.json: its vendor simulator's ledger over the job (the change
-    since just before the drop, so jobs of different vendors run side by side keep their own), the vendor
-    and the fault words."""
+    Each job's output folder gets simulator.json: its vendor simulator's ledger for that job only (the requests
+    the job's own invocations sent: localrt/simulators/base.py), the job, the vendor and the fault words."""
     faults = faults or []
     for vendor in dict.fromkeys(vendor for vendor, _, _ in jobs):
         for note in named_faults.inject(runtime, vendor, faults):
             print(note, file=sys.stderr)
     simulated = {vendor for vendor, _, _ in jobs if vendor in runtime.simulators}
-    before = {vendor: runtime.simulators[vendor].ledger() for vendor in simulated}
     started = time.monotonic()
     ids = {runtime.drop(path, vendor, options): vendor for vendor, path, options in jobs}
     progress = Progress(ids)
@@ -110,8 +104,8 @@ def run_jobs(
         view = runtime.wait(job_id, timeout=900, on_progress=progress)
         folder = runtime.download(job_id, out / job_id)
         if vendor in simulated:
-            ledger = _ledger_delta(runtime.simulators[vendor].ledger(), before[vendor])
-            record = {"vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
+            ledger = runtime.simulators[vendor].ledger(job_id)
+            record = {"job_id": job_id, "vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
             (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
         else:
             endpoint = {"vendor": vendor, "live": True, "api_url": runtime.live[vendor].api_url}

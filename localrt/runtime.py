@@ -155,6 +155,7 @@ class LocalRuntime:
         ).raise_for_status()
         for simulator in self.simulators.values():
             simulator.start()
+            lambdas.SIMULATOR_ORIGINS.add(simulator.url)
         parameters = {f"{TEMPLATE_NAMES[name]}ApiUrl": sim.url for name, sim in self.simulators.items()}
         if "insideview" in self.simulators:  # the simulator serves the login host too
             parameters["InsideViewLoginUrl"] = self.simulators["insideview"].url
@@ -188,6 +189,8 @@ class LocalRuntime:
         if self._server is not None and self.deployment is not None:
             self._stop_executions()
         for simulator in self.simulators.values():
+            if simulator._server is not None:
+                lambdas.SIMULATOR_ORIGINS.discard(simulator.url)
             simulator.stop()
         if self._server is not None:
             self._server.stop()
