@@ -128,13 +128,24 @@ def run_jobs(
     return summary
 
 
-def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path) -> int:
+def _say_restored(runtime: LocalRuntime, state_dir: Path | None) -> None:
+    if state_dir is not None:
+        jobs = runtime.restored.get(runtime.outputs["JobsTableName"])
+        what = (
+            f"{jobs} items of the jobs table, {runtime.restored['objects']} objects"
+            if runtime.restored
+            else "nothing yet"
+        )
+        print(f"local state: {state_dir} ({what}; `make clean-local` forgets it)", file=sys.stderr, flush=True)
+
+
+def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path, state_dir: Path | None = None) -> int:
     """The vendor function's access check, as `enrich check-vendor` runs it in AWS: one line, exit 1 if not ok."""
     out.mkdir(parents=True, exist_ok=True)
     with (
         open(out / "local-run.log", "w") as log,
         contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", live={vendor: live} if live else None) as runtime,
+        LocalRuntime(log_level="INFO", live={vendor: live} if live else None, state_dir=state_dir) as runtime,
     ):
         answer, failed = runtime.invoke(f"{TEMPLATE_NAMES[vendor]}Function", {"action": "check_access"})
     if failed:
@@ -163,7 +174,7 @@ def preview_file(path: Path, vendor: str, options: dict[str, Any]) -> int:
     return 1 if preview.error else 0
 
 
-def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
+def serve_api(port: int, out: Path, webhook_allow: str = "", state_dir: Path | None = None) -> int:
     from localrt.api_server import LocalApi
 
     out.mkdir(parents=True, exist_ok=True)
@@ -172,8 +183,9 @@ def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", webhook_allow=webhook_allow) as runtime,
+        LocalRuntime(log_level="INFO", webhook_allow=webhook_allow, state_dir=state_dir) as runtime,
     ):
+        _say_restored(runtime, state_dir)
         api = LocalApi(runtime, port).start()
         print(
             f"jobs API:    {api.url}  (SigV4-signed requests, as in AWS: `enrich` or curl --aws-sigv4)", file=sys.stderr
@@ -194,6 +206,10 @@ def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
         finally:
             api.stop()
     return 0
+
+
+def _resolved(folder: Path | None) -> Path | None:
+    return folder.resolve() if folder is not None else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,6 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--output", required=True, type=Path)
     for command in (run, demo, api, access):
         command.add_argument("--out", type=Path, default=ROOT / "out")
+        command.add_argument(
+            "--state-dir",
+            type=Path,
+            metavar="FOLDER",
+            help="keep the stack's data (jobs, the cache, outputs) in FOLDER between commands (make: .local); "
+            "without it, nothing outlives the command",
+        )
     args = parser.parse_args(argv)
 
     if args.command == "sample":
@@ -265,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "api":
-        return serve_api(args.port, args.out.resolve(), args.webhook_allow)
+        return serve_api(args.port, args.out.resolve(), args.webhook_allow, _resolved(args.state_dir))
     if args.command in ("run", "preview"):
         if not args.input.is_file():
             parser.error(f"--input {args.input} is not a file")
@@ -282,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         except live_config.LiveConfigError as error:
             parser.error(str(error))
     if args.command == "check-vendor":
-        return check_vendor(args.vendor, live, args.out.resolve())
+        return check_vendor(args.vendor, live, args.out.resolve(), _resolved(args.state_dir))
     faults: list[named_faults.Fault] = []
     if args.command == "run":
         try:
@@ -312,8 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", live={args.vendor: live} if live else None) as runtime,
+        LocalRuntime(
+            log_level="INFO", live={args.vendor: live} if live else None, state_dir=_resolved(args.state_dir)
+        ) as runtime,
     ):
+        _say_restored(runtime, _resolved(args.state_dir))
         summary = run_jobs(runtime, jobs, out, faults)
     print(_table(summary), file=sys.stderr)
     for row in summary:
