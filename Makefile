@@ -23,9 +23,12 @@ LIVE ?=
 # command line, never from an exported variable: it opens the stack's webhooks to those addresses.
 WEBHOOK_ALLOW_OPTION := $(if $(filter command line,$(origin WEBHOOK_ALLOW)),$(WEBHOOK_ALLOW))
 # Some machines' pip configuration names local package folders that do not exist: pip warns once per package.
+# Where local runs keep the stack's data between commands (jobs, the cache, outputs: localrt/state.py); make
+# clean-local forgets it.
+LOCAL_STATE ?= .local
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 
-.PHONY: help setup demo run preview check-vendor api sample test bench lint static sam-setup scan-setup browser clean
+.PHONY: help setup demo run preview check-vendor api sample test bench lint static sam-setup scan-setup browser clean clean-local
 
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
@@ -47,6 +50,7 @@ help:
 	@echo "make check-vendor VENDOR=prospeo [LIVE=vendor.json]"
 	@echo "                                             prove the credentials work: the cheapest call, one line"
 	@echo "make test                                   every test, static checks included"
+	@echo "make clean-local                            forget what local runs remember (jobs, cache, outputs in .local/)"
 	@echo "make api                                    the jobs API on http://127.0.0.1:3000 (SigV4-signed requests)"
 	@echo "         [WEBHOOK_ALLOW=127.0.0.1:8123]      webhook receivers off the public internet (host:port,...)"
 	@echo "make bench                                  the issue's figures in one table (a benchmark, not a test: long)"
@@ -86,11 +90,11 @@ scan-setup: $(SCAN_VENV)/.installed
 sam-setup: $(SAM_VENV)/.installed
 
 demo: setup
-	@$(PY) -m localrt demo
+	@$(PY) -m localrt demo --state-dir "$(LOCAL_STATE)"
 
 run: setup
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
-	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)")
+	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)") --state-dir "$(LOCAL_STATE)"
 
 preview: setup
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
@@ -98,10 +102,10 @@ preview: setup
 
 check-vendor: setup
 	@test -n "$(VENDOR)" || { echo "usage: make check-vendor VENDOR=pubrio|prospeo|check365|insideview [LIVE=vendor.json]" >&2; exit 2; }
-	@$(PY) -m localrt check-vendor --vendor "$(VENDOR)" $(if $(LIVE),--live "$(LIVE)")
+	@$(PY) -m localrt check-vendor --vendor "$(VENDOR)" $(if $(LIVE),--live "$(LIVE)") --state-dir "$(LOCAL_STATE)"
 
 api: setup
-	@$(PY) -m localrt api --port "$(or $(PORT),3000)" --webhook-allow "$(WEBHOOK_ALLOW_OPTION)"
+	@$(PY) -m localrt api --port "$(or $(PORT),3000)" --webhook-allow "$(WEBHOOK_ALLOW_OPTION)" --state-dir "$(LOCAL_STATE)"
 
 sample: setup
 	@$(PY) -m localrt sample --vendor "$(VENDOR)" --rows "$(or $(ROWS),1000)" --output "$(or $(OUTPUT),out/sample-$(VENDOR).csv)"
@@ -127,5 +131,9 @@ browser:
 test: setup sam-setup scan-setup browser
 	@SAM_CLI=$(CURDIR)/$(SAM_VENV)/bin/sam SCAN_BIN=$(CURDIR)/$(SCAN_VENV)/bin PYTHON313=$(PYTHON) $(VENV)/bin/pytest -n 2 --dist loadfile
 
-clean:
+# Forget what local runs remember (jobs, the cache, outputs kept in $(LOCAL_STATE)).
+clean-local:
+	rm -rf "$(LOCAL_STATE)"
+
+clean: clean-local
 	rm -rf $(VENV) $(SAM_VENV) $(SCAN_VENV) .aws-sam out .pytest_cache

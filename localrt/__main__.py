@@ -81,10 +81,6 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
-def _ledger_delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-    return {key: after[key] - before.get(key, 0) for key in after}
-
-
 def run_jobs(
     runtime: LocalRuntime,
     jobs: list[tuple[str, Path, dict[str, Any]]],
@@ -93,15 +89,13 @@ def run_jobs(
 ) -> list[dict[str, Any]]:
     """Drop each job's file and wait for each; `faults` are injected for every job's vendor first.
 
-    Each job's output folder gets simulator.json: its vendor simulator's ledger over the job (the change
-    since just before the drop, so jobs of different vendors run side by side keep their own), the vendor
-    and the fault words."""
+    Each job's output folder gets simulator.json: its vendor simulator's ledger for that job only (the requests
+    the job's own invocations sent: localrt/simulators/base.py), the job, the vendor and the fault words."""
     faults = faults or []
     for vendor in dict.fromkeys(vendor for vendor, _, _ in jobs):
         for note in named_faults.inject(runtime, vendor, faults):
             print(note, file=sys.stderr)
     simulated = {vendor for vendor, _, _ in jobs if vendor in runtime.simulators}
-    before = {vendor: runtime.simulators[vendor].ledger() for vendor in simulated}
     started = time.monotonic()
     ids = {runtime.drop(path, vendor, options): vendor for vendor, path, options in jobs}
     progress = Progress(ids)
@@ -110,8 +104,8 @@ def run_jobs(
         view = runtime.wait(job_id, timeout=900, on_progress=progress)
         folder = runtime.download(job_id, out / job_id)
         if vendor in simulated:
-            ledger = _ledger_delta(runtime.simulators[vendor].ledger(), before[vendor])
-            record = {"vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
+            ledger = runtime.simulators[vendor].ledger(job_id)
+            record = {"job_id": job_id, "vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
             (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
         else:
             endpoint = {"vendor": vendor, "live": True, "api_url": runtime.live[vendor].api_url}
@@ -134,13 +128,24 @@ def run_jobs(
     return summary
 
 
-def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path) -> int:
+def _say_restored(runtime: LocalRuntime, state_dir: Path | None) -> None:
+    if state_dir is not None:
+        jobs = runtime.restored.get(runtime.outputs["JobsTableName"])
+        what = (
+            f"{jobs} items of the jobs table, {runtime.restored['objects']} objects"
+            if runtime.restored
+            else "nothing yet"
+        )
+        print(f"local state: {state_dir} ({what}; `make clean-local` forgets it)", file=sys.stderr, flush=True)
+
+
+def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path, state_dir: Path | None = None) -> int:
     """The vendor function's access check, as `enrich check-vendor` runs it in AWS: one line, exit 1 if not ok."""
     out.mkdir(parents=True, exist_ok=True)
     with (
         open(out / "local-run.log", "w") as log,
         contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", live={vendor: live} if live else None) as runtime,
+        LocalRuntime(log_level="INFO", live={vendor: live} if live else None, state_dir=state_dir) as runtime,
     ):
         answer, failed = runtime.invoke(f"{TEMPLATE_NAMES[vendor]}Function", {"action": "check_access"})
     if failed:
@@ -169,7 +174,7 @@ def preview_file(path: Path, vendor: str, options: dict[str, Any]) -> int:
     return 1 if preview.error else 0
 
 
-def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
+def serve_api(port: int, out: Path, webhook_allow: str = "", state_dir: Path | None = None) -> int:
     from localrt.api_server import LocalApi
 
     out.mkdir(parents=True, exist_ok=True)
@@ -178,8 +183,9 @@ def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", webhook_allow=webhook_allow) as runtime,
+        LocalRuntime(log_level="INFO", webhook_allow=webhook_allow, state_dir=state_dir) as runtime,
     ):
+        _say_restored(runtime, state_dir)
         api = LocalApi(runtime, port).start()
         print(
             f"jobs API:    {api.url}  (SigV4-signed requests, as in AWS: `enrich` or curl --aws-sigv4)", file=sys.stderr
@@ -200,6 +206,10 @@ def serve_api(port: int, out: Path, webhook_allow: str = "") -> int:
         finally:
             api.stop()
     return 0
+
+
+def _resolved(folder: Path | None) -> Path | None:
+    return folder.resolve() if folder is not None else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,6 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--output", required=True, type=Path)
     for command in (run, demo, api, access):
         command.add_argument("--out", type=Path, default=ROOT / "out")
+        command.add_argument(
+            "--state-dir",
+            type=Path,
+            metavar="FOLDER",
+            help="keep the stack's data (jobs, the cache, outputs) in FOLDER between commands (make: .local); "
+            "without it, nothing outlives the command",
+        )
     args = parser.parse_args(argv)
 
     if args.command == "sample":
@@ -271,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "api":
-        return serve_api(args.port, args.out.resolve(), args.webhook_allow)
+        return serve_api(args.port, args.out.resolve(), args.webhook_allow, _resolved(args.state_dir))
     if args.command in ("run", "preview"):
         if not args.input.is_file():
             parser.error(f"--input {args.input} is not a file")
@@ -288,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         except live_config.LiveConfigError as error:
             parser.error(str(error))
     if args.command == "check-vendor":
-        return check_vendor(args.vendor, live, args.out.resolve())
+        return check_vendor(args.vendor, live, args.out.resolve(), _resolved(args.state_dir))
     faults: list[named_faults.Fault] = []
     if args.command == "run":
         try:
@@ -318,8 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     with (
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", live={args.vendor: live} if live else None) as runtime,
+        LocalRuntime(
+            log_level="INFO", live={args.vendor: live} if live else None, state_dir=_resolved(args.state_dir)
+        ) as runtime,
     ):
+        _say_restored(runtime, _resolved(args.state_dir))
         summary = run_jobs(runtime, jobs, out, faults)
     print(_table(summary), file=sys.stderr)
     for row in summary:

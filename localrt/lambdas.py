@@ -45,7 +45,7 @@ import httpx
 from moto.awslambda.models import LambdaFunction
 
 from localrt import emf
-from localrt.simulators.base import CRASH_HEADER
+from localrt.simulators.base import CRASH_HEADER, JOB_HEADER
 
 RUNTIME_FAULT_KINDS = ("check_timeout",)
 
@@ -91,11 +91,19 @@ class RuntimeFaults:
 
 FAULTS = RuntimeFaults()
 _in_invocation: ContextVar[str | None] = ContextVar("localrt_invocation", default=None)  # the request id
+_invocation_job: ContextVar[str | None] = ContextVar("localrt_invocation_job", default=None)  # the event's job_id
+# The simulators' origins ("http://127.0.0.1:<port>"): requests to them are tagged with the invocation's job (their
+# per-job ledger, localrt/simulators/base.py); a live vendor's requests never are.
+SIMULATOR_ORIGINS: set[str] = set()
 _original_send = httpx.Client.send
 
 
 def _send_or_die(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-    """httpx.Client.send while the runtime is installed: a crash header kills the running invocation."""
+    """httpx.Client.send while the runtime is installed: a request to a simulator says which job's invocation sends
+    it; a crash header kills the running invocation."""
+    job = _invocation_job.get()
+    if job and f"{request.url.scheme}://{request.url.netloc.decode()}" in SIMULATOR_ORIGINS:
+        request.headers[JOB_HEADER] = job
     response = _original_send(self, request, **kwargs)
     if _in_invocation.get() is not None and response.headers.get(CRASH_HEADER) == "1":
         response.close()
@@ -129,13 +137,14 @@ def timeout_error(request_id: str, seconds: float) -> dict[str, str]:
 
 
 def invoke_handler(
-    run: Callable[[], Any], request_id: str, *, timed_out_after: float | None = None
+    run: Callable[[], Any], request_id: str, *, timed_out_after: float | None = None, job_id: str | None = None
 ) -> tuple[str, bool]:
     """Run one invocation (`run` calls the handler) as the Lambda service would: (payload JSON, is_error).
 
     An exception becomes the usual error payload; a `LambdaDied` (the crash hook) the exit error; with
     `timed_out_after`, the handler still runs in full and the answer is a timeout instead of its result."""
     token = _in_invocation.set(request_id)
+    job_token = _invocation_job.set(job_id)
     try:
         result = run()
     except LambdaDied:
@@ -151,6 +160,7 @@ def invoke_handler(
         return json.dumps(body), True
     finally:
         _in_invocation.reset(token)
+        _invocation_job.reset(job_token)
     if timed_out_after is not None:
         return json.dumps(timeout_error(request_id, timed_out_after)), True
     return json.dumps(result), False
@@ -295,7 +305,13 @@ def _invoke_spec(spec: FunctionSpec, event: Any) -> tuple[str, bool, str]:
             return handler(payload, context)
 
     started = time.perf_counter()
-    body, is_error = invoke_handler(run, context.aws_request_id, timed_out_after=spec.timeout if timed_out else None)
+    job_id = payload.get("job_id") if isinstance(payload, dict) else None
+    body, is_error = invoke_handler(
+        run,
+        context.aws_request_id,
+        timed_out_after=spec.timeout if timed_out else None,
+        job_id=job_id if isinstance(job_id, str) else None,
+    )
     for observe in INVOCATION_OBSERVERS:
         observe(spec, time.perf_counter() - started)
     return body, is_error, ""

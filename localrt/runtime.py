@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from localrt.simulators.check365 import Check365Simulator
 from localrt.simulators.insideview import InsideViewSimulator
 from localrt.simulators.prospeo import ProspeoSimulator
 from localrt.simulators.pubrio import PubrioSimulator
+from localrt.state import LocalState
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_STATUSES = {"SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"}
@@ -99,13 +101,16 @@ class LocalRuntime:
         retry_delay_scale: float = 1.0,
         live: dict[str, LiveVendor] | None = None,
         webhook_allow: str = "",
+        state_dir: Path | None = None,
     ) -> None:
         """`retry_delay_scale` shortens the state machine's Retry intervals (tests use 0.1): the same
         retries, on a faster clock. Wait states need no such help: their seconds come from the data.
         `live` puts a vendor's real endpoint and credentials in place of its simulator (localrt/live.py),
         with the product's default settings for it and the file's overrides, not the fast local ones.
         `webhook_allow` is the template's WebhookAllow: host:port pairs a webhook may reach off the public
-        internet (jobs/webhook_address.py), empty by default as in AWS."""
+        internet (jobs/webhook_address.py), empty by default as in AWS.
+        `state_dir` keeps the stack's data between runtimes (localrt/state.py): restored at start, saved at stop;
+        None (tests) keeps it in memory only."""
         self.stack_name = stack_name
         self.live = live or {}
         self.vendor_settings = (vendor_settings or LOCAL_VENDOR_SETTINGS) | {
@@ -119,6 +124,8 @@ class LocalRuntime:
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.deployment: Deployment | None = None
+        self.state = LocalState(state_dir) if state_dir is not None else None
+        self.restored: dict[str, int] = {}  # what start() put back from state_dir: {table or "objects": count}
 
     # ---- lifecycle ----
 
@@ -155,6 +162,7 @@ class LocalRuntime:
         ).raise_for_status()
         for simulator in self.simulators.values():
             simulator.start()
+            lambdas.SIMULATOR_ORIGINS.add(simulator.url)
         parameters = {f"{TEMPLATE_NAMES[name]}ApiUrl": sim.url for name, sim in self.simulators.items()}
         if "insideview" in self.simulators:  # the simulator serves the login host too
             parameters["InsideViewLoginUrl"] = self.simulators["insideview"].url
@@ -168,6 +176,8 @@ class LocalRuntime:
             "WebhookAllow": self.webhook_allow,
         }
         self.deployment = deploy(ROOT, self.stack_name, parameters)
+        if self.state is not None:  # into the stack just deployed, before anything runs
+            self.restored = self.state.restore(self.bucket)
         lambdas.install(self.deployment.functions, self.deployment.layer_dirs)
         emf.install(REGION)
         s3_events.install()
@@ -187,7 +197,10 @@ class LocalRuntime:
     def stop(self) -> None:
         if self._server is not None and self.deployment is not None:
             self._stop_executions()
+            self._save_state()
         for simulator in self.simulators.values():
+            if simulator._server is not None:
+                lambdas.SIMULATOR_ORIGINS.discard(simulator.url)
             simulator.stop()
         if self._server is not None:
             self._server.stop()
@@ -205,6 +218,14 @@ class LocalRuntime:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+    def _save_state(self) -> None:
+        if self.state is None:
+            return
+        try:
+            self.state.save(self.bucket)
+        except Exception as error:  # stopping goes on; the last complete snapshot stays as it was
+            print(f"local state not saved ({type(error).__name__}: {error}); kept: the one before", file=sys.stderr)
 
     def _stop_executions(self) -> None:
         """Executions still polling (a job left unfinished) would call a server that is going away."""

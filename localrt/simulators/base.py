@@ -3,6 +3,14 @@
 The ledger (`Simulator.ledger()`) counts, since the last `reset()`, what the vendor was asked and what it
 charged: submissions to the submit route, the paid ones, paid ones that repeat a record an earlier paid
 submission already held (money spent twice), credits charged, and answers that carried results.
+
+The same ledger is kept per job (`Simulator.ledger(job_id)`). No vendor request names our job for every vendor
+(Check365's upload carries a job_id of ours; Pubrio, Prospeo and InsideView get only the rows' ids, which two jobs of
+the same rows share), so the job is the caller's: the local runtime runs the functions in-process and tags each
+request a function sends to a simulator with the job of the invocation sending it (`JOB_HEADER`, added by
+localrt/lambdas.py, never by the product's code, never to a live vendor). A request without it (a test calling the
+simulator itself) counts in the totals only. A charge made when a vendor job completes goes to the job that
+submitted it, whoever asks.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ QUOTA_RESET_SECONDS = 5
 SUBMIT_FAULTS = ("accept_then_drop", "crash_after_accept")
 CRASH_HEADER = "X-Sim-Crash-Caller"
 LEDGER_KEYS = ("submissions", "paid_submissions", "duplicate_paid_submissions", "credits_charged", "answers_served")
+# The job of the invocation that sent a request (see the module's doc): set by the local runtime, read by the ledger.
+JOB_HEADER = "X-Localrt-Job"
 
 
 @dataclass
@@ -98,6 +108,7 @@ class Simulator:
         self._server: ThreadingHTTPServer | None = None
         self.charged_total = 0.0  # every credit charged since start (subclasses add to it)
         self._credits_after: int | None = None  # out_of_credits after=k: submissions still served normally
+        self._caller = threading.local()  # the job of the request this server thread is handling
         self._reset_ledger()
 
     # ---- the ledger ----
@@ -110,23 +121,54 @@ class Simulator:
             self.answers_served = 0
             self._paid_keys: set[str] = set()
             self._charged_at_reset = getattr(self, "charged_total", 0.0)
+            self._jobs: dict[str, dict[str, float]] = {}  # job id -> its ledger (LEDGER_KEYS)
+            self._job_paid_keys: dict[str, set[str]] = {}
+
+    def caller_job(self) -> str | None:
+        """The job whose invocation sent the request being handled (JOB_HEADER), if it said."""
+        return getattr(self._caller, "job", None)
+
+    def _count(self, job: str | None, key: str, amount: float = 1) -> None:
+        if job:
+            with self.lock:
+                ledger = self._jobs.setdefault(job, dict.fromkeys(LEDGER_KEYS, 0))
+                ledger[key] += amount
 
     def record_paid(self, keys: Iterable[str]) -> None:
-        """A submission the vendor accepted and that costs (or will cost) money, holding these record keys."""
+        """A submission the vendor accepted and that costs (or will cost) money, holding these record keys.
+        A duplicate in a job's ledger repeats a record the same job already paid for."""
         keys = set(keys)
+        job = self.caller_job()
         with self.lock:
             self.paid_submissions += 1
             if keys & self._paid_keys:
                 self.duplicate_paid_submissions += 1
             self._paid_keys |= keys
+            if job:
+                self._count(job, "paid_submissions")
+                paid = self._job_paid_keys.setdefault(job, set())
+                if keys & paid:
+                    self._count(job, "duplicate_paid_submissions")
+                paid |= keys
+
+    def charge(self, credits: float, job: str | None) -> None:
+        """Take `credits` from the account, counted against `job` (the one that submitted the work)."""
+        with self.lock:
+            self.credits -= credits
+            self.charged_total += credits
+            self._count(job, "credits_charged", credits)
 
     def carries_results(self, request: Request, response: Response) -> bool:
         """Whether this answer carries results (counted in the ledger's answers_served); per vendor."""
         return False
 
-    def ledger(self) -> dict[str, float | int]:
-        """What the vendor was asked and charged since the last reset (keys: LEDGER_KEYS)."""
+    def ledger(self, job_id: str | None = None) -> dict[str, float | int]:
+        """What the vendor was asked and charged since the last reset (keys: LEDGER_KEYS): in all, or for
+        one job only (zeros for a job it never heard of)."""
         with self.lock:
+            if job_id is not None:
+                ledger = self._jobs.get(job_id, dict.fromkeys(LEDGER_KEYS, 0))
+                return {key: int(ledger[key]) if key != "credits_charged" else ledger[key] for key in LEDGER_KEYS}
             return {
                 "submissions": self.submissions,
                 "paid_submissions": self.paid_submissions,
@@ -273,8 +315,10 @@ class Simulator:
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 return Response(400, {"error": str(exc)})
             return Response(200, {"ok": True})
+        self._caller.job = request.headers.get(JOB_HEADER.lower()) or None
         submit = request.method == "POST" and request.path == self.submit_path
         if submit:
+            self._count(self.caller_job(), "submissions")
             with self.lock:
                 self.submissions += 1
                 if self._credits_after is not None:  # out_of_credits after=k
@@ -302,6 +346,7 @@ class Simulator:
             self.log.append((time.time(), request.method, request.path, response.status, marked))
             if not response.drop and self.carries_results(request, response):
                 self.answers_served += 1
+                self._count(self.caller_job(), "answers_served")
         return response
 
     def served(self, path: str) -> int:

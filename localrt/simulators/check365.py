@@ -42,6 +42,7 @@ class BulkJob:
     never_complete: bool = False
     drop_first: bool = False
     charged: float | None = None
+    submitted_by: str | None = None  # the job that submitted it: its ledger is charged
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -105,6 +106,7 @@ class Check365Simulator(Simulator):
                 fail=bool(self.take_fault("/api/validation/bulk-upload", ("fail_job",))),
                 never_complete=bool(self.take_fault("/api/validation/bulk-upload", ("never_complete",))),
                 drop_first=bool(self.take_fault("/api/validation/bulk-upload", ("drop_result",))),
+                submitted_by=self.caller_job(),
             )
             self.record_paid(str(e).lower() for e in emails)
         return Response(200, {"success": True, "message": "Job created", "job_id": job_id})
@@ -143,8 +145,7 @@ class Check365Simulator(Simulator):
             if job.charged is None:
                 job.results = [self.verdict(e) for e in job.emails[job.drop_first :]]
                 job.charged = float(len(job.emails))
-                self.credits -= job.charged
-                self.charged_total += job.charged
+                self.charge(job.charged, job.submitted_by)
             data = {
                 "jobId": job.job_id,
                 "status": "completed",

@@ -84,6 +84,7 @@ class ContactJob:
     fail: bool = False
     never_complete: bool = False
     credits: float | None = None
+    submitted_by: str | None = None  # the job that submitted it: its ledger is charged
     signature: str = ""
 
 
@@ -217,6 +218,7 @@ class InsideViewSimulator(Simulator):
                 fail=bool(super().take_fault("/api/v1/contact/job", ("fail_job",))),
                 never_complete=bool(super().take_fault("/api/v1/contact/job", ("never_complete",))),
                 signature=secrets.token_hex(8),
+                submitted_by=self.caller_job(),
             )
             self.jobs[job.job_id] = job
             self.record_paid(ids)
@@ -246,8 +248,7 @@ class InsideViewSimulator(Simulator):
         with self.lock:
             if job.credits is None:
                 job.credits = float(sum(1 for i in job.ids if self.contact(i) is not None))
-                self.credits -= job.credits
-                self.charged_total += job.credits
+                self.charge(job.credits, job.submitted_by)
         created = dt.datetime.fromtimestamp(job.submitted_at, dt.UTC).isoformat()
         return Response(
             200,

@@ -128,8 +128,7 @@ class ProspeoSimulator(Simulator):
                     cost += price
                     self.enriched.add(key)
                 matched.append({"identifier": identifier} | answer)
-            self.credits -= cost
-            self.charged_total += cost
+            self.charge(cost, self.caller_job())
             if cost > 0:  # re-enriching is free: a call that charged nothing is not a paid submission
                 self.record_paid(keys)
         return Response(

@@ -34,6 +34,7 @@ class Redeem:
     fail: bool = False
     never_complete: bool = False
     charged: float | None = None
+    submitted_by: str | None = None  # the job that submitted it: its ledger is charged
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -104,6 +105,7 @@ class PubrioSimulator(Simulator):
                 time.time() + self.processing_seconds,
                 self.estimated_time,
                 fail=fail,
+                submitted_by=self.caller_job(),
                 never_complete=never,
             )
             self.redeems[redeem.redeem_query_id] = redeem
@@ -133,8 +135,7 @@ class PubrioSimulator(Simulator):
             if done and redeem.charged is None:
                 redeem.results = [self.person(p, redeem.contact_types) for p in redeem.peoples]
                 redeem.charged = sum(PRICES[c["type"]] for r in redeem.results for c in r["emails"] + r["phones"])
-                self.credits -= redeem.charged
-                self.charged_total += redeem.charged
+                self.charge(redeem.charged, redeem.submitted_by)
             query = {
                 "redeem_query_id": redeem.redeem_query_id,
                 "is_completed": done,

@@ -101,10 +101,13 @@ class FakeRuntime:
 
     def drop(self, path: Path, vendor: str, options: dict[str, Any] | None = None) -> str:
         self.events.append(f"drop {vendor}")
-        self.simulators[vendor].submissions += 2  # as if the job had submitted twice
-        self.simulators[vendor].record_paid(["a"])
-        self.simulators[vendor].record_paid(["a"])
-        return f"job-{vendor}"
+        simulator, job_id = self.simulators[vendor], f"job-{vendor}"
+        simulator._caller.job = job_id  # as if the job's invocations had submitted twice (JOB_HEADER)
+        for _ in range(2):
+            simulator._count(job_id, "submissions")
+            simulator.record_paid(["a"])
+        simulator._caller.job = None
+        return job_id
 
     def wait(self, job_id: str, **_: Any) -> JobView:
         return JobView({"job_id": job_id, "status": self.status, "error": self.error, "rows_total": 1})
@@ -215,7 +218,11 @@ def test_check_5xx_on_insideview_strikes_the_status_path_not_the_submit(insidevi
 
 def test_run_jobs_injects_before_the_drop_and_writes_simulator_json(tmp_path: Path) -> None:
     runtime = FakeRuntime()
-    runtime.simulators["pubrio"].submissions = 5  # before the job: not the job's
+    other = runtime.simulators["pubrio"]
+    other._caller.job = "job-earlier"  # another job's paid submission: not this job's
+    other._count("job-earlier", "submissions")
+    other.record_paid(["a"])
+    other._caller.job = None
     words = ["check_timeout", "out_of_credits@3"]
 
     summary = cli.run_jobs(runtime, [("pubrio", tmp_path / "in.csv", {})], tmp_path, faults.parse_all(words))  # type: ignore[arg-type]
@@ -223,6 +230,7 @@ def test_run_jobs_injects_before_the_drop_and_writes_simulator_json(tmp_path: Pa
     assert runtime.events == ["runtime fault check_timeout", "drop pubrio"]
     record = json.loads((tmp_path / "job-pubrio" / "simulator.json").read_text())
     assert record == {
+        "job_id": "job-pubrio",
         "vendor": "pubrio",
         "faults": words,
         "submissions": 2,
