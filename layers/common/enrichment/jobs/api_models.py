@@ -382,3 +382,26 @@ def field_problems(errors: list[dict[str, Any]]) -> list[FieldProblem]:
         field = ".".join(part if len(part) <= 60 else part[:57] + "..." for part in path) or where
         problems.append(FieldProblem(field=field, location=where, message=message, type=kind))
     return problems
+
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class VendorMonthCredits(Model):
+    vendor: str
+    month: str = Field(description="YYYY-MM, UTC")
+    spent: float = Field(description="what the vendor reported charging, over every job of the month")
+    held: float = Field(
+        description="worst cases kept as spent: answers that were lost after the vendor may have charged"
+    )
+    reserved: float = Field(description="worst cases of chunks in flight now")
+    budget: float | None = Field(
+        default=None, description="this month's budget (MonthlyCreditBudgets), for the current month only"
+    )
+
+
+class CreditTotals(Model):
+    """The account's credits by vendor and month: every job's, whoever ran it (it is the account's money)."""
+
+    since: str
+    months: list[VendorMonthCredits] = Field(description="oldest month first, vendors by name within a month")
