@@ -402,8 +402,9 @@ def _row_outcome(
         twin = entry["twin"]
         status, reason, result = twins.answer(twin)
         detail = f"{status.value}: {reason}" if reason else status.value
-        # A twin never sent (a budget had no room) leaves its duplicates unsent too.
-        duplicate = status if status in (RowStatus.ERROR, RowStatus.SKIPPED) else RowStatus.DUPLICATE
+        if status == RowStatus.SKIPPED:  # a twin never sent (a budget had no room): nor was its duplicate
+            return RowStatus.SKIPPED, reason, result, twin
+        duplicate = RowStatus.ERROR if status == RowStatus.ERROR else RowStatus.DUPLICATE
         return duplicate, f"same request as row {twin} ({detail})", result, twin
     row = entry["row"]
     status, reason, result = _answer(results.chunk(entry["chunk"]), str(row), job_error)
