@@ -15,12 +15,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from localrt import faults
 from localrt.runtime import LocalRuntime
 from localrt.samples import check365_csv, prospeo_csv
 from tests.conftest import TEST_VENDOR_SETTINGS, api_auth, read_results, run_job
 
 SAMPLES = {"check365": check365_csv, "prospeo": prospeo_csv}
-FAULTS = [None, "429", "500", "accept_then_drop", "timeout", "crash_after_accept", "malformed"]
+FAULTS = [None, "429", "500", "accept_then_drop", "timeout", "crash_after_accept", "malformed", "check_timeout"]
 SENT = ("matched", "not_matched", "error")  # rows the job meant to send (not invalid, not duplicates)
 
 
@@ -63,8 +64,8 @@ def test_a_job_never_spends_more_than_max_credits(runtime, check365, prospeo, tm
         fault = rng.choice(FAULTS)
         with deployed_with(runtime, VENDOR_SETTINGS=json.dumps(settings)):
             if fault:
-                runtime.inject_fault(fault, vendor=vendor, times=rng.randint(1, 2))
-            view, out = run_job(runtime, tmp_path / str(run), vendor, text, options={"max_credits": max_credits})
+                faults.inject(runtime, vendor, faults.parse_all([f"{fault}*{rng.randint(1, 2)}"]))
+            view, out = run_job(runtime, tmp_path, vendor, text, options={"max_credits": max_credits})
         charged = simulator.ledger()["credits_charged"]
         case = f"run {run}: {vendor}, {rows} rows, {settings[vendor]}, fault {fault}: charged {charged}"
         assert charged <= max_credits, case
