@@ -122,5 +122,8 @@ class JobsApi:
     def vendor_access(self, vendor: str) -> dict[str, Any]:
         return self._call("GET", f"/vendors/{vendor}/access")
 
+    def credits(self, since: str | None = None) -> dict[str, Any]:
+        return self._call("GET", "/credits", params={"since": since} if since else None)
+
     def results(self, job_id: str) -> dict[str, str]:
         return self._call("GET", f"/jobs/{job_id}/results")["files"]

@@ -203,12 +203,27 @@ def build_parser() -> argparse.ArgumentParser:
         "check-vendor", "prove a vendor takes the stack's credentials (its cheapest call; no credits where it allows)"
     )
     access.add_argument("vendor", choices=VENDORS, help="the vendor to check")
+    credits = command("credits", "the account's credits by vendor and month (every job's)")
+    credits.add_argument("--since", help="the first month, YYYY-MM (default: this month)")
     listing = command("list", "jobs, newest first")
     listing.add_argument(
         "--status", choices=sorted(FINAL | {"PENDING", "RUNNING", "FINALIZING"}), help="only jobs of this status"
     )
     listing.add_argument("--limit", type=int, default=25, help="how many jobs (default 25, at most 100)")
     return parser
+
+
+def credits_text(totals: dict) -> str:
+    """One line per vendor and month: spent, held (answers lost: the vendor may have charged), in flight, budget."""
+    lines = [f"{'month':<8} {'vendor':<11} {'spent':>10} {'held':>8} {'in flight':>10} {'budget':>10}"]
+    for m in totals["months"]:
+        budget = "-" if m.get("budget") is None else f"{m['budget']:g}"
+        lines.append(
+            f"{m['month']:<8} {m['vendor']:<11} {m['spent']:>10g} {m['held']:>8g} {m['reserved']:>10g} {budget:>10}"
+        )
+    if not totals["months"]:
+        lines.append(f"(no credits since {totals['since']})")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,6 +298,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, api: JobsApi)
         access = api.vendor_access(args.vendor)
         print(("ok: " if access["ok"] else "not ok: ") + access["message"])
         return 0 if access["ok"] else 1
+    elif args.command == "credits":
+        print(credits_text(api.credits(args.since)))
     elif args.command == "download":
         print(download(api, args.job_id, args.out / args.job_id))
     elif args.command == "list":

@@ -39,8 +39,10 @@ from enrichment.jobs.access import Caller, NoCaller, caller_of, may_see
 from enrichment.jobs.api_models import (
     JOB_REQUEST_EXAMPLES,
     MAX_BODY_BYTES,
+    MONTH_PATTERN,
     PAGE_POSITION_PATTERN,
     BodyTooLarge,
+    CreditTotals,
     ErrorBody,
     JobCreated,
     JobPage,
@@ -48,6 +50,7 @@ from enrichment.jobs.api_models import (
     JobView,
     ResultFiles,
     UploadTicket,
+    VendorMonthCredits,
     field_problems,
     page_position,
     page_token,
@@ -71,6 +74,7 @@ from enrichment.jobs.service import start_job as start
 from enrichment.jobs.store import JobStore, UnreadableJob
 from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.options import options_as_stored
+from enrichment.pipeline import budget
 from enrichment.pipeline.preview import InputPreview
 from enrichment.settings import Settings
 from enrichment.tracing import Tracer
@@ -129,6 +133,7 @@ def serve_swagger() -> None:
                 Tag(name="jobs", description="create (or preview), list, show and cancel jobs; their results"),
                 Tag(name="uploads", description="upload a file too large to send inline"),
                 Tag(name="vendors", description="whether a vendor takes the stack's credentials"),
+                Tag(name="credits", description="the account's credits by vendor and month"),
             ],
         )
         _swagger_served = True
@@ -464,6 +469,27 @@ def get_vendor_access(vendor: Vendor) -> AccessCheck:
     return vendor_access(vendor, Settings.load())
 
 
+@app.get(
+    "/credits",
+    operation_id="getCredits",
+    summary="The account's credits by vendor and month (every caller's: it is the account's money)",
+    tags=["credits"],
+    responses=answer(200, CreditTotals, "totals by vendor and month") | errors(),
+)
+def get_credits(
+    since: Annotated[
+        str | None,
+        Query(pattern=MONTH_PATTERN, description="the first month (YYYY-MM, UTC); default: the current month"),
+    ] = None,
+) -> CreditTotals:
+    settings = Settings.load()
+    current_caller(settings)  # a signed caller, as every route
+    first = since or budget.current_month()
+    budgets = {v.value: amount for v, amount in settings.monthly_credit_budgets.items()}
+    months = budget.month_totals(settings.jobs_table, first, budgets)
+    return CreditTotals(since=first, months=[VendorMonthCredits(**m.model_dump()) for m in months])
+
+
 # Each path's methods; any other method reaches the function too (the template routes ANY) and is answered 405.
 METHODS = {
     "/uploads": ("POST",),
@@ -472,6 +498,7 @@ METHODS = {
     "/jobs/<job_id>/results": ("GET",),
     "/jobs/<job_id>/cancel": ("POST",),
     "/vendors/<vendor>/access": ("GET",),
+    "/credits": ("GET",),
 }
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY")
 

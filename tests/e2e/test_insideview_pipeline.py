@@ -24,7 +24,7 @@ def test_thousand_rows_every_outcome(runtime, insideview, tmp_path):
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
     assert item["counts"] == {
-        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")
+        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error", "skipped")
     }
     assert insideview.jobs_created() - jobs_before == item["chunks_total"]
     assert item["credits"] == insideview.charged_total - charged_before > 0

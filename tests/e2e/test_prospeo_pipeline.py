@@ -24,7 +24,7 @@ def test_thousand_rows_every_outcome(runtime, prospeo, tmp_path):
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
     assert item["counts"] == {
-        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")
+        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error", "skipped")
     }
     sendable = counts["matched"] + counts["not_matched"]
     assert item["chunks_total"] == -(-sendable // 50)  # at most 50 records a call

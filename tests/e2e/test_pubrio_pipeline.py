@@ -35,7 +35,7 @@ def test_thousand_rows_every_outcome(runtime, pubrio, tmp_path):
     assert item["status"] == "SUCCEEDED"
     counts = Counter(status for status, _ in expected)
     assert item["counts"] == {
-        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error")
+        s: counts.get(s, 0) for s in ("matched", "not_matched", "invalid_input", "duplicate", "error", "skipped")
     }
     assert item["rows_total"] == 1000 and item["chunks_done"] == item["chunks_total"] == 9
     assert item["credits"] == pubrio.charged_total - before_charged > 0

@@ -31,7 +31,7 @@ VENDOR_USES = [
     ("s3:ListBucket", BUCKET),  # exists(): a 404, not a 403
     ("dynamodb:GetItem", TABLE),
     ("dynamodb:PutItem", TABLE),  # pacing items, the chunk's settled marker (in a transaction)
-    ("dynamodb:UpdateItem", TABLE),  # send ledger, job counters, stop flag
+    ("dynamodb:UpdateItem", TABLE),  # send ledger, job counters, stop flag, credit reservations, monthly totals
     ("dynamodb:Query", TABLE),  # the pacing items
 ]
 USES: dict[str, list[tuple[str, str]]] = {
@@ -86,6 +86,7 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:Query", f"{TABLE}/index/ByStatus"),
+        ("dynamodb:Query", TABLE),  # GET /credits: the monthly totals (pipeline/budget.py)
         ("dynamodb:DeleteItem", IDEMPOTENCY),
     ],
     "ScheduleFunction": [

@@ -37,6 +37,7 @@ class Metric(StrEnum):
     ROWS_INVALID_INPUT = "RowsInvalidInput"
     ROWS_DUPLICATE = "RowsDuplicate"
     ROWS_ERROR = "RowsError"
+    ROWS_SKIPPED = "RowsSkipped"
     CREDITS = "Credits"
     JOB_DURATION = "JobDuration"
     # The vendor functions, dimensions service and vendor.
@@ -47,6 +48,7 @@ class Metric(StrEnum):
     CHUNKS_ABANDONED = "ChunksAbandoned"
     RESUBMITS_REFUSED = "ResubmitsRefused"
     OUT_OF_CREDITS_STOPS = "OutOfCreditsStops"
+    CHUNKS_SKIPPED = "ChunksSkipped"  # not sent: a credit budget had no room
     # Webhook, Sweeper, Ingest: dimension service.
     WEBHOOK_DELIVERIES = "WebhookDeliveries"
     WEBHOOK_DELIVERY_FAILURES = "WebhookDeliveryFailures"
@@ -66,6 +68,7 @@ ROWS_BY_STATUS = {
     RowStatus.INVALID_INPUT: Metric.ROWS_INVALID_INPUT,
     RowStatus.DUPLICATE: Metric.ROWS_DUPLICATE,
     RowStatus.ERROR: Metric.ROWS_ERROR,
+    RowStatus.SKIPPED: Metric.ROWS_SKIPPED,
 }
 
 

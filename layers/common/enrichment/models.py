@@ -42,6 +42,7 @@ class RowStatus(StrEnum):
     INVALID_INPUT = "invalid_input"
     DUPLICATE = "duplicate"
     ERROR = "error"
+    SKIPPED = "skipped"  # not sent: a credit budget (the job's max_credits, the vendor's month) had no room for it
 
 
 # The canonical input fields, after header mapping. Adapters read only these.
@@ -150,7 +151,7 @@ class ChunkResult(Model):
     """What one chunk ended with; written to S3 once, read by finalize."""
 
     chunk_index: int
-    status: Literal["done", "failed"]
+    status: Literal["done", "failed", "skipped"]  # skipped: never sent, a credit budget had no room (reason says)
     reason: str | None = None
     credits: float = 0
     results: dict[str, RecordResult] = {}
@@ -187,7 +188,13 @@ class Job(Model):
     input_format: dict[str, str] | None = None  # how Prepare read the file: format, encoding, delimiter, compression
     chunks_done: int = 0
     chunks_failed: int = 0
-    credits: float = 0
+    credits: float = 0  # what the vendor reported charging
+    # What the job's budget is held to: reservations of chunks in flight plus what settled chunks cost (an answer
+    # that was lost keeps its worst case: the vendor may have charged). pipeline/budget.py.
+    credits_committed: float = 0
+    credits_reserved: float = 0
+    credits_by_vendor: dict[str, float] = {}  # once settled: what each vendor charged the job
+    credits_per_matched_row: float | None = None  # once settled; none without a matched row
     counts: dict[str, int] = {}
     error: str | None = None
     stop_reason: str | None = None

@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 
 from enrichment.errors import BadInput
 from enrichment.models import CANONICAL_FIELDS, Model, Vendor
-from enrichment.option_types import MAX_OPTION_TEXT, OptionText
+from enrichment.option_types import MAX_OPTION_TEXT, OptionInteger, OptionText
 from enrichment.vendors import adapter_class
 
 COLUMNS_EXAMPLE = '{"email": "Work Email 2", "company_name": "Account"}'
@@ -32,6 +32,11 @@ class JobOptions(Model, extra="forbid"):
         default_factory=dict,
         description=f"field -> column name: the column each named field is read from, whatever the headers say; "
         f"for example {COLUMNS_EXAMPLE}",
+    )
+    max_credits: OptionInteger | None = Field(
+        default=None,
+        description="the most credits the job may spend: each chunk's worst case is reserved before it is sent, "
+        "and a chunk that does not fit is not sent (its rows end skipped)",
     )
 
 
@@ -130,6 +135,10 @@ def job_options(options: Mapping[str, Any]) -> JobOptions:
     try:
         return JobOptions.model_validate({n: v for n, v in options.items() if n in JOB_OPTION_NAMES})
     except ValidationError as exc:
+        others = [e for e in exc.errors() if e["loc"][:1] != ("columns",)]
+        if others:
+            where = ".".join(str(p) for p in others[0]["loc"])
+            raise BadInput(f"invalid option {where}: {others[0]['msg']}") from None
         unknown = [str(e["loc"][1]) for e in exc.errors() if e["loc"][-1] == "[key]"]
         if unknown:
             raise BadInput(

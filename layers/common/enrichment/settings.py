@@ -141,6 +141,8 @@ class Settings(Model):
     webhook_allow: str = ""  # host:port pairs a webhook may reach off the public internet (jobs/webhook_address.py)
     vendor_functions: dict[str, str] = {}
     vendor_overrides: dict[str, dict[str, Any]] = {}
+    # The most credits each vendor may be charged in a calendar month (UTC), across jobs: {"pubrio": 50000}.
+    monthly_credit_budgets: dict[Vendor, float] = {}
     input_limits: InputLimits = Field(default_factory=InputLimits)
     env: dict[str, str] = {}
 
@@ -160,6 +162,7 @@ class Settings(Model):
                 admin_role_name=env.get("ADMIN_ROLE_NAME", ""),
                 vendor_functions=json.loads(env.get("VENDOR_FUNCTIONS") or "{}"),
                 vendor_overrides=json.loads(env.get("VENDOR_SETTINGS") or "{}"),
+                monthly_credit_budgets=json.loads(env.get("MONTHLY_CREDIT_BUDGETS") or "{}"),
                 input_limits=InputLimits(
                     **{
                         limit: env[name]

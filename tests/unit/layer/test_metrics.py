@@ -93,6 +93,7 @@ def test_a_settled_job_counts_its_status_rows_by_outcome_credits_and_duration(ca
         "RowsInvalidInput": [2.0],
         "RowsDuplicate": [1.0],
         "RowsError": [0.0],
+        "RowsSkipped": [0.0],
         "Credits": [6.0],
         "JobDuration": [12.5],
     }

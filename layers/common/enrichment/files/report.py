@@ -24,7 +24,7 @@ FIRST_ROWS = 5
 # Distinct reasons kept while counting; past this, new ones count together, so memory stays bounded.
 MAX_REASON_KINDS = 1000
 OTHER_REASONS = "other reasons"
-UNEXPLAINED = (RowStatus.NOT_MATCHED, RowStatus.INVALID_INPUT, RowStatus.ERROR)
+UNEXPLAINED = (RowStatus.NOT_MATCHED, RowStatus.INVALID_INPUT, RowStatus.ERROR, RowStatus.SKIPPED)
 GRADED_COLUMNS = {"result_email_status": "Emails", "result_phone_status": "Phones"}
 
 OUTCOME_COLOURS = {
@@ -33,6 +33,7 @@ OUTCOME_COLOURS = {
     RowStatus.INVALID_INPUT: "#d69e2e",
     RowStatus.DUPLICATE: "#4c6ef5",
     RowStatus.ERROR: "#c53030",
+    RowStatus.SKIPPED: "#b7791f",
 }
 GRADE_COLOURS = {
     ContactStatus.VALID: "#2f855a",
@@ -203,6 +204,19 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
 
 
+def _budget_figures(summary: Mapping[str, Any]) -> list[str]:
+    """The job's budget and the rows it kept from being sent, when it had one; credits by vendor."""
+    figures = []
+    if summary.get("max_credits") is not None:
+        figures.append(_figure("Credit budget", _number(float(summary["max_credits"])), "max_credits"))
+    skipped = int(summary.get("skipped_rows") or 0)
+    if skipped or summary.get("max_credits") is not None:
+        figures.append(_figure("Rows skipped", _number(skipped), "not sent: over the budget"))
+    for vendor, credits in (summary.get("credits_by_vendor") or {}).items():
+        figures.append(_figure(f"Credits: {vendor}", _number(float(credits))))
+    return figures
+
+
 def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
     """The page, from what summary.json says and the rows' tally (None: the job ended before its rows were read)."""
     status = str(summary.get("status") or "")
@@ -232,6 +246,7 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
                 _number(credits / matched) if matched else "–",
                 str(unit),
             ),
+            *_budget_figures(summary),
             _figure("Duration", _duration(timings.get("duration_seconds"))),
         )
     )
@@ -244,7 +259,7 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
             f"{_bars('outcomes', outcomes, rows, 'rows by outcome')}</div>"
             '<p class="hint">matched: the vendor answered with data; not_matched: it found nothing; '
             "invalid_input: never sent (see why below); duplicate: answered from an earlier row, sent once; "
-            "error: no answer.</p></section>"
+            "error: no answer; skipped: never sent, a credit budget had no room for it.</p></section>"
         )
     else:
         sections.append('<section><h2>Rows by outcome</h2><p class="empty">No rows were read.</p></section>')

@@ -218,7 +218,14 @@ class JobView(Model):
     rows: int | None = Field(description="rows in the input; null until it is read")
     progress: Progress
     counts: dict[str, int]
-    credits: float
+    credits: float = Field(description="what the vendor reported charging the job so far")
+    credits_by_vendor: dict[str, float] = Field(default_factory=dict, description="once ended: credits per vendor")
+    credits_per_matched_row: float | None = Field(default=None, description="once ended; null without a match")
+    credits_committed: float = Field(
+        default=0,
+        description="what the job's budget (options.max_credits) is held to: the worst case of chunks in flight "
+        "plus what settled chunks cost (an answer that was lost counts its worst case)",
+    )
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -247,6 +254,9 @@ class JobView(Model):
             progress=Progress(chunks_done=job.chunks_done, chunks_total=total, percent=percent),
             counts=job.counts,
             credits=job.credits,
+            credits_by_vendor=job.credits_by_vendor,
+            credits_per_matched_row=job.credits_per_matched_row,
+            credits_committed=job.credits_committed,
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
@@ -372,3 +382,26 @@ def field_problems(errors: list[dict[str, Any]]) -> list[FieldProblem]:
         field = ".".join(part if len(part) <= 60 else part[:57] + "..." for part in path) or where
         problems.append(FieldProblem(field=field, location=where, message=message, type=kind))
     return problems
+
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class VendorMonthCredits(Model):
+    vendor: str
+    month: str = Field(description="YYYY-MM, UTC")
+    spent: float = Field(description="what the vendor reported charging, over every job of the month")
+    held: float = Field(
+        description="worst cases kept as spent: answers that were lost after the vendor may have charged"
+    )
+    reserved: float = Field(description="worst cases of chunks in flight now")
+    budget: float | None = Field(
+        default=None, description="this month's budget (MonthlyCreditBudgets), for the current month only"
+    )
+
+
+class CreditTotals(Model):
+    """The account's credits by vendor and month: every job's, whoever ran it (it is the account's money)."""
+
+    since: str
+    months: list[VendorMonthCredits] = Field(description="oldest month first, vendors by name within a month")

@@ -33,6 +33,10 @@ class JobEnded(Model):
     rows: int
     counts: dict[str, int]
     credits: float
+    credits_by_vendor: dict[str, float] = {}
+    credits_per_matched_row: float | None = None
+    max_credits: int | None = None
+    skipped_rows: int = 0
     created_at: str
     finished_at: str | None
     outputs: JobOutputs
@@ -52,6 +56,10 @@ def job_ended(job: Job, settings: Settings) -> JobEnded:
         rows=sum(job.counts.values()),
         counts=job.counts,
         credits=job.credits,
+        credits_by_vendor=job.credits_by_vendor,
+        credits_per_matched_row=job.credits_per_matched_row,
+        max_credits=job.options.get("max_credits"),
+        skipped_rows=job.counts.get("skipped", 0),
         created_at=job.created_at,
         finished_at=job.finished_at,
         outputs=JobOutputs(

@@ -29,6 +29,8 @@ _deserializer = TypeDeserializer()
 logger = logging.getLogger(__name__)
 
 
+# More writes for a chunk's settle transaction: other items' writes, ADD terms for the job item and their values.
+SettleParts = tuple[list[dict[str, Any]], str, dict[str, Any]]
 Position = tuple[str, str]  # where a listing stopped: (created_at, job_id) of the last job it gave
 
 
@@ -265,13 +267,16 @@ class JobStore:
             return WebhookClaim.BUSY if job.webhook_status == "delivering" else WebhookClaim.SETTLED
         return WebhookClaim.TAKEN
 
-    def settle_chunk(self, job_id: str, chunk_index: int, *, credits: float, failed: bool) -> bool:
+    def settle_chunk(
+        self, job_id: str, chunk_index: int, *, credits: float, failed: bool, also: SettleParts | None = None
+    ) -> bool:
         """Count a chunk as done once, whatever retries happen: marker and counters in one transaction.
-        False when the chunk was settled already; a conflict with another writer is retried."""
+        False when the chunk was settled already; a conflict with another writer is retried. `also`: more writes
+        of the same transaction (a budget reservation settled: pipeline/budget.py)."""
         ddb = client("dynamodb")
         for attempt in range(SETTLE_ATTEMPTS):
             try:
-                self._settle_chunk_once(ddb, job_id, chunk_index, credits, failed)
+                self._settle_chunk_once(ddb, job_id, chunk_index, credits, failed, also)
                 return True
             except ddb.exceptions.TransactionCanceledException as cancelled:
                 codes = [r.get("Code") for r in cancelled.response.get("CancellationReasons", [])]
@@ -282,7 +287,10 @@ class JobStore:
                 time.sleep(min(1.0, 0.05 * 2**attempt))
         return False
 
-    def _settle_chunk_once(self, ddb: Any, job_id: str, chunk_index: int, credits: float, failed: bool) -> None:
+    def _settle_chunk_once(
+        self, ddb: Any, job_id: str, chunk_index: int, credits: float, failed: bool, also: SettleParts | None
+    ) -> None:
+        items, job_terms, job_values = also or ([], "", {})
         ddb.transact_write_items(
             TransactItems=[
                 {
@@ -297,14 +305,17 @@ class JobStore:
                     "Update": {
                         "TableName": self.table,
                         "Key": _key(job_id),
-                        "UpdateExpression": "ADD chunks_done :one, chunks_failed :failed, credits :credits",
+                        "UpdateExpression": "ADD chunks_done :one, chunks_failed :failed, credits :credits"
+                        + (f", {job_terms}" if job_terms else ""),
                         "ExpressionAttributeValues": {
                             ":one": {"N": "1"},
                             ":failed": {"N": "1" if failed else "0"},
                             ":credits": _to_dynamo(float(credits)),
-                        },
+                        }
+                        | job_values,
                     }
                 },
+                *items,
             ]
         )
 

@@ -54,11 +54,14 @@ from enrichment.models import (
     Vendor,
 )
 from enrichment.options import vendor_options
+from enrichment.pipeline import budget
+from enrichment.pipeline.budget import BudgetReached
 from enrichment.pipeline.pacing import RateGate
 from enrichment.pipeline.send_ledger import SendLedger
 from enrichment.settings import Settings, VendorSettings
 from enrichment.vendors import ChunkOutcome, VendorAdapter, connect
 from enrichment.vendors.base import VendorOptions
+from enrichment.vendors.pricing import price_model
 
 # A submit that fails with a Transient fault is tried this many times in all (as the state machine retried it).
 SUBMIT_ATTEMPTS = 4
@@ -209,6 +212,7 @@ class ChunkStep:
         self.store = batch.store
         self.gate = batch.gate
         self.started_at = previous.started_at if previous and previous.started_at else time.time()
+        self.options: VendorOptions | None = None  # the job's vendor options, once read
 
     # ---- actions ----
 
@@ -220,13 +224,17 @@ class ChunkStep:
         job = self.store.require(self.job_id)
         adapter = self._adapter()
         chunk = self._chunk()
-        options = adapter.parse_options(vendor_options(job.options))
+        options = self.options = adapter.parse_options(vendor_options(job.options))
         if record and record.state == "sending":
             reconciled = self._reconcile(ledger, adapter, chunk, options)
             if reconciled is not None:
                 return reconciled
         if job.stop_reason:
             raise JobStopped(f"job stopped before this chunk was sent: {job.stop_reason}")
+        try:
+            self._reserve(job.options, chunk, options)
+        except BudgetReached as reached:
+            return self.skip(str(reached))
         adapter.before_paid_request = _once(ledger.mark_sending)  # a call repeated with a new token is one send
         try:
             with self._paced(adapter.request_cost(chunk, "submit")):
@@ -241,6 +249,38 @@ class ChunkStep:
         ledger.accept(progress)
         count(Metric.CHUNKS_SUBMITTED)
         return progress
+
+    def _reserve(self, job_options: dict, chunk: Chunk, options: VendorOptions) -> None:
+        """Reserve the chunk's worst case against the job's and the vendor's month's budgets, before the send ledger
+        marks it sending; a retried round finds its reservation and takes none more."""
+        budget.reserve(
+            self.settings.jobs_table,
+            self.job_id,
+            self.index,
+            self.vendor,
+            price_model(self.vendor).worst_case(chunk.records, options),
+            max_credits=job_options.get("max_credits"),
+            monthly_budget=self.settings.monthly_credit_budgets.get(self.vendor),
+        )
+
+    def skip(self, reason: str) -> ChunkProgress:
+        """Settle the chunk unsent: a budget had no room for it; its rows end skipped with the reason."""
+        count(Metric.CHUNKS_SKIPPED)
+        storage.put_json(
+            self.settings.data_bucket,
+            layout.chunk_result_key(self.job_id, self.index),
+            ChunkResult(chunk_index=self.index, status="skipped", reason=reason).model_dump(mode="json"),
+        )
+        self._settle(credits=0, failed=False)
+        return ChunkProgress(status="done", reason=reason)
+
+    def _settle(self, *, credits: float, failed: bool, held: bool = False) -> None:
+        """Count the chunk settled once; its reservation (if any) replaced by what it cost, in the same transaction.
+        `held`: the vendor may have charged without saying what (an answer lost): the worst case stays spent."""
+        table = self.settings.jobs_table
+        found = budget.reservation(table, self.job_id, self.index)
+        also = budget.settle_items(table, self.job_id, found, credits, held=held) if found else None
+        self.store.settle_chunk(self.job_id, self.index, credits=credits, failed=failed, also=also)
 
     def _reconcile(
         self, ledger: SendLedger, adapter: VendorAdapter, chunk: Chunk, options: VendorOptions
@@ -279,7 +319,8 @@ class ChunkStep:
         adapter = self._adapter()
         with self._paced(adapter.request_cost(chunk, "check")):
             count(Metric.CHUNK_CHECKS)
-            outcome = adapter.check(progress.vendor_ref, chunk, adapter.parse_options(vendor_options(job.options)))
+            self.options = adapter.parse_options(vendor_options(job.options))
+            outcome = adapter.check(progress.vendor_ref, chunk, self.options)
         return self._progress(outcome, polls=progress.polls + 1)
 
     def throttled(self, throttled: Throttled) -> ChunkProgress:
@@ -353,7 +394,8 @@ class ChunkStep:
                 key,
                 ChunkResult(chunk_index=self.index, status="failed", reason=reason).model_dump(mode="json"),
             )
-        self.store.settle_chunk(self.job_id, self.index, credits=0, failed=True)
+        ledger = SendLedger(self.settings.jobs_table, self.job_id, self.index).get()
+        self._settle(credits=0, failed=True, held=ledger is not None and ledger.state != "released")
         if not (error and error.get("Error") == JobStopped.__name__):  # never sent: the job stopped (a cancel)
             count(Metric.CHUNKS_ABANDONED)
         return ChunkProgress(status="failed", reason=reason)
@@ -438,6 +480,8 @@ class ChunkStep:
     def _store_result(self, outcome: ChunkOutcome) -> None:
         index = self.index
         failed = outcome.status == "failed"
+        if outcome.results:
+            price_model(self.vendor).attribute(outcome.results, outcome.credits, self._options())
         result = ChunkResult(
             chunk_index=index,
             status="failed" if failed else "done",
@@ -448,7 +492,7 @@ class ChunkStep:
         storage.put_json(
             self.settings.data_bucket, layout.chunk_result_key(self.job_id, index), result.model_dump(mode="json")
         )
-        self.store.settle_chunk(self.job_id, index, credits=outcome.credits, failed=failed)
+        self._settle(credits=outcome.credits, failed=failed)
 
     def _next_wait(self, hint: float | None, polls: int) -> int:
         """The vendor's estimate when it gives one, else a growing backoff; jittered, capped."""
@@ -473,6 +517,12 @@ class ChunkStep:
                 f"({progress.polls} checks over {progress.elapsed_seconds}s)"
             )
         return "the chunk was not processed"
+
+    def _options(self) -> VendorOptions:
+        if self.options is None:
+            job = self.store.require(self.job_id)
+            self.options = self._adapter().parse_options(vendor_options(job.options))
+        return self.options
 
     def _chunk(self) -> Chunk:
         return self.batch.chunk(self.index)

@@ -120,10 +120,12 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         status = JobStatus.CANCELLED
     elif reason is not None:
         status = JobStatus.FAILED
-    elif counts[RowStatus.ERROR]:
+    elif counts[RowStatus.ERROR] or counts[RowStatus.SKIPPED]:
         status = JobStatus.PARTIAL
     else:
         status = JobStatus.SUCCEEDED
+    if reason is None and counts[RowStatus.SKIPPED] and tally is not None:
+        reason = _skipped_reason(tally, counts[RowStatus.SKIPPED])  # PARTIAL, saying why rows were not sent
     finished_at = now_iso()
     summary = {
         "job_id": job.job_id,
@@ -134,6 +136,10 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "counts": {s.value: counts.get(s.value, 0) for s in RowStatus},
         "credits": credits,
         "credits_unit": adapter.credits_unit,
+        "credits_by_vendor": {job.vendor.value: credits},
+        "credits_per_matched_row": round(credits / matched, 4) if (matched := counts[RowStatus.MATCHED]) else None,
+        "max_credits": job.options.get("max_credits"),
+        "skipped_rows": counts[RowStatus.SKIPPED],
         "chunks": {"total": job.chunks_total or 0, "failed": job.chunks_failed},
         "options": job.options,
         # Each input column and the field read from it (none: ignored); ties: columns naming one field, and which
@@ -159,6 +165,8 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         finished_at=finished_at,
         counts=summary["counts"],
         credits=credits,
+        credits_by_vendor=summary["credits_by_vendor"],
+        **({"credits_per_matched_row": summary["credits_per_matched_row"]} if matched else {}),
         **({"error": reason} if reason else {}),
     )
     ended = store.require(job.job_id)
@@ -167,6 +175,12 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         _announce(store, ended, settings)
         _delete_working_files(ended, settings)
     return ended
+
+
+def _skipped_reason(tally: RowTally, skipped: int) -> str:
+    """Why rows were not sent, in the budget's own words ("credit budget of 500 reached")."""
+    budgets = sorted({r.reason for r in tally.reasons.values() if r.status == RowStatus.SKIPPED})
+    return f"{skipped} rows not sent: {'; '.join(budgets) or 'a credit budget was reached'}"
 
 
 def _delete_working_files(job: Job, settings: Settings) -> None:
@@ -388,6 +402,8 @@ def _row_outcome(
         twin = entry["twin"]
         status, reason, result = twins.answer(twin)
         detail = f"{status.value}: {reason}" if reason else status.value
+        if status == RowStatus.SKIPPED:  # a twin never sent (a budget had no room): nor was its duplicate
+            return RowStatus.SKIPPED, reason, result, twin
         duplicate = RowStatus.ERROR if status == RowStatus.ERROR else RowStatus.DUPLICATE
         return duplicate, f"same request as row {twin} ({detail})", result, twin
     row = entry["row"]
@@ -405,6 +421,8 @@ def _answer(
         return RowStatus.ERROR, (f"not processed: {job_error}" if job_error else "not processed"), None
     if found.status == "failed":
         return RowStatus.ERROR, found.reason, None
+    if found.status == "skipped":
+        return RowStatus.SKIPPED, found.reason, None
     if (result := found.results.get(ref)) is None:
         return RowStatus.ERROR, "the vendor's answer left this row out", None
     return RowStatus(result.status), result.reason, result

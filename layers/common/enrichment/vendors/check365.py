@@ -101,7 +101,7 @@ class Check365Adapter(VendorAdapter):
     vendor = Vendor.CHECK365
     input_fields = ("email",)
     # The verdict reads as result_email_status (valid, invalid, risky, unknown); Check365's word beside it.
-    result_columns = (*EMAIL_COLUMNS, *VERIFICATION_COLUMNS)
+    result_columns = (*EMAIL_COLUMNS, *VERIFICATION_COLUMNS, "result_credits")
     credits_unit = "Check365 credits"
     options_model = Check365Options
     can_find_submission = True  # the job_id is ours: a lost upload is looked up by it

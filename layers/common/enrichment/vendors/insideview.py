@@ -157,6 +157,7 @@ class InsideViewAdapter(VendorAdapter):
         "result_full_name",
         "result_linkedin_url",
         "result_company_name",
+        "result_credits",
     )
     credits_unit = "InsideView credits"
     options_model = InsideViewOptions

@@ -119,7 +119,13 @@ _QUOTAS = (("hourly", re.compile(r"\bhour(ly)?\b", re.I)), ("daily", re.compile(
 class PubrioAdapter(VendorAdapter):
     vendor = Vendor.PUBRIO
     input_fields = ("people_search_id",)
-    result_columns = (*EMAIL_COLUMNS, "result_other_emails", *PHONE_COLUMNS, "result_other_phones")
+    result_columns = (
+        *EMAIL_COLUMNS,
+        "result_other_emails",
+        *PHONE_COLUMNS,
+        "result_other_phones",
+        "result_credits",
+    )
     credits_unit = "Pubrio credits"
     options_model = PubrioOptions
 

@@ -94,7 +94,14 @@ def test_a_job_with_every_outcome_counts_charts_and_explains_it():
         summary(status="PARTIAL", counts=counts_of(tally), credits=3.0, options={"allow_resend": True}), tally
     )
     assert_self_contained(page)
-    assert bars(page, "outcomes") == {"matched": 3, "not_matched": 0, "invalid_input": 3, "duplicate": 0, "error": 1}
+    assert bars(page, "outcomes") == {
+        "matched": 3,
+        "not_matched": 0,
+        "invalid_input": 3,
+        "duplicate": 0,
+        "error": 1,
+        "skipped": 0,
+    }
     assert bars(page, "emails") == {"valid": 1, "invalid": 1, "risky": 1, "unknown": 0}
     assert "<svg" in page and "Rows by outcome" in page and "Emails by status" in page
     assert "PARTIAL" in page and "1 row got no answer from the vendor" in page

@@ -113,6 +113,7 @@ def test_rows_are_answered_from_batch_results_each_read_once(emulated_aws, s3_re
         "invalid_input": 0,
         "duplicate": 0,
         "error": 0,
+        "skipped": 0,
     }
     assert ended.credits == 20
     gets = s3_requests.of("GetObject")
