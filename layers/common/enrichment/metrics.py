@@ -47,6 +47,7 @@ class Metric(StrEnum):
     CHUNKS_ABANDONED = "ChunksAbandoned"
     RESUBMITS_REFUSED = "ResubmitsRefused"
     OUT_OF_CREDITS_STOPS = "OutOfCreditsStops"
+    ANSWERS_CACHED = "AnswersCached"  # answers written to the result cache, for later jobs
     # Webhook, Sweeper, Ingest: dimension service.
     WEBHOOK_DELIVERIES = "WebhookDeliveries"
     WEBHOOK_DELIVERY_FAILURES = "WebhookDeliveryFailures"

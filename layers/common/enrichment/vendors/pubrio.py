@@ -122,6 +122,9 @@ class PubrioAdapter(VendorAdapter):
     result_columns = (*EMAIL_COLUMNS, "result_other_emails", *PHONE_COLUMNS, "result_other_phones")
     credits_unit = "Pubrio credits"
     options_model = PubrioOptions
+    # The contact types asked for are what is unlocked (documented). profile_id names the workspace whose credits
+    # pay, not what is asked: left out (inferred: Pubrio documents no difference in the answer by profile).
+    answer_options = ("contact_types",)
 
     @classmethod
     def validate(cls, fields: Mapping[str, str]) -> str | None:
