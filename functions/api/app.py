@@ -40,6 +40,8 @@ from enrichment.jobs.api_models import (
     MAX_BODY_BYTES,
     PAGE_POSITION_PATTERN,
     BodyTooLarge,
+    CachePurge,
+    CachePurged,
     ErrorBody,
     JobCreated,
     JobPage,
@@ -71,6 +73,7 @@ from enrichment.jobs.store import JobStore, UnreadableJob
 from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.options import options_as_stored
 from enrichment.pipeline.preview import InputPreview
+from enrichment.pipeline.result_cache import PurgeRequest, purge
 from enrichment.settings import Settings
 from enrichment.tracing import Tracer
 
@@ -128,6 +131,7 @@ def serve_swagger() -> None:
                 Tag(name="jobs", description="create (or preview), list, show and cancel jobs; their results"),
                 Tag(name="uploads", description="upload a file too large to send inline"),
                 Tag(name="vendors", description="whether a vendor takes the stack's credentials"),
+                Tag(name="cache", description="the result cache across jobs (admins only)"),
             ],
         )
         _swagger_served = True
@@ -137,6 +141,7 @@ def serve_swagger() -> None:
 
 ERRORS = {
     400: "the body is not UTF-8 JSON (or holds NaN, Infinity or text that is not Unicode)",
+    403: "only admins (sessions of the stack's admin role) may do this",
     404: "no such job (or one another principal created: only its owner and admins see it)",
     409: "the job is in the wrong state for this",
     413: f"the body is larger than {MAX_BODY_BYTES:,} bytes",
@@ -224,6 +229,11 @@ def unexpected(error: Exception) -> Response:
     logger.exception("the request failed")
     request_id = app.lambda_context.aws_request_id if getattr(app, "lambda_context", None) else "unknown"
     return error_response(500, f"the API failed unexpectedly; it is logged under request id {request_id}")
+
+
+class ForbiddenError(ServiceError):
+    def __init__(self, message: str) -> None:
+        super().__init__(403, message)
 
 
 class ConflictError(ServiceError):
@@ -463,6 +473,33 @@ def get_vendor_access(vendor: Vendor) -> AccessCheck:
     return vendor_access(vendor, Settings.load())
 
 
+@app.post(
+    "/cache/purge",
+    operation_id="purgeCache",
+    summary="Delete result cache entries: by vendor, by age, or one person's (a data subject request); admins only",
+    tags=["cache"],
+    responses=answer(200, CachePurged, "what was deleted; a next_token when the purge stopped early")
+    | errors(400, 403, 413, 415),
+)
+def purge_cache(request: Annotated[CachePurge, Body(embed=False)]) -> CachePurged:
+    settings = Settings.load()
+    caller = current_caller(settings)
+    if not caller.admin:
+        raise ForbiddenError("only admins (sessions of the stack's admin role) may purge the result cache")
+    purged = purge(
+        settings.result_cache_table,
+        PurgeRequest(
+            vendor=request.vendor,
+            older_than_days=request.older_than_days,
+            subject=request.subject(),
+            start=request.next_token,
+        ),
+        time_left=lambda: app.lambda_context.get_remaining_time_in_millis() / 1000,
+    )
+    logger.info("result cache purged", extra={"deleted": purged.deleted, "by": caller.principal})
+    return CachePurged(deleted=purged.deleted, scanned=purged.scanned, next_token=purged.next_token)
+
+
 # Each path's methods; any other method reaches the function too (the template routes ANY) and is answered 405.
 METHODS = {
     "/uploads": ("POST",),
@@ -471,6 +508,7 @@ METHODS = {
     "/jobs/<job_id>/results": ("GET",),
     "/jobs/<job_id>/cancel": ("POST",),
     "/vendors/<vendor>/access": ("GET",),
+    "/cache/purge": ("POST",),
 }
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY")
 

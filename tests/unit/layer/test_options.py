@@ -52,7 +52,7 @@ def test_a_flag_is_json_true_or_false_from_every_entry_point(given):
             "prospeo",
             {"enrich_mobil": True},
             "enrich_mobil: unknown option; prospeo takes allow_resend, only_verified_email, enrich_mobile, "
-            "only_verified_mobile, columns",
+            "only_verified_mobile, columns, cache_max_age_days",
         ),
         ("pubrio", {"contact_types": ["fax"]}, "contact_types: 'fax' is not one of 'email-work', 'email-personal'"),
         ("pubrio", {"contact_types": "email-work,"}, "contact_types: '' is not one of"),
@@ -61,7 +61,11 @@ def test_a_flag_is_json_true_or_false_from_every_entry_point(given):
         ("pubrio", {"profile_id": "12"}, "profile_id: a JSON number is required"),
         ("pubrio", {"profile_id": 1.5}, "profile_id: Input should be a valid integer"),
         ("check365", {"columns": {"emial": "Email"}}, "columns: 'emial' is not a field; the fields are: first_name"),
-        ("check365", {"x": 1e-200, "": 1}, 'x: unknown option; check365 takes allow_resend, columns; "": unknown'),
+        (
+            "check365",
+            {"x": 1e-200, "": 1},
+            'x: unknown option; check365 takes allow_resend, columns, cache_max_age_days; "": unknown',
+        ),
     ],
 )
 def test_invalid_options_name_the_option_and_what_it_takes(vendor, options, problem):

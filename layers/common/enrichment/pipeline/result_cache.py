@@ -236,7 +236,7 @@ class PurgeRequest(Model):
     vendor: Vendor | None = None
     older_than_days: int | None = None  # entries fetched more than this many days ago
     subject: tuple[str, str] | None = None  # (field, value): one person's entries
-    start: str | None = None  # where a purge cut short goes on (PurgeResult.next_token)
+    start: str | None = None  # where a purge cut short goes on (PurgeResult.next_token: the last key it scanned)
 
 
 class PurgeResult(Model):
@@ -246,7 +246,12 @@ class PurgeResult(Model):
 
 
 def purge(
-    table: str, request: PurgeRequest, *, time_left: Callable[[], float] = lambda: float("inf"), clock=time.time
+    table: str,
+    request: PurgeRequest,
+    *,
+    time_left: Callable[[], float] = lambda: float("inf"),
+    clock: Callable[[], float] = time.time,
+    page_size: int | None = None,
 ) -> PurgeResult:
     """Delete the entries the request names (all of them when it names nothing): a scan with a filter, a page at
     a time, each page's matches deleted (BatchWriteItem). Stops early, with a next_token, when `time_left()` falls
@@ -268,10 +273,12 @@ def purge(
         values[":subject"] = {"S": subject_hash(field, normalized_subject(field, value))}
         conditions.append("contains(#subjects, :subject)")
     kwargs: dict[str, Any] = {"TableName": table, "ProjectionExpression": "#pk", "ExpressionAttributeNames": names}
+    if page_size:
+        kwargs["Limit"] = page_size
     if conditions:
         kwargs["FilterExpression"] = " AND ".join(conditions)
         kwargs["ExpressionAttributeValues"] = values
-    start = json.loads(request.start) if request.start else None
+    start = {"pk": {"S": request.start}} if request.start else None
     deleted = scanned = 0
     while True:
         page = client("dynamodb").scan(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
@@ -284,4 +291,4 @@ def purge(
         if not start:
             return PurgeResult(deleted=deleted, scanned=scanned)
         if time_left() < 10:
-            return PurgeResult(deleted=deleted, scanned=scanned, next_token=json.dumps(start))
+            return PurgeResult(deleted=deleted, scanned=scanned, next_token=start["pk"]["S"])
