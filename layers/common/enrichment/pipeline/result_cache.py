@@ -124,7 +124,8 @@ def iso(epoch: float) -> str:
 
 
 def epoch_of(text: str) -> float:
-    return dt.datetime.fromisoformat(text).timestamp()
+    """An ISO 8601 time (with Z or an offset) in Unix seconds."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 class ResultCache:
@@ -160,7 +161,7 @@ class ResultCache:
         request: dict[str, Any] = {
             self.table: {
                 "Keys": [{"pk": {"S": k}} for k in keys],
-                "ProjectionExpression": "pk, answer, fetched_epoch, expires_at",
+                "ProjectionExpression": "pk, answer, fetched_at, fetched_epoch, expires_at",
             }
         }
         for attempt in range(BATCH_ATTEMPTS):
@@ -170,7 +171,7 @@ class ResultCache:
                 if fetched < oldest or float(item["expires_at"]["N"]) <= now:
                     continue
                 result = RecordResult.model_validate_json(zlib.decompress(item["answer"]["B"]))
-                found[item["pk"]["S"]] = CachedAnswer(result=result, fetched_at=iso(fetched))
+                found[item["pk"]["S"]] = CachedAnswer(result=result, fetched_at=item["fetched_at"]["S"])
             request = answer.get("UnprocessedKeys") or {}
             if not request:
                 return found
@@ -189,10 +190,11 @@ class ResultCache:
 
     # ---- writing ----
 
-    def item(self, answered: Answered, dedupe_key: str, fetched_epoch: float, job_id: str) -> dict[str, Any] | None:
+    def item(self, answered: Answered, dedupe_key: str, fetched_at: str, job_id: str) -> dict[str, Any] | None:
         """The entry of one answer, or None when it is not kept (not a vendor's answer, or too large)."""
         if answered.result.status not in CACHED_STATUSES:
             return None
+        fetched_epoch = epoch_of(fetched_at)
         answer = zlib.compress(answered.result.model_dump_json().encode(), 6)
         if len(answer) > MAX_ANSWER_BYTES:
             return None
@@ -201,6 +203,7 @@ class ResultCache:
             "vendor": {"S": self.vendor.value},
             "scope": {"S": self.scope},
             "answer": {"B": answer},
+            "fetched_at": {"S": fetched_at},  # as the vendor's rows of that job said it (result_fetched_at)
             "fetched_epoch": {"N": str(int(fetched_epoch))},
             "expires_at": {"N": str(int(fetched_epoch + self.retention_days * DAY))},
             "job_id": {"S": job_id},
@@ -212,8 +215,7 @@ class ResultCache:
     def store(self, answers: Iterable[tuple[str, Answered]], fetched_at: str, job_id: str) -> int:
         """Keep each (dedupe key, answer); the number of entries written. Puts are idempotent: the same key
         again replaces its entry."""
-        epoch = epoch_of(fetched_at)
-        items = [i for key, a in answers if (i := self.item(a, key, epoch, job_id)) is not None]
+        items = [i for key, a in answers if (i := self.item(a, key, fetched_at, job_id)) is not None]
         for start in range(0, len(items), PUT_BATCH):
             _batch_write(self.table, [{"PutRequest": {"Item": i}} for i in items[start : start + PUT_BATCH]])
         return len(items)
