@@ -23,7 +23,6 @@ from enrichment.pipeline import row_rules
 from enrichment.vendors import VendorAdapter, adapter_class
 
 SEND = "send"
-CACHED = "cached"  # a plan entry's status set by Prepare: the row is answered from the result cache, not sent
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,6 @@ from enrichment.jobs.service import CANCELLED
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.metrics import job_settled
 from enrichment.models import BatchResult, ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
-from enrichment.pipeline.classify import CACHED
 from enrichment.settings import Settings
 from enrichment.vendors import adapter_class
 
@@ -433,7 +432,7 @@ def _row_outcome(
         duplicate = RowStatus.ERROR if status == RowStatus.ERROR else RowStatus.DUPLICATE
         return duplicate, f"same request as row {twin} ({detail})", result, twin, origin
     row = entry["row"]
-    if planned == CACHED:
+    if planned == layout.CACHED:
         result, fetched_at = cached.answer(row)
         status, reason, origin = RowStatus(result.status), result.reason, Origin(CACHE_SOURCE, fetched_at)
     else:

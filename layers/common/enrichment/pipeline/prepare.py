@@ -29,7 +29,7 @@ from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
 from enrichment.models import Job, Limits, PreparedJob
 from enrichment.options import job_options, vendor_options
-from enrichment.pipeline.classify import CACHED, SEND, RowOutcome, classify_input
+from enrichment.pipeline.classify import SEND, RowOutcome, classify_input
 from enrichment.pipeline.result_cache import GET_BATCH, LOOKUP_THREADS, CachedAnswer, ResultCache, answer_scope
 from enrichment.settings import Settings, SettingsError
 from enrichment.vendors import VendorAdapter, adapter_class
@@ -179,7 +179,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
                 entry = outcome.plan_entry(chunk_size)
                 entry.pop("chunk", None)  # a duplicate is answered from its twin, whatever the twin's chunk
                 if answer is not None:
-                    entry["status"] = CACHED
+                    entry["status"] = layout.CACHED
                     line = {"row": outcome.row, "fetched_at": answer.fetched_at, "result": _from_cache(answer)}
                     cached.write(json.dumps(line, ensure_ascii=False) + "\n")
                     cached_rows += 1

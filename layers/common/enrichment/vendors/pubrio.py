@@ -122,8 +122,8 @@ class PubrioAdapter(VendorAdapter):
     result_columns = (*EMAIL_COLUMNS, "result_other_emails", *PHONE_COLUMNS, "result_other_phones")
     credits_unit = "Pubrio credits"
     options_model = PubrioOptions
-    # The contact types asked for are what is unlocked (documented). profile_id names the workspace whose credits
-    # pay, not what is asked: left out (inferred: Pubrio documents no difference in the answer by profile).
+    # The contact types asked for are what is unlocked (documented). profile_id names the workspace the request is
+    # tracked and charged to (documented), not what is asked: left out (inferred: no difference in the answer).
     answer_options = ("contact_types",)
 
     @classmethod
