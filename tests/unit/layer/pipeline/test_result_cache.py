@@ -176,3 +176,41 @@ def test_a_purge_cut_short_goes_on_from_its_token(table):
             break
     assert deleted == 30 and calls > 1
     assert _count(table) == 0
+
+
+def _settled_chunk_step(settings, table: str):
+    from enrichment.models import BatchRef, BatchTask, Chunk, Record
+    from enrichment.pipeline.chunks import BatchStep, ChunkStep
+
+    settings = settings.model_copy(update={"result_cache_table": table})
+    task = BatchTask(action="advance", job_id="job-7", batch=BatchRef(batch_index=0, batch_key="k", chunk_indexes=[0]))
+    batch = BatchStep(task, Vendor.CHECK365, settings, time_left=lambda: 60)
+    records = [Record(ref=str(i), fields={"email": f"p{i}@example.com"}) for i in (1, 2, 3)]
+    batch._chunks = {0: Chunk(job_id="job-7", chunk_index=0, records=records)}
+    chunk = ChunkStep(batch, 0, None)
+    chunk.options = adapter_class(Vendor.CHECK365).parse_options({})
+    return chunk
+
+
+def test_a_settled_chunk_keeps_its_answers_and_a_cache_that_fails_never_fails_the_chunk(emulated_aws, table):
+    from enrichment.models import ChunkResult
+
+    result = ChunkResult(
+        chunk_index=0,
+        status="done",
+        results={
+            "1": RecordResult(status=RowStatus.MATCHED),
+            "2": RecordResult(status=RowStatus.NOT_MATCHED),
+            "3": RecordResult(status=RowStatus.INVALID_INPUT, reason="the vendor refused it"),  # not kept
+        },
+        answered_at="2026-11-22T09:00:00.000Z",
+    )
+    _settled_chunk_step(emulated_aws, table)._keep_answers(result)
+    items = boto3.client("dynamodb").scan(TableName=table)["Items"]
+    assert sorted(i["fetched_at"]["S"] for i in items) == ["2026-11-22T09:00:00.000Z"] * 2
+    assert {i["job_id"]["S"] for i in items} == {"job-7"}
+    store = cache(table)
+    found = store.lookup([store.key("p1@example.com"), store.key("p2@example.com")], 3650)
+    assert len(found) == 2
+    # A table that cannot be written (here: none) is logged, not raised.
+    _settled_chunk_step(emulated_aws, "no-such-table")._keep_answers(result)
