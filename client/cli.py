@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     access.add_argument("vendor", choices=VENDORS, help="the vendor to check")
     cache = command("cache", "the result cache across jobs (admins only: sign as a session of the admin role)")
-    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cache_commands = cache.add_subparsers(
+        dest="cache_command", required=True, metavar="ACTION", help="what to do with it: purge"
+    )
     purging = cache_commands.add_parser(
         "purge",
         help="delete cache entries: by vendor, by age, or one person's (every vendor and option)",
