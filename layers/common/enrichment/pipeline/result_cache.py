@@ -45,6 +45,7 @@ MAX_ANSWER_BYTES = 350_000
 CACHED_STATUSES = frozenset({RowStatus.MATCHED, RowStatus.NOT_MATCHED})
 DEFAULT_RETENTION_DAYS = 90
 DAY = 86_400
+READ_ATTRIBUTES = ("pk", "answer", "fetched_at", "fetched_epoch", "expires_at")
 
 # The identifiers a purge can name, as the dedupe keys normalize them (vendors/*.dedupe_key).
 SUBJECT_FIELDS = ("email", "linkedin_url", "person_id", "contact_id", "people_search_id", "name")
@@ -161,7 +162,9 @@ class ResultCache:
         request: dict[str, Any] = {
             self.table: {
                 "Keys": [{"pk": {"S": k}} for k in keys],
-                "ProjectionExpression": "pk, answer, fetched_at, fetched_epoch, expires_at",
+                # Names, not words: DynamoDB reserves hundreds of words, and an attribute named like one fails.
+                "ProjectionExpression": ", ".join(f"#{a}" for a in READ_ATTRIBUTES),
+                "ExpressionAttributeNames": {f"#{a}": a for a in READ_ATTRIBUTES},
             }
         }
         for attempt in range(BATCH_ATTEMPTS):
