@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "common"
 BUCKET = "bench-data"
 JOBS_TABLE = "bench-jobs"
+RESULT_CACHE_TABLE = "bench-result-cache"  # empty: every row is looked up and missed, then sent (Prepare's worst case)
 SIZES = (10_000, 100_000, 1_000_000)
 COLUMNS = ("step", "rows", "wall_s", "peak_rss_mb", "s3_requests", "s3_requests_per_row")
 # Objects bigger than this are kept on disk by moto rather than in this process's memory.
@@ -88,13 +89,14 @@ def _emulated_aws() -> Iterator[dict[str, str]]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
     from bench.moto_server import moto_server
-    from localrt.template import jobs_table
+    from localrt.template import jobs_table, result_cache_table
 
     sys.path.insert(0, str(LAYER))
     environment = {
         "DATA_BUCKET": BUCKET,
         "JOBS_TABLE": JOBS_TABLE,
         "IDEMPOTENCY_TABLE": "bench-idempotency",
+        "RESULT_CACHE_TABLE": RESULT_CACHE_TABLE,
         "VENDOR_FUNCTIONS": json.dumps({"prospeo": "arn:aws:lambda:us-east-1:123456789012:function:prospeo"}),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -104,6 +106,7 @@ def _emulated_aws() -> Iterator[dict[str, str]]:
 
         aws.client("s3").create_bucket(Bucket=BUCKET)
         aws.client("dynamodb").create_table(**jobs_table(JOBS_TABLE))
+        aws.client("dynamodb").create_table(**result_cache_table(RESULT_CACHE_TABLE))
         yield env
 
 

@@ -119,6 +119,17 @@ class JobsApi:
     def cancel(self, job_id: str, *, hard: bool = False) -> dict[str, Any]:
         return self._call("POST", f"/jobs/{job_id}/cancel", params={"hard": "true"} if hard else None)
 
+    def purge_cache(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /cache/purge until it is over (a purge that stops early gives a next_token to go on from)."""
+        total = {"deleted": 0, "scanned": 0}
+        while True:
+            answer = self._call("POST", "/cache/purge", json=body)
+            total["deleted"] += answer["deleted"]
+            total["scanned"] += answer["scanned"]
+            if not answer.get("next_token"):
+                return total
+            body = {**body, "next_token": answer["next_token"]}
+
     def vendor_access(self, vendor: str) -> dict[str, Any]:
         return self._call("GET", f"/vendors/{vendor}/access")
 

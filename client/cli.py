@@ -205,6 +205,24 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_argument("vendor", choices=VENDORS, help="the vendor to check")
     credits = command("credits", "the account's credits by vendor and month (every job's)")
     credits.add_argument("--since", help="the first month, YYYY-MM (default: this month)")
+    cache = command("cache", "the result cache across jobs (admins only: sign as a session of the admin role)")
+    cache_commands = cache.add_subparsers(
+        dest="cache_command", required=True, metavar="ACTION", help="what to do with it: purge"
+    )
+    purging = cache_commands.add_parser(
+        "purge",
+        help="delete cache entries: by vendor, by age, or one person's (every vendor and option)",
+        description="Delete result cache entries matching every filter given; later jobs ask the vendor again. "
+        "One person (a data subject request): --email, --linkedin-url, --person-id, --contact-id, "
+        "--people-search-id or --name. Nothing given: refused, unless --all.",
+        parents=[connection],
+    )
+    purging.add_argument("--vendor", choices=VENDORS, help="only this vendor's entries")
+    purging.add_argument("--older-than", type=int, metavar="DAYS", help="only entries fetched more than DAYS ago")
+    person = purging.add_mutually_exclusive_group()
+    for flag in ("email", "linkedin-url", "person-id", "contact-id", "people-search-id", "name"):
+        person.add_argument(f"--{flag}", metavar="VALUE", help=f"one person's entries, by {flag.replace('-', '_')}")
+    purging.add_argument("--all", action="store_true", help="every entry (when no filter is given)")
     listing = command("list", "jobs, newest first")
     listing.add_argument(
         "--status", choices=sorted(FINAL | {"PENDING", "RUNNING", "FINALIZING"}), help="only jobs of this status"
@@ -300,6 +318,17 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, api: JobsApi)
         return 0 if access["ok"] else 1
     elif args.command == "credits":
         print(credits_text(api.credits(args.since)))
+    elif args.command == "cache":
+        body: dict[str, Any] = {"vendor": args.vendor, "older_than_days": args.older_than}
+        for field in ("email", "linkedin_url", "person_id", "contact_id", "people_search_id", "name"):
+            body[field] = getattr(args, field)
+        body = {k: v for k, v in body.items() if v is not None}
+        if args.all:
+            body["everything"] = True
+        if not body:
+            parser.error("cache purge: name a vendor, --older-than, a person, or --all")
+        purged = api.purge_cache(body)
+        print(f"deleted {purged['deleted']} cache entries (of {purged['scanned']} looked at)")
     elif args.command == "download":
         print(download(api, args.job_id, args.out / args.job_id))
     elif args.command == "list":

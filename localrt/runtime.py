@@ -271,6 +271,18 @@ class LocalRuntime:
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
 
+    @property
+    def result_cache_table(self) -> str:
+        assert self.deployment is not None
+        return self.deployment.resources["ResultCacheTable"]
+
+    def forget_result_cache(self) -> int:
+        """Delete every result cache entry (as `enrich cache purge --all` would): a test starts with none, as it
+        starts with a clean simulator ledger. The number deleted."""
+        from enrichment.pipeline.result_cache import PurgeRequest, purge
+
+        return purge(self.result_cache_table, PurgeRequest()).deleted
+
     def function_name(self, logical_id: str) -> str:
         assert self.deployment is not None
         return self.deployment.resources[logical_id]

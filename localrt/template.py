@@ -173,6 +173,18 @@ def references(value: Any) -> set[str]:
 
 def jobs_table(name: str) -> dict[str, Any]:
     """CreateTable's arguments for a table named `name` shaped as the template's jobs table (keys, indexes)."""
-    properties = load_template(Path(__file__).resolve().parents[1] / "template.yaml")["Resources"]["JobsTable"]
+    return _table_shape("JobsTable", name)
+
+
+def result_cache_table(name: str) -> dict[str, Any]:
+    """CreateTable's arguments for a table named `name` shaped as the template's result cache."""
+    return _table_shape("ResultCacheTable", name)
+
+
+def _table_shape(logical_id: str, name: str) -> dict[str, Any]:
+    properties = load_template(Path(__file__).resolve().parents[1] / "template.yaml")["Resources"][logical_id]
     shape = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
-    return {"TableName": name, **{key: properties["Properties"][key] for key in shape}}
+    return {
+        "TableName": name,
+        **{key: properties["Properties"][key] for key in shape if key in properties["Properties"]},
+    }

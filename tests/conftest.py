@@ -77,6 +77,14 @@ def _metric_set_per_test() -> Iterator[None]:
     metrics.metrics.clear_metrics()
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_answers_from_other_tests(request: pytest.FixtureRequest) -> None:
+    """A test on the local runtime starts with an empty result cache, as with a clean simulator ledger: its jobs ask
+    the vendor unless the test itself ran the same rows before (tests of the cache do)."""
+    if "runtime" in request.fixturenames:
+        request.getfixturevalue("runtime").forget_result_cache()
+
+
 @pytest.fixture(scope="session")
 def runtime() -> Iterator[LocalRuntime]:
     simulators = {

@@ -43,6 +43,8 @@ from enrichment.jobs.api_models import (
     PAGE_POSITION_PATTERN,
     BodyTooLarge,
     CreditTotals,
+    CachePurge,
+    CachePurged,
     ErrorBody,
     JobCreated,
     JobPage,
@@ -76,6 +78,7 @@ from enrichment.models import AccessCheck, JobStatus, Vendor
 from enrichment.options import options_as_stored
 from enrichment.pipeline import budget
 from enrichment.pipeline.preview import InputPreview
+from enrichment.pipeline.result_cache import PurgeRequest, purge
 from enrichment.settings import Settings
 from enrichment.tracing import Tracer
 
@@ -134,6 +137,7 @@ def serve_swagger() -> None:
                 Tag(name="uploads", description="upload a file too large to send inline"),
                 Tag(name="vendors", description="whether a vendor takes the stack's credentials"),
                 Tag(name="credits", description="the account's credits by vendor and month"),
+                Tag(name="cache", description="the result cache across jobs (admins only)"),
             ],
         )
         _swagger_served = True
@@ -143,6 +147,7 @@ def serve_swagger() -> None:
 
 ERRORS = {
     400: "the body is not UTF-8 JSON (or holds NaN, Infinity or text that is not Unicode)",
+    403: "only admins (sessions of the stack's admin role) may do this",
     404: "no such job (or one another principal created: only its owner and admins see it)",
     409: "the job is in the wrong state for this",
     413: f"the body is larger than {MAX_BODY_BYTES:,} bytes",
@@ -230,6 +235,11 @@ def unexpected(error: Exception) -> Response:
     logger.exception("the request failed")
     request_id = app.lambda_context.aws_request_id if getattr(app, "lambda_context", None) else "unknown"
     return error_response(500, f"the API failed unexpectedly; it is logged under request id {request_id}")
+
+
+class ForbiddenError(ServiceError):
+    def __init__(self, message: str) -> None:
+        super().__init__(403, message)
 
 
 class ConflictError(ServiceError):
@@ -488,6 +498,31 @@ def get_credits(
     budgets = {v.value: amount for v, amount in settings.monthly_credit_budgets.items()}
     months = budget.month_totals(settings.jobs_table, first, budgets)
     return CreditTotals(since=first, months=[VendorMonthCredits(**m.model_dump()) for m in months])
+@app.post(
+    "/cache/purge",
+    operation_id="purgeCache",
+    summary="Delete result cache entries: by vendor, by age, or one person's (a data subject request); admins only",
+    tags=["cache"],
+    responses=answer(200, CachePurged, "what was deleted; a next_token when the purge stopped early")
+    | errors(400, 403, 413, 415),
+)
+def purge_cache(request: Annotated[CachePurge, Body(embed=False)]) -> CachePurged:
+    settings = Settings.load()
+    caller = current_caller(settings)
+    if not caller.admin:
+        raise ForbiddenError("only admins (sessions of the stack's admin role) may purge the result cache")
+    purged = purge(
+        settings.result_cache_table,
+        PurgeRequest(
+            vendor=request.vendor,
+            older_than_days=request.older_than_days,
+            subject=request.subject(),
+            start=request.next_token,
+        ),
+        time_left=lambda: app.lambda_context.get_remaining_time_in_millis() / 1000,
+    )
+    logger.info("result cache purged", extra={"deleted": purged.deleted, "by": caller.principal})
+    return CachePurged(deleted=purged.deleted, scanned=purged.scanned, next_token=purged.next_token)
 
 
 # Each path's methods; any other method reaches the function too (the template routes ANY) and is answered 405.
@@ -499,6 +534,7 @@ METHODS = {
     "/jobs/<job_id>/cancel": ("POST",),
     "/vendors/<vendor>/access": ("GET",),
     "/credits": ("GET",),
+    "/cache/purge": ("POST",),
 }
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY")
 

@@ -489,7 +489,7 @@ def test_a_stored_job_this_version_cannot_read_leaves_the_listing_working(http, 
 def test_every_route_is_tagged_and_documents_each_status_with_its_error_body(http):
     spec = http.get("/swagger", params={"format": "json"}).json()
     assert spec["servers"] == [{"url": "/v1"}]  # relative: the local server and a deployed stage alike
-    assert {t["name"] for t in spec["tags"]} == {"jobs", "uploads", "vendors", "credits"}
+    assert {t["name"] for t in spec["tags"]} == {"jobs", "uploads", "vendors", "credits", "cache"}
     error_body = spec["components"]["schemas"]["ErrorBody"]
     assert set(error_body["required"]) == {"statusCode", "message"}
     expected = {
@@ -501,11 +501,12 @@ def test_every_route_is_tagged_and_documents_each_status_with_its_error_body(htt
         ("post", "/jobs/{job_id}/cancel"): {"202", "404", "409", "422", "500"},
         ("get", "/vendors/{vendor}/access"): {"200", "422", "500"},
         ("get", "/credits"): {"200", "422", "500"},
+        ("post", "/cache/purge"): {"200", "400", "403", "413", "415", "422", "500"},
     }
     documented = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
     assert set(documented) == set(expected)
     for route, operation in documented.items():
-        assert operation["tags"] and operation["tags"][0] in {"jobs", "uploads", "vendors", "credits"}, route
+        assert operation["tags"] and operation["tags"][0] in {"jobs", "uploads", "vendors", "credits", "cache"}, route
         assert set(operation["responses"]) == expected[route], route
         for status, response in operation["responses"].items():
             if status >= "400":

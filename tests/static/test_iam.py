@@ -19,6 +19,7 @@ RESOURCES = TEMPLATE["Resources"]
 BUCKET = "arn:aws:s3:::stack-data-123456789012-us-east-1"
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/JobsTable"
 IDEMPOTENCY = "arn:aws:dynamodb:us-east-1:123456789012:table/IdempotencyTable"
+CACHE = "arn:aws:dynamodb:us-east-1:123456789012:table/ResultCacheTable"
 BROAD_TEMPLATES = {"S3CrudPolicy", "S3ReadPolicy", "S3WritePolicy", "S3FullAccessPolicy", "DynamoDBCrudPolicy"}
 JOB = "jobs/job-0123/"
 
@@ -33,6 +34,7 @@ VENDOR_USES = [
     ("dynamodb:PutItem", TABLE),  # pacing items, the chunk's settled marker (in a transaction)
     ("dynamodb:UpdateItem", TABLE),  # send ledger, job counters, stop flag, credit reservations, monthly totals
     ("dynamodb:Query", TABLE),  # the pacing items
+    ("dynamodb:BatchWriteItem", CACHE),  # a settled chunk's answers into the result cache
 ]
 USES: dict[str, list[tuple[str, str]]] = {
     "IngestFunction": [
@@ -59,6 +61,7 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("s3:AbortMultipartUpload", f"{BUCKET}/{JOB}prepared/rows.jsonl"),
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:BatchGetItem", CACHE),  # rows answered from the result cache
     ],
     "FinalizeFunction": [
         ("s3:ListBucket", BUCKET),
@@ -88,6 +91,8 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:Query", f"{TABLE}/index/ByStatus"),
         ("dynamodb:Query", TABLE),  # GET /credits: the monthly totals (pipeline/budget.py)
         ("dynamodb:DeleteItem", IDEMPOTENCY),
+        ("dynamodb:Scan", CACHE),  # POST /cache/purge
+        ("dynamodb:BatchWriteItem", CACHE),
     ],
     "ScheduleFunction": [
         ("s3:GetObject", f"{BUCKET}/schedules/weekly-revalidation.csv"),
@@ -116,8 +121,16 @@ NEVER: dict[str, list[tuple[str, str]]] = {
         ("s3:PutObject", f"{BUCKET}/{JOB}chunks/000000.json"),
         ("dynamodb:Scan", TABLE),
         ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:Scan", CACHE),
+        ("dynamodb:BatchGetItem", CACHE),
     ],
-    "PrepareFunction": [("s3:DeleteObject", f"{BUCKET}/{JOB}input.csv"), ("s3:PutObject", f"{BUCKET}/{JOB}output/x")],
+    "PrepareFunction": [
+        ("s3:DeleteObject", f"{BUCKET}/{JOB}input.csv"),
+        ("s3:PutObject", f"{BUCKET}/{JOB}output/x"),
+        ("dynamodb:BatchWriteItem", CACHE),
+        ("dynamodb:Scan", CACHE),
+    ],
+    "FinalizeFunction": [("dynamodb:BatchGetItem", CACHE), ("dynamodb:BatchWriteItem", CACHE)],
     "IngestFunction": [("s3:GetObject", f"{BUCKET}/{JOB}output/results.csv"), ("dynamodb:Scan", TABLE)],
     "WebhookFunction": [("s3:GetObject", f"{BUCKET}/{JOB}output/results.csv")],
     "JobStateMachine": [("dynamodb:PutItem", TABLE), ("s3:GetObject", f"{BUCKET}/{JOB}input.csv")],
@@ -128,7 +141,7 @@ def _text(value: Any) -> str:
     """A policy value as an ARN pattern, the stack's names filled in."""
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         logical_id = value["Fn::GetAtt"][0] if isinstance(value["Fn::GetAtt"], list) else value["Fn::GetAtt"]
-        return {"JobsTable.Arn": TABLE, "IdempotencyTable.Arn": IDEMPOTENCY}.get(
+        return {"JobsTable.Arn": TABLE, "IdempotencyTable.Arn": IDEMPOTENCY, "ResultCacheTable.Arn": CACHE}.get(
             logical_id if "." in str(logical_id) else f"{logical_id}.Arn", f"<{logical_id}>"
         )
     if isinstance(value, dict) and "Fn::Sub" in value:

@@ -49,6 +49,7 @@ class Metric(StrEnum):
     RESUBMITS_REFUSED = "ResubmitsRefused"
     OUT_OF_CREDITS_STOPS = "OutOfCreditsStops"
     CHUNKS_SKIPPED = "ChunksSkipped"  # not sent: a credit budget had no room
+    ANSWERS_CACHED = "AnswersCached"  # answers written to the result cache, for later jobs
     # Webhook, Sweeper, Ingest: dimension service.
     WEBHOOK_DELIVERIES = "WebhookDeliveries"
     WEBHOOK_DELIVERY_FAILURES = "WebhookDeliveryFailures"

@@ -155,6 +155,8 @@ class ChunkResult(Model):
     reason: str | None = None
     credits: float = 0
     results: dict[str, RecordResult] = {}
+    # When the vendor's answer arrived (ISO 8601, UTC): the rows' result_fetched_at, and their cache entries'.
+    answered_at: str | None = None
 
 
 class BatchResult(Model):

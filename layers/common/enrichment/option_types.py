@@ -23,7 +23,7 @@ Flag = Annotated[bool, Strict(), Field(description="true or false (JSON booleans
 OptionText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_OPTION_TEXT)]
 
 
-def _a_number(value: Any) -> Any:
+def a_number(value: Any) -> Any:
     # A JSON integer may be written 12.0 (JSON Schema's "integer" takes it); text and booleans are not numbers.
     if isinstance(value, (str, bool)):
         raise ValueError("a JSON number is required")
@@ -31,7 +31,7 @@ def _a_number(value: Any) -> Any:
 
 
 # JSON numbers are exact in every client up to 2**53 - 1, and DynamoDB holds them as they are.
-OptionInteger = Annotated[int, Interval(ge=1, le=2**53 - 1), BeforeValidator(_a_number)]
+OptionInteger = Annotated[int, Interval(ge=1, le=2**53 - 1), BeforeValidator(a_number)]
 
 
 def _split_commas(value: Any) -> Any:

@@ -13,17 +13,20 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from annotated_types import Interval
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
 from enrichment.errors import BadInput
 from enrichment.models import CANONICAL_FIELDS, Model, Vendor
-from enrichment.option_types import MAX_OPTION_TEXT, OptionInteger, OptionText
+from enrichment.option_types import MAX_OPTION_TEXT, OptionInteger, OptionText, a_number
 from enrichment.vendors import adapter_class
 
 COLUMNS_EXAMPLE = '{"email": "Work Email 2", "company_name": "Account"}'
+DEFAULT_CACHE_AGE_DAYS = 30
+MAX_CACHE_AGE_DAYS = 365
 CanonicalField = Literal[CANONICAL_FIELDS]  # type: ignore[valid-type]
 
 
@@ -37,6 +40,12 @@ class JobOptions(Model, extra="forbid"):
         default=None,
         description="the most credits the job may spend: each chunk's worst case is reserved before it is sent, "
         "and a chunk that does not fit is not sent (its rows end skipped)",
+    )
+    cache_max_age_days: Annotated[int, Interval(ge=0, le=MAX_CACHE_AGE_DAYS), BeforeValidator(a_number)] = Field(
+        default=DEFAULT_CACHE_AGE_DAYS,
+        description="rows the vendor answered within this many days (in any job) are answered from the result cache: "
+        f"no vendor call, no credit; 0 turns the cache off for the job (default {DEFAULT_CACHE_AGE_DAYS}, "
+        f"at most {MAX_CACHE_AGE_DAYS})",
     )
 
 

@@ -133,6 +133,9 @@ class Settings(Model):
     data_bucket: str
     jobs_table: str
     idempotency_table: str
+    # The result cache across jobs (pipeline/result_cache.py) and how long an entry is kept (its TTL).
+    result_cache_table: str = ""
+    result_cache_days: int = Field(default=90, ge=1)
     state_machine_arn: str = ""
     finalize_function: str = ""
     event_bus: str = ""
@@ -154,6 +157,8 @@ class Settings(Model):
                 data_bucket=env["DATA_BUCKET"],
                 jobs_table=env["JOBS_TABLE"],
                 idempotency_table=env["IDEMPOTENCY_TABLE"],
+                result_cache_table=env.get("RESULT_CACHE_TABLE", ""),
+                result_cache_days=env.get("RESULT_CACHE_DAYS") or 90,
                 state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
                 finalize_function=env.get("FINALIZE_FUNCTION", ""),
                 event_bus=env.get("EVENT_BUS_NAME", ""),

@@ -28,6 +28,16 @@ def twins_key(job_id: str) -> str:
     return f"jobs/{job_id}/prepared/twins.txt"
 
 
+# A plan entry's status set by Prepare: the row is answered from the result cache (its line in cached_key), not sent.
+CACHED = "cached"
+
+
+def cached_key(job_id: str) -> str:
+    """The rows answered from the result cache, one JSON line each ({"row", "fetched_at", "result"}) in row order:
+    written by Prepare with the plan, read by Finalize alongside it."""
+    return f"jobs/{job_id}/prepared/cached.jsonl"
+
+
 def batch_key(job_id: str, index: int) -> str:
     """A Map item's chunks, written by Prepare in one object (a ChunkBatch)."""
     return f"jobs/{job_id}/chunks/{index:06d}.json"

@@ -12,7 +12,18 @@ from typing import Any
 from enrichment.models import RecordResult, RowStatus
 
 # Every row has these, whatever the vendor.
-ROW_COLUMNS = ("result_status", "result_reason", "result_vendor", "result_duplicate_of")
+# result_source: who answered the row: the vendor's name (in this job), `cache` (the result cache: an answer the
+# vendor gave an earlier job), empty when nobody did (invalid input, an error); result_fetched_at: when that answer
+# was given (ISO 8601, UTC). A duplicate carries its twin's.
+ROW_COLUMNS = (
+    "result_status",
+    "result_reason",
+    "result_vendor",
+    "result_duplicate_of",
+    "result_source",
+    "result_fetched_at",
+)
+CACHE_SOURCE = "cache"
 # Groups of result columns; each vendor's adapter names those it can fill (`result_columns`).
 EMAIL_COLUMNS = ("result_email", "result_email_type", "result_email_status", "result_email_vendor_status")
 PHONE_COLUMNS = ("result_phone", "result_phone_type", "result_phone_status", "result_phone_vendor_status")
@@ -69,7 +80,13 @@ def _others(items: list[Any]) -> str:
 
 
 def result_cells(
-    status: RowStatus, reason: str | None, vendor: str, result: RecordResult | None, duplicate_of: int | None
+    status: RowStatus,
+    reason: str | None,
+    vendor: str,
+    result: RecordResult | None,
+    duplicate_of: int | None,
+    source: str | None = None,
+    fetched_at: str | None = None,
 ) -> dict[str, str]:
     r = result or RecordResult(status=RowStatus.ERROR)
     email = r.emails[0] if r.emails else None
@@ -80,6 +97,8 @@ def result_cells(
         "result_reason": reason or "",
         "result_vendor": vendor,
         "result_duplicate_of": str(duplicate_of or ""),
+        "result_source": source or "",
+        "result_fetched_at": fetched_at or "",
         "result_email": email.value if email else "",
         "result_email_type": (email.type or "") if email else "",
         "result_email_status": (email.status or "") if email else "",

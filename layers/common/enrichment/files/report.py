@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from enrichment.files.output import ROW_COLUMNS
+from enrichment.files.output import CACHE_SOURCE, ROW_COLUMNS
 from enrichment.models import ContactStatus, JobStatus, RowStatus
 from enrichment.pipeline.row_rules import reason_kind
 
@@ -66,10 +66,13 @@ class RowTally:
         self.filled: Counter[str] = Counter()
         self.grades: dict[str, Counter[str]] = {c: Counter() for c in GRADED_COLUMNS if c in self.columns}
         self.reasons: dict[tuple[str, str], ReasonCount] = {}
+        self.cached = 0  # rows answered from the result cache (their duplicates are counted as duplicates)
 
     def add(self, row: int, cells: Mapping[str, str]) -> None:
         status = cells["result_status"]
         self.counts[status] += 1
+        if cells.get("result_source") == CACHE_SOURCE and status != RowStatus.DUPLICATE:
+            self.cached += 1
         for column in self.columns:
             if cells.get(column):
                 self.filled[column] += 1
@@ -241,6 +244,11 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
                 "of the rows sent (not invalid, not duplicates)",
             ),
             _figure("Credits spent", _number(credits), str(unit)),
+            _figure(
+                "Answered from the cache",
+                _number(int(summary.get("cached_rows") or 0)),
+                "rows: no vendor call, no credit",
+            ),
             _figure(
                 "Credits per matched row",
                 _number(credits / matched) if matched else "–",

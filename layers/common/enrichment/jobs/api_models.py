@@ -11,6 +11,7 @@ import json
 import math
 from typing import Annotated, Any, Literal, Union
 
+from annotated_types import Interval
 from pydantic import (
     ConfigDict,
     Field,
@@ -24,6 +25,7 @@ from pydantic import (
 from enrichment.models import Job, Model, Vendor
 from enrichment.option_types import MAX_OPTION_TEXT, Flag
 from enrichment.options import option_problems, options_model
+from enrichment.pipeline.result_cache import SUBJECT_FIELDS, normalized_subject
 
 MAX_BODY_BYTES = 2_000_000  # a request body; a larger file goes through POST /uploads
 MAX_INLINE_RECORDS = 1000
@@ -288,6 +290,66 @@ def page_position(token: str) -> tuple[str, str]:
 class JobPage(Model):
     jobs: list[JobView]
     next_token: str | None = Field(description="pass as next_token for the next page; null on the last")
+
+
+PURGE_POSITION_PATTERN = r"^[a-z0-9]{1,20}#[0-9a-f]{64}$"  # where a purge stopped: a cache entry's key
+
+
+class CachePurge(Model, extra="forbid"):
+    """Which result cache entries to delete: those matching every field given (none given: all of them)."""
+
+    vendor: Vendor | None = Field(default=None, description="only this vendor's entries")
+    older_than_days: Annotated[int, Interval(ge=0, le=100_000)] | None = Field(
+        default=None, description="only entries the vendor gave more than this many days ago"
+    )
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = Field(
+        default=None, description="one person's entries: those whose request named this email (any vendor, any options)"
+    )
+    linkedin_url: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = Field(
+        default=None, description="one person's entries, by the LinkedIn URL the request named"
+    )
+    person_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None, description="one person's entries, by Prospeo person_id"
+    )
+    contact_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None, description="one person's entries, by InsideView contact_id"
+    )
+    people_search_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None, description="one person's entries, by Pubrio people_search_id"
+    )
+    name: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(
+        default=None, description="one person's entries, by the full name the request named (any company)"
+    )
+    everything: Flag = Field(default=False, description="true: every entry (when no other field names which)")
+    next_token: Annotated[str, StringConstraints(pattern=PURGE_POSITION_PATTERN)] | None = Field(
+        default=None, description="the next_token of a purge that stopped early: it goes on from there"
+    )
+
+    @model_validator(mode="after")
+    def _one_person(self) -> CachePurge:
+        named = [f for f in SUBJECT_FIELDS if getattr(self, f) is not None]
+        if not (named or self.vendor or self.older_than_days is not None or self.everything):
+            raise ValueError(
+                "name a vendor, an age (older_than_days) or a person, or purge everything (everything: true)"
+            )
+        if len(named) > 1:
+            raise ValueError(f"name one person by one identifier, not {' and '.join(named)}")
+        for field in named:
+            normalized_subject(field, getattr(self, field))  # a ValueError says what is wrong with it
+        return self
+
+    def subject(self) -> tuple[str, str] | None:
+        """The one person named, as (identifier, value)."""
+        named = [(f, v) for f in SUBJECT_FIELDS if (v := getattr(self, f)) is not None]
+        return named[0] if named else None
+
+
+class CachePurged(Model):
+    deleted: int = Field(description="entries deleted by this call")
+    scanned: int = Field(description="entries this call looked at")
+    next_token: str | None = Field(
+        description="not null: the purge stopped early (time); call again with this next_token to go on"
+    )
 
 
 class ResultFiles(Model):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import random
 import time
@@ -41,7 +42,7 @@ from enrichment.errors import (
     caught_message,
 )
 from enrichment.files import layout, storage
-from enrichment.jobs.store import JobStore
+from enrichment.jobs.store import JobStore, now_iso
 from enrichment.metrics import Metric, count
 from enrichment.models import (
     BatchProgress,
@@ -57,9 +58,10 @@ from enrichment.options import vendor_options
 from enrichment.pipeline import budget
 from enrichment.pipeline.budget import BudgetReached
 from enrichment.pipeline.pacing import RateGate
+from enrichment.pipeline.result_cache import Answered, ResultCache, answer_scope
 from enrichment.pipeline.send_ledger import SendLedger
 from enrichment.settings import Settings, VendorSettings
-from enrichment.vendors import ChunkOutcome, VendorAdapter, connect
+from enrichment.vendors import ChunkOutcome, VendorAdapter, adapter_class, connect
 from enrichment.vendors.base import VendorOptions
 from enrichment.vendors.pricing import price_model
 
@@ -69,6 +71,8 @@ SUBMIT_ATTEMPTS = 4
 # state machine costs three transitions ($0.000075), as much as 22 s of a 256 MB vendor function, and the budget is
 # spread by the second, so a batch's requests meet many short waits.
 SHORT_WAIT_SECONDS = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 def run_batch_task(
@@ -317,10 +321,10 @@ class ChunkStep:
             raise ValueError("check needs the progress returned by submit")
         chunk = self._chunk()
         adapter = self._adapter()
+        options = self.options = adapter.parse_options(vendor_options(job.options))
         with self._paced(adapter.request_cost(chunk, "check")):
             count(Metric.CHUNK_CHECKS)
-            self.options = adapter.parse_options(vendor_options(job.options))
-            outcome = adapter.check(progress.vendor_ref, chunk, self.options)
+            outcome = adapter.check(progress.vendor_ref, chunk, options)
         return self._progress(outcome, polls=progress.polls + 1)
 
     def throttled(self, throttled: Throttled) -> ChunkProgress:
@@ -488,11 +492,38 @@ class ChunkStep:
             credits=outcome.credits,
             results=outcome.results,
             reason=outcome.reason if failed else None,
+            answered_at=now_iso(),
         )
         storage.put_json(
             self.settings.data_bucket, layout.chunk_result_key(self.job_id, index), result.model_dump(mode="json")
         )
+        if not failed:
+            self._keep_answers(result)
         self._settle(credits=outcome.credits, failed=failed)
+
+    def _keep_answers(self, result: ChunkResult) -> None:
+        """The chunk's answers into the result cache, for later jobs. Never fails the chunk: its answer is paid for
+        and stored; a cache that could not be written only costs a later job a vendor call."""
+        if not self.settings.result_cache_table or result.answered_at is None:
+            return
+        adapter = adapter_class(self.vendor)
+        cache = ResultCache(
+            self.settings.result_cache_table,
+            self.vendor,
+            answer_scope(adapter.answer_options, self._options()),
+            retention_days=self.settings.result_cache_days,
+        )
+        answers = [
+            (adapter.dedupe_key(record.fields), Answered(record.fields, found))
+            for record in self._chunk().records
+            if (found := result.results.get(record.ref)) is not None
+        ]
+        try:
+            kept = cache.store(answers, result.answered_at, self.job_id)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            logger.warning("answers not cached", extra={"job_id": self.job_id, "error": type(exc).__name__})
+            return
+        count(Metric.ANSWERS_CACHED, kept)
 
     def _next_wait(self, hint: float | None, polls: int) -> int:
         """The vendor's estimate when it gives one, else a growing backoff; jittered, capped."""

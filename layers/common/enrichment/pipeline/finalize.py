@@ -32,7 +32,7 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.retries.standard import (
@@ -48,7 +48,7 @@ from enrichment.errors import BadInput, Transient, caught_message
 from enrichment.files import layout, storage
 from enrichment.files.columns import unique_names
 from enrichment.files.csvio import safe_cell
-from enrichment.files.output import csv_columns, result_cells
+from enrichment.files.output import CACHE_SOURCE, csv_columns, result_cells
 from enrichment.files.reader import InputTable, open_table
 from enrichment.files.report import RowTally, render_report
 from enrichment.files.retention import delete_working_files
@@ -60,6 +60,16 @@ from enrichment.metrics import job_settled
 from enrichment.models import BatchResult, ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
 from enrichment.settings import Settings
 from enrichment.vendors import adapter_class
+
+
+class Origin(NamedTuple):
+    """Who answered a row (result_source: the vendor, or the cache) and when the answer was given."""
+
+    source: str | None
+    fetched_at: str | None
+
+
+NO_ORIGIN = Origin(None, None)
 
 # Longer than the Finalize function's timeout: a claim outlives any finalizer still at work.
 LEASE_SECONDS = 16 * 60
@@ -140,6 +150,8 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "credits_per_matched_row": round(credits / matched, 4) if (matched := counts[RowStatus.MATCHED]) else None,
         "max_credits": job.options.get("max_credits"),
         "skipped_rows": counts[RowStatus.SKIPPED],
+        # Rows answered from the result cache: no vendor call, no credit (their duplicates count as duplicates).
+        "cached_rows": tally.cached if tally is not None else 0,
         "chunks": {"total": job.chunks_total or 0, "failed": job.chunks_failed},
         "options": job.options,
         # Each input column and the field read from it (none: ignored); ties: columns naming one field, and which
@@ -236,6 +248,9 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
     names = unique_names(header)  # two columns named alike stay two columns, in both files
     result_columns = tally.columns
     plan = storage.iter_jsonl(bucket, layout.plan_key(job.job_id))
+    # Jobs prepared before the result cache have no cached file: none of their rows is cached.
+    has_cached = storage.exists(bucket, layout.cached_key(job.job_id))
+    cached = _CachedAnswers(storage.iter_jsonl(bucket, layout.cached_key(job.job_id)) if has_cached else iter(()))
     with (
         _BatchResults(bucket, job.job_id) as results,
         _TwinAnswers(storage.iter_lines(bucket, layout.twins_key(job.job_id))) as twins,
@@ -245,8 +260,8 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
         writer = csv.writer(csv_out, lineterminator="\r\n")
         writer.writerow([safe_cell(name) for name in names] + list(result_columns))
         for (number, cells), entry in _aligned(rows, plan):
-            status, reason, result, twin = _row_outcome(entry, results, twins, job_error)
-            out = result_cells(status, reason, job.vendor.value, result, twin)
+            status, reason, result, twin, origin = _row_outcome(entry, results, twins, cached, job, job_error)
+            out = result_cells(status, reason, job.vendor.value, result, twin, origin.source, origin.fetched_at)
             tally.add(number, out)
             padded = cells[: len(header)] + [""] * (len(header) - len(cells))
             writer.writerow([safe_cell(c) for c in padded] + [safe_cell(out[c]) for c in result_columns])
@@ -256,6 +271,8 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
                 "reason": reason,
                 "vendor": job.vendor.value,
                 "duplicate_of": twin,
+                "source": origin.source,
+                "fetched_at": origin.fetched_at,
                 "input": dict(zip(names, cells, strict=False))
                 | ({"_extra": cells[len(header) :]} if len(cells) > len(header) else {}),
                 "result": result.model_dump(mode="json", exclude={"raw"}) if result else None,
@@ -370,18 +387,23 @@ class _TwinAnswers:
             self._next = next(self._rows, None)
         return self._next == row
 
-    def keep(self, row: int, status: RowStatus, reason: str | None, result: RecordResult | None) -> None:
-        answer = json.dumps([status.value, reason, result.model_dump_json() if result else None])
+    def keep(
+        self, row: int, status: RowStatus, reason: str | None, result: RecordResult | None, origin: Origin
+    ) -> None:
+        answer = json.dumps(
+            [status.value, reason, result.model_dump_json() if result else None, origin.source, origin.fetched_at]
+        )
         self._scratch.db.execute(
             "INSERT OR REPLACE INTO answer VALUES (?, ?)", (row, zlib.compress(answer.encode(), 1))
         )
 
-    def answer(self, row: int) -> tuple[RowStatus, str | None, RecordResult | None]:
+    def answer(self, row: int) -> tuple[RowStatus, str | None, RecordResult | None, Origin]:
         found = self._scratch.db.execute("SELECT answer FROM answer WHERE row = ?", (row,)).fetchone()
         if found is None:
             raise ValueError(f"row {row} has duplicates but is not in the job's twins list")
-        status, reason, result = json.loads(zlib.decompress(found[0]))
-        return RowStatus(status), reason, RecordResult.model_validate_json(result) if result else None
+        status, reason, result, source, fetched_at = json.loads(zlib.decompress(found[0]))
+        parsed = RecordResult.model_validate_json(result) if result else None
+        return RowStatus(status), reason, parsed, Origin(source, fetched_at)
 
     def __enter__(self) -> _TwinAnswers:
         return self
@@ -390,39 +412,62 @@ class _TwinAnswers:
         self._scratch.close()
 
 
+class _CachedAnswers:
+    """The rows Prepare answered from the result cache (layout.cached_key), in row order, read as the pass
+    reaches them."""
+
+    def __init__(self, lines: Iterator[dict[str, Any]]) -> None:
+        self._lines = lines
+
+    def answer(self, row: int) -> tuple[RecordResult, str]:
+        line = next(self._lines, None)
+        if line is None or line["row"] != row:
+            raise ValueError(f"row {row} is planned as cached but the cached answers do not have it next")
+        return RecordResult.model_validate(line["result"]), line["fetched_at"]
+
+
 def _row_outcome(
-    entry: dict[str, Any], results: _BatchResults, twins: _TwinAnswers, job_error: str | None
-) -> tuple[RowStatus, str | None, RecordResult | None, int | None]:
+    entry: dict[str, Any],
+    results: _BatchResults,
+    twins: _TwinAnswers,
+    cached: _CachedAnswers,
+    job: Job,
+    job_error: str | None,
+) -> tuple[RowStatus, str | None, RecordResult | None, int | None, Origin]:
     planned = entry["status"]
     if planned == RowStatus.INVALID_INPUT:
-        return RowStatus.INVALID_INPUT, entry.get("reason"), None, None
+        return RowStatus.INVALID_INPUT, entry.get("reason"), None, None, NO_ORIGIN
     if planned == RowStatus.DUPLICATE:
         # Answered from its twin: same data, and the twin's outcome in the reason. A twin without an
         # answer leaves its duplicates without one too: they are errors, not duplicates.
         twin = entry["twin"]
-        status, reason, result = twins.answer(twin)
+        status, reason, result, origin = twins.answer(twin)
         detail = f"{status.value}: {reason}" if reason else status.value
         if status == RowStatus.SKIPPED:  # a twin never sent (a budget had no room): nor was its duplicate
-            return RowStatus.SKIPPED, reason, result, twin
+            return RowStatus.SKIPPED, reason, result, twin, origin
         duplicate = RowStatus.ERROR if status == RowStatus.ERROR else RowStatus.DUPLICATE
-        return duplicate, f"same request as row {twin} ({detail})", result, twin
+        return duplicate, f"same request as row {twin} ({detail})", result, twin, origin
     row = entry["row"]
-    status, reason, result = _answer(results.chunk(entry["chunk"]), str(row), job_error)
+    if planned == layout.CACHED:
+        result, fetched_at = cached.answer(row)
+        status, reason, origin = RowStatus(result.status), result.reason, Origin(CACHE_SOURCE, fetched_at)
+    else:
+        status, reason, result, origin = _answer(results.chunk(entry["chunk"]), str(row), job, job_error)
     if twins.wanted(row):
-        twins.keep(row, status, reason, result)
-    return status, reason, result, None
+        twins.keep(row, status, reason, result, origin)
+    return status, reason, result, None, origin
 
 
 def _answer(
-    found: ChunkResult | None, ref: str, job_error: str | None
-) -> tuple[RowStatus, str | None, RecordResult | None]:
+    found: ChunkResult | None, ref: str, job: Job, job_error: str | None
+) -> tuple[RowStatus, str | None, RecordResult | None, Origin]:
     """A sent row's outcome from its chunk's result."""
     if found is None:
-        return RowStatus.ERROR, (f"not processed: {job_error}" if job_error else "not processed"), None
+        return RowStatus.ERROR, (f"not processed: {job_error}" if job_error else "not processed"), None, NO_ORIGIN
     if found.status == "failed":
-        return RowStatus.ERROR, found.reason, None
+        return RowStatus.ERROR, found.reason, None, NO_ORIGIN
     if found.status == "skipped":
-        return RowStatus.SKIPPED, found.reason, None
+        return RowStatus.SKIPPED, found.reason, None, NO_ORIGIN
     if (result := found.results.get(ref)) is None:
-        return RowStatus.ERROR, "the vendor's answer left this row out", None
-    return RowStatus(result.status), result.reason, result
+        return RowStatus.ERROR, "the vendor's answer left this row out", None, NO_ORIGIN
+    return RowStatus(result.status), result.reason, result, Origin(job.vendor.value, found.answered_at)

@@ -18,14 +18,23 @@ nothing to send and the job ends FAILED saying why.
 from __future__ import annotations
 
 import json
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 from enrichment.files import layout, storage
 from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
-from enrichment.models import Limits, PreparedJob
-from enrichment.pipeline.classify import SEND, classify_input
+from enrichment.models import Job, Limits, PreparedJob
+from enrichment.options import job_options, vendor_options
+from enrichment.pipeline.classify import SEND, RowOutcome, classify_input
+from enrichment.pipeline.result_cache import GET_BATCH, LOOKUP_THREADS, CachedAnswer, ResultCache, answer_scope
 from enrichment.settings import Settings, SettingsError
+from enrichment.vendors import VendorAdapter, adapter_class
+
+logger = logging.getLogger(__name__)
 
 PUT_THREADS = 8
 PUT_PENDING = 16  # batches built and waiting for a thread, at most
@@ -72,6 +81,70 @@ class _Batches:
         self.batches_total += 1
 
 
+class _CacheLookups:
+    """The classified rows, in order, each with its answer from the result cache if it has one (rows to send only).
+
+    The rows to send are looked up in calls of GET_BATCH keys, each call put on a few threads as soon as it is
+    full; the rows wait in order until their call has answered, with at most LOOKAHEAD calls in flight (so memory
+    stays at a few thousand rows whatever the file)."""
+
+    LOOKAHEAD = 2 * LOOKUP_THREADS
+
+    def __init__(self, cache: ResultCache, adapter: type[VendorAdapter], max_age_days: int) -> None:
+        self.cache, self.adapter, self.max_age_days = cache, adapter, max_age_days
+
+    def __call__(self, rows: Iterator[RowOutcome]) -> Iterator[tuple[RowOutcome, CachedAnswer | None]]:
+        in_flight: deque[tuple[list[tuple[RowOutcome, str | None]], Future[dict[str, CachedAnswer]]]] = deque()
+        segment: list[tuple[RowOutcome, str | None]] = []
+        keys: list[str] = []
+        with ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="cache") as pool:
+            for outcome in rows:
+                key = None
+                if outcome.status == SEND and outcome.fields is not None:
+                    key = self.cache.key(self.adapter.dedupe_key(outcome.fields))
+                    keys.append(key)
+                segment.append((outcome, key))
+                if len(keys) >= GET_BATCH:
+                    in_flight.append(
+                        (segment, pool.submit(self.cache.lookup, list(dict.fromkeys(keys)), self.max_age_days))
+                    )
+                    segment, keys = [], []
+                    if len(in_flight) > self.LOOKAHEAD:
+                        yield from self._answered(*in_flight.popleft())
+            in_flight.append((segment, pool.submit(self.cache.lookup, list(dict.fromkeys(keys)), self.max_age_days)))
+            while in_flight:
+                yield from self._answered(*in_flight.popleft())
+
+    @staticmethod
+    def _answered(
+        segment: list[tuple[RowOutcome, str | None]], lookup: Future[dict[str, CachedAnswer]]
+    ) -> Iterator[tuple[RowOutcome, CachedAnswer | None]]:
+        found = lookup.result()
+        for outcome, key in segment:
+            yield outcome, (found.get(key) if key is not None else None)
+
+
+def _uncached(rows: Iterator[RowOutcome]) -> Iterator[tuple[RowOutcome, CachedAnswer | None]]:
+    for outcome in rows:
+        yield outcome, None
+
+
+def _lookups(job: Job, settings: Settings) -> Callable[[Iterator[RowOutcome]], Iterator[tuple[RowOutcome, Any]]]:
+    """How the job's rows meet the result cache: looked up, or not at all (no cache, or cache_max_age_days 0)."""
+    max_age = job_options(job.options).cache_max_age_days
+    if not settings.result_cache_table or max_age <= 0:
+        return _uncached
+    adapter = adapter_class(job.vendor)
+    scope = answer_scope(adapter.answer_options, adapter.parse_options(vendor_options(job.options)))
+    cache = ResultCache(settings.result_cache_table, job.vendor, scope, retention_days=settings.result_cache_days)
+    return _CacheLookups(cache, adapter, max_age)
+
+
+def _from_cache(answer: CachedAnswer) -> dict[str, Any]:
+    """A cached answer as this job's: it cost this job nothing."""
+    return answer.result.model_copy(update={"credits": 0.0}).model_dump(mode="json")
+
+
 def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
     store = JobStore(settings.jobs_table)
     job = store.require(job_id)
@@ -83,6 +156,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
     bucket = settings.data_bucket
     chunk_size = vendor_settings.chunk_size
     rows_total = 0
+    sent = cached_rows = 0
     # The rows own the open file: it closes once they are read (or left for the garbage collector on failure).
     table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
     with classify_input(table.header, table.rows, job.vendor, job.options, keep_twins=True) as classified:
@@ -90,23 +164,38 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
         # Blocks end in reverse: every batch is stored before the manifest, the manifest and the twins before the
         # plan, so a plan (what Finalize starts from) always has them.
+        # Rows answered from the result cache go to the cached file (Finalize reads it alongside the plan), never
+        # to a chunk: the rows sent are numbered without them.
+        lookups = _lookups(job, settings)
         with (
             storage.streamed_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan,
+            storage.streamed_upload(bucket, layout.cached_key(job_id), "application/x-ndjson") as cached,
             storage.streamed_upload(bucket, layout.manifest_key(job_id), "application/json") as manifest,
             storage.ParallelPuts(bucket, threads=PUT_THREADS, pending=PUT_PENDING) as puts,
         ):
             batches = _Batches(job_id, chunk_size, vendor_settings.chunks_per_batch, puts, manifest)
-            for outcome in classified.rows:
+            for outcome, answer in lookups(classified.rows):
                 rows_total = outcome.row
-                if outcome.status == SEND:
+                entry = outcome.plan_entry(chunk_size)
+                entry.pop("chunk", None)  # a duplicate is answered from its twin, whatever the twin's chunk
+                if answer is not None:
+                    entry["status"] = layout.CACHED
+                    line = {"row": outcome.row, "fetched_at": answer.fetched_at, "result": _from_cache(answer)}
+                    cached.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    cached_rows += 1
+                elif outcome.status == SEND:
                     batches.add({"ref": str(outcome.row), "fields": outcome.fields})
-                plan.write(json.dumps(outcome.plan_entry(chunk_size)) + "\n")
+                    entry["chunk"] = sent // chunk_size
+                    sent += 1
+                plan.write(json.dumps(entry) + "\n")
             batches.finish()
             with storage.streamed_upload(bucket, layout.twins_key(job_id), "text/plain") as twins:
                 for row in classified.twins():
                     twins.write(f"{row}\n")
 
     store.mark_running(job_id, rows_total=rows_total, chunks_total=batches.chunks_total, input_format=table.details)
+    if cached_rows:
+        logger.info("rows answered from the result cache", extra={"job_id": job_id, "cached_rows": cached_rows})
     return PreparedJob(
         job_id=job_id,
         vendor=job.vendor,

@@ -68,6 +68,9 @@ class VendorAdapter(abc.ABC):
     credits_unit: ClassVar[str]  # what the job's credits count, for summary.json and the report
     # Whether sending the same records again costs nothing (a documented fact of the vendor's pricing).
     repeat_is_free: ClassVar[bool] = False
+    # The options that change the vendor's answer to one record (its result cache scope: pipeline/result_cache.py);
+    # options about how we send (allow_resend) or who pays are not among them.
+    answer_options: ClassVar[tuple[str, ...]] = ()
     # Whether `find_submission` can tell if the vendor holds a submission whose answer was lost.
     can_find_submission: ClassVar[bool] = False
 

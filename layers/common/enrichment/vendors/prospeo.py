@@ -130,6 +130,8 @@ class ProspeoAdapter(VendorAdapter):
     result_columns = (*EMAIL_COLUMNS, *PHONE_COLUMNS, *PERSON_COLUMNS, *COMPANY_COLUMNS, "result_credits")
     credits_unit = "Prospeo credits"
     options_model = ProspeoOptions
+    # Each asks for a different answer (a verified email only, a mobile, a verified mobile only: documented).
+    answer_options = ("only_verified_email", "enrich_mobile", "only_verified_mobile")
     repeat_is_free = True  # documented: re-enriching a record already enriched costs nothing
 
     @classmethod

@@ -128,6 +128,9 @@ class PubrioAdapter(VendorAdapter):
     )
     credits_unit = "Pubrio credits"
     options_model = PubrioOptions
+    # The contact types asked for are what is unlocked (documented). profile_id names the workspace the request is
+    # tracked and charged to (documented), not what is asked: left out (inferred: no difference in the answer).
+    answer_options = ("contact_types",)
 
     @classmethod
     def validate(cls, fields: Mapping[str, str]) -> str | None:

@@ -69,6 +69,7 @@ def chunk_result(chunk, *, failed: bool = False) -> ChunkResult:
         status="done",
         credits=len(chunk.records),
         results={r.ref: answer(r.ref) for r in chunk.records},
+        answered_at="2026-11-22T09:00:00.000Z",
     )
 
 
@@ -263,3 +264,64 @@ def test_a_transient_failure_is_raised_to_be_tried_again_and_the_retry_finishes(
     monkeypatch.setattr(storage, "get_bytes", get_bytes)
     ended = finalize(emulated_aws, job)  # the state machine's retry: the same finalizer resumes its claim
     assert ended.status == JobStatus.SUCCEEDED and ended.counts["matched"] == 2
+
+
+def test_rows_in_the_result_cache_are_not_sent_and_come_out_answered_from_it(emulated_aws):
+    import boto3
+
+    from enrichment.pipeline.result_cache import Answered, ResultCache, answer_scope
+    from enrichment.vendors import adapter_class
+    from localrt.template import result_cache_table
+
+    table = "unit-cache-finalize"
+    boto3.client("dynamodb").create_table(**result_cache_table(table))
+    settings = emulated_aws.model_copy(update={"vendor_overrides": SMALL_BATCHES, "result_cache_table": table})
+    adapter = adapter_class(Vendor.PROSPEO)
+    cache = ResultCache(table, Vendor.PROSPEO, answer_scope(adapter.answer_options, adapter.parse_options({})))
+    # Rows 2 and 5 were answered by an earlier job (as the vendor function keeps them, from the fields sent).
+    earlier = {2: RecordResult(status="matched", person={"full_name": "Cached Two"}, credits=1.0), 5: answer("5")}
+    fields = {2: {"first_name": "P2", "last_name": "Q2", "company_name": "Co2"}}
+    fields[5] = {"first_name": "P5", "last_name": "Q5", "company_name": "Co5"}
+    cache.store([(adapter.dedupe_key(fields[r]), Answered(fields[r], earlier[r])) for r in (2, 5)], _at(), "job-0")
+    # Row 8 repeats row 2 (a duplicate of a cached row); the enrich_mobile scope is another question.
+    rows = [f"P{i},Q{i},Co{i}" for i in range(1, 8)] + ["P2,Q2,Co2"]
+    job, ready = prepared(settings, people(*rows))
+
+    plan = {e["row"]: e for e in storage.iter_jsonl(BUCKET, layout.plan_key(job.job_id))}
+    assert [plan[r]["status"] for r in range(1, 9)] == ["send", "cached", "send", "send", "cached", "send", "send"] + [
+        "duplicate"
+    ]
+    sent = [int(r.ref) for b in batches(ready) for c in b.chunks for r in c.records]
+    assert sent == [1, 3, 4, 6, 7]  # numbered without the cached rows: chunks of 3
+    assert [plan[r]["chunk"] for r in sent] == [0, 0, 0, 1, 1]
+    for batch in batches(ready):
+        settle(job, batch)
+    ended = finalize(settings, job)
+
+    assert ended.status == JobStatus.SUCCEEDED and ended.credits == 5
+    out = dict(enumerate(results_csv(job), start=1))
+    assert (out[2]["result_status"], out[2]["result_source"], out[2]["result_fetched_at"]) == (
+        "matched",
+        "cache",
+        _at(),
+    )
+    assert out[2]["result_full_name"] == "Cached Two"
+    assert out[5]["result_status"] == "not_matched" and out[5]["result_source"] == "cache"
+    assert out[8]["result_status"] == "duplicate" and out[8]["result_source"] == "cache"
+    assert all(
+        (out[r]["result_source"], out[r]["result_fetched_at"]) == ("prospeo", "2026-11-22T09:00:00.000Z") for r in sent
+    )
+    assert out[2]["result_credits"] == "0"  # this job paid nothing for it
+    summary = json.loads(output(job, "summary.json"))
+    assert summary["cached_rows"] == 2
+    lines = [json.loads(line) for line in output(job, "results.jsonl").decode().splitlines()]
+    assert (lines[1]["source"], lines[1]["fetched_at"]) == ("cache", _at())
+
+    # The same file with cache_max_age_days=0 sends every row.
+    again = new_job(settings, Vendor.PROSPEO, people(*rows), job_id="job-2", options={"cache_max_age_days": 0})
+    ready = prepare_job(again.job_id, settings)
+    assert [int(r.ref) for b in batches(ready) for c in b.chunks for r in c.records] == list(range(1, 8))
+
+
+def _at() -> str:
+    return "2026-11-20T10:00:00.000Z"
