@@ -42,9 +42,9 @@ from enrichment.jobs.api_models import (
     MONTH_PATTERN,
     PAGE_POSITION_PATTERN,
     BodyTooLarge,
-    CreditTotals,
     CachePurge,
     CachePurged,
+    CreditTotals,
     ErrorBody,
     JobCreated,
     JobPage,
@@ -498,6 +498,8 @@ def get_credits(
     budgets = {v.value: amount for v, amount in settings.monthly_credit_budgets.items()}
     months = budget.month_totals(settings.jobs_table, first, budgets)
     return CreditTotals(since=first, months=[VendorMonthCredits(**m.model_dump()) for m in months])
+
+
 @app.post(
     "/cache/purge",
     operation_id="purgeCache",

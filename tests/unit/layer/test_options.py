@@ -52,7 +52,7 @@ def test_a_flag_is_json_true_or_false_from_every_entry_point(given):
             "prospeo",
             {"enrich_mobil": True},
             "enrich_mobil: unknown option; prospeo takes allow_resend, only_verified_email, enrich_mobile, "
-            "only_verified_mobile, columns, cache_max_age_days",
+            "only_verified_mobile, columns, max_credits, cache_max_age_days",
         ),
         ("pubrio", {"contact_types": ["fax"]}, "contact_types: 'fax' is not one of 'email-work', 'email-personal'"),
         ("pubrio", {"contact_types": "email-work,"}, "contact_types: '' is not one of"),

@@ -12,6 +12,7 @@ from enrichment.models import Vendor
 from enrichment.pipeline import budget
 from enrichment.pipeline.budget import BudgetReached
 from enrichment.settings import Settings
+from localrt.dynamodb import whole_operations
 from tests.unit.layer.conftest import new_job
 
 
@@ -104,7 +105,8 @@ def test_concurrent_reservations_never_exceed_the_budget(emulated_aws: Settings)
             return False
         return True
 
-    with ThreadPoolExecutor(8) as pool:
+    # moto changes items attribute by attribute, unlocked: its operations made whole, as DynamoDB's are.
+    with whole_operations(), ThreadPoolExecutor(8) as pool:
         taken = sum(pool.map(attempt, range(16)))
     assert taken == 3
     assert JobStore(emulated_aws.jobs_table).require("job-1").credits_committed == 90
