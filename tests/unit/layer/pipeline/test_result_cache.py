@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -125,8 +126,6 @@ def test_lookups_in_many_calls(table):
     store = cache(table)
     entries = [answered(f"p{i}@example.com") for i in range(250)]
     assert store.store(entries, iso(NOW), "job-1") == 250
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(4) as pool:
         found = store.lookup_many([store.key(k) for k, _ in entries], 30, pool)
     assert len(found) == 250
