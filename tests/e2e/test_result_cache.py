@@ -14,7 +14,8 @@ from botocore.credentials import Credentials
 from localrt.samples import check365_csv
 from tests.conftest import api_auth, read_results, unique_name
 
-CACHE_COLUMNS = ("result_source", "result_fetched_at")
+# What the cache changes in a row: who answered it, when, and what it cost this job (nothing).
+CACHE_COLUMNS = ("result_source", "result_fetched_at", "result_credits")
 
 
 def run(runtime, tmp_path: Path, text: str, options: dict | None = None):
@@ -75,6 +76,7 @@ def test_the_same_file_again_is_answered_from_the_cache_and_costs_nothing(runtim
         if old["result_status"] in ("matched", "not_matched"):
             # answered from the cache, with the time the vendor answered the first job
             assert (new["result_source"], new["result_fetched_at"]) == ("cache", old["result_fetched_at"])
+            assert (old["result_credits"], new["result_credits"]) == ("1", "0")
         elif old["result_status"] == "duplicate":
             assert new["result_source"] == "cache"  # its twin's answer, from the cache
         else:
