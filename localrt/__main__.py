@@ -29,7 +29,7 @@ from client.cli import job_options
 from client.preview import render
 from localrt import faults as named_faults
 from localrt import live as live_config
-from localrt.runtime import LOCAL_VENDOR_SETTINGS, ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
+from localrt.runtime import ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
 SAMPLES = {vendor: ROOT / "samples" / f"{vendor}.csv" for vendor in ("pubrio", "prospeo", "check365", "insideview")}
