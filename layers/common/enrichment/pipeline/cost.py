@@ -97,7 +97,7 @@ def read_observed(table: str, vendor: Vendor, scope: str) -> Observed | None:
 
 def record_observed(table: str, job_id: str, vendor: Vendor, scope: str, observed: Observed) -> bool:
     """Add one settled job's rows to its vendor and scope, once: the job item's `match_rate_recorded` marker is
-    set in the same transaction, on condition it is not set. False when it was recorded before."""
+    set in the same transaction, on condition it is not yet. False when it was recorded before."""
     ddb = client("dynamodb")
     try:
         ddb.transact_write_items(
@@ -107,8 +107,10 @@ def record_observed(table: str, job_id: str, vendor: Vendor, scope: str, observe
                         "TableName": table,
                         "Key": {"job_id": {"S": job_id}, "item": {"S": JOB_ITEM}},
                         "UpdateExpression": "SET match_rate_recorded = :yes",
-                        "ConditionExpression": "attribute_exists(job_id) AND attribute_not_exists(match_rate_recorded)",
-                        "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+                        # The job item is written whole (the marker false) when created.
+                        "ConditionExpression": "attribute_exists(job_id) AND "
+                        "(attribute_not_exists(match_rate_recorded) OR match_rate_recorded = :no)",
+                        "ExpressionAttributeValues": {":yes": {"BOOL": True}, ":no": {"BOOL": False}},
                     }
                 },
                 {
