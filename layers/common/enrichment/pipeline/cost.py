@@ -86,11 +86,11 @@ def _n(value: float) -> dict[str, str]:
 def read_observed(table: str, vendor: Vendor, scope: str) -> Observed | None:
     """The observed totals, or None when no job of this vendor and scope has settled with a row sent."""
     item = client("dynamodb").get_item(TableName=table, Key=rate_key(vendor, scope), ConsistentRead=True).get("Item")
-    if not item or not int(item.get("rows_sent", {}).get("N", "0")):
+    if not item or not float(item.get("rows_sent", {}).get("N", "0")):
         return None
     return Observed(
-        rows_sent=int(item["rows_sent"]["N"]),
-        rows_matched=int(item.get("rows_matched", {}).get("N", "0")),
+        rows_sent=int(float(item["rows_sent"]["N"])),
+        rows_matched=int(float(item.get("rows_matched", {}).get("N", "0"))),
         credits=float(item.get("credits", {}).get("N", "0")),
     )
 
@@ -119,8 +119,8 @@ def record_observed(table: str, job_id: str, vendor: Vendor, scope: str, observe
                         "Key": rate_key(vendor, scope),
                         "UpdateExpression": "ADD rows_sent :sent, rows_matched :matched, credits :credits",
                         "ExpressionAttributeValues": {
-                            ":sent": _n(observed.rows_sent),
-                            ":matched": _n(observed.rows_matched),
+                            ":sent": {"N": str(observed.rows_sent)},
+                            ":matched": {"N": str(observed.rows_matched)},
                             ":credits": _n(observed.credits),
                         },
                     }
