@@ -98,7 +98,7 @@ run: setup
 
 preview: setup
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
-	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)"
+	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" --state-dir "$(LOCAL_STATE)"
 
 check-vendor: setup
 	@test -n "$(VENDOR)" || { echo "usage: make check-vendor VENDOR=pubrio|prospeo|check365|insideview [LIVE=vendor.json]" >&2; exit 2; }

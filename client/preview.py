@@ -31,8 +31,9 @@ def render(preview: dict[str, Any]) -> str:
         width = min(NAME_WIDTH, max(len(c["name"]) for c in preview["columns"]))
         for column in preview["columns"]:
             lines.append(f"  {column['column']:>3}  {column['name']:<{width}}  -> {_target(column, vendor, used)}")
+    cached = f"{preview['cached_rows']} answered from the cache, " if preview.get("cached_rows") else ""
     lines.append(
-        f"rows: {preview['rows']}: {preview['to_send']} to send, {preview['invalid_input']} invalid_input, "
+        f"rows: {preview['rows']}: {preview['to_send']} to send, {cached}{preview['invalid_input']} invalid_input, "
         f"{preview['duplicate']} duplicate"
     )
     if preview["invalid_reasons"]:
@@ -46,6 +47,16 @@ def render(preview: dict[str, Any]) -> str:
         more = ", …" if preview["duplicate"] > len(preview["duplicates"]) else ""
         lines.append(f"duplicates (answered from the earlier row, sent once): {pairs}{more}")
     lines.append(f"chunks: {preview['chunks']} of up to {preview['chunk_size']} rows")
+    if preview.get("expected_credits") is not None:
+        rate = f"{100 * preview['match_rate']:.1f}% matched"
+        basis = (
+            f"observed over {preview['basis_rows']} rows of past jobs, {rate}"
+            if preview["basis"] == "observed"
+            else f"default, {rate}"
+        )
+        lines.append(
+            f"credits: expected {preview['expected_credits']:g} ({basis}); at worst {preview['worst_case_credits']:g}"
+        )
     lines.append("a preview: nothing was sent, no credit was spent")
     if preview.get("error"):
         lines.append(f"the job would fail: {preview['error']}")

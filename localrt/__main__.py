@@ -5,8 +5,9 @@ each simulates: localrt/faults.py; `check_5xx` applies to nothing for Prospeo, w
 job, its output folder holds `simulator.json`: the vendor simulator's ledger for the job, its vendor and
 the fault words given. `run` exits 1 when the job ends FAILED, saying why on the line before the output folder.
 
-`preview` runs the layer's preview (what `POST /jobs` with dry_run answers) on a local file, without emulated
-AWS: nothing is sent. It exits 1 when the job would fail.
+`preview` runs the layer's preview (what `POST /jobs` with dry_run answers) on a local file, in the local stack
+with its state (`--state-dir`): rows the result cache would answer and the match rates observed in past local
+jobs count as they would in AWS. Nothing is sent. It exits 1 when the job would fail.
 
 `--live vendor.json` (run, check-vendor) puts the vendor's real endpoint and credentials in place of its
 simulator (localrt/live.py); the output folder then holds `vendor.json` (the endpoint, never the credentials)
@@ -28,7 +29,7 @@ from client.cli import job_options
 from client.preview import render
 from localrt import faults as named_faults
 from localrt import live as live_config
-from localrt.runtime import LOCAL_VENDOR_SETTINGS, ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
+from localrt.runtime import ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
 from localrt.samples import GENERATORS
 
 SAMPLES = {vendor: ROOT / "samples" / f"{vendor}.csv" for vendor in ("pubrio", "prospeo", "check365", "insideview")}
@@ -155,21 +156,30 @@ def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path, st
     return 0 if answer["ok"] else 1
 
 
-def preview_file(path: Path, vendor: str, options: dict[str, Any]) -> int:
-    """The layer's preview of a local file, with the chunk size `run` uses: one report, exit 1 if the job would fail."""
+def preview_file(path: Path, vendor: str, options: dict[str, Any], out: Path, state_dir: Path | None = None) -> int:
+    """The layer's preview of a local file in the local stack (its cache, its past jobs' match rates, the chunk
+    sizes `run` uses): one report, exit 1 if the job would fail."""
     from enrichment.files.reader import LocalFile  # the layer: on sys.path through localrt.live
     from enrichment.models import Vendor
     from enrichment.pipeline.preview import preview_input
-    from enrichment.settings import InputLimits, vendor_settings
 
-    # Read as the job reads its object from S3: the same reader, the same limits, the chunk sizes `run` uses.
-    preview = preview_input(
-        LocalFile(path),
-        Vendor(vendor),
-        options,
-        vendor_settings(Vendor(vendor), LOCAL_VENDOR_SETTINGS[vendor]),
-        InputLimits(),
-    )
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        open(out / "local-run.log", "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalRuntime(log_level="INFO", state_dir=state_dir) as runtime,
+    ):
+        _say_restored(runtime, state_dir)
+        settings = runtime.settings()
+        # Read as the job reads its object from S3: the same reader, the same limits, the deployed settings.
+        preview = preview_input(
+            LocalFile(path),
+            Vendor(vendor),
+            options,
+            settings.vendor(Vendor(vendor)),
+            settings.input_limits,
+            settings=settings,
+        )
     print(render(preview.model_dump(mode="json")))
     return 1 if preview.error else 0
 
@@ -270,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--vendor", required=True, choices=sorted(GENERATORS))
     sample.add_argument("--rows", type=int, default=1000)
     sample.add_argument("--output", required=True, type=Path)
-    for command in (run, demo, api, access):
+    for command in (run, preview, demo, api, access):
         command.add_argument("--out", type=Path, default=ROOT / "out")
         command.add_argument(
             "--state-dir",
@@ -297,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
     if args.command == "preview":
-        return preview_file(args.input, args.vendor, options)
+        return preview_file(args.input, args.vendor, options, args.out.resolve(), _resolved(args.state_dir))
     live = None
     if getattr(args, "live", None):
         try:

@@ -308,6 +308,13 @@ class LocalRuntime:
         """Forget every runtime fault not yet met."""
         lambdas.FAULTS.clear()
 
+    def settings(self, logical_id: str = "ApiFunction") -> Any:
+        """The layer's Settings as the deployed function `logical_id` loads them (its environment variables)."""
+        from enrichment.settings import Settings, function_environment
+
+        with function_environment(lambdas.FUNCTIONS[self.function_name(logical_id)].environment):
+            return Settings.load()
+
     def set_environment(self, logical_id: str, variables: dict[str, str]) -> None:
         """Change a deployed function's environment variables, as `aws lambda update-function-configuration`
         does: its next invocations see them."""

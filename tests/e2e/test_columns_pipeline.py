@@ -12,7 +12,7 @@ from enrichment.files.reader import LocalFile
 from enrichment.models import Vendor
 from enrichment.pipeline.preview import preview_input
 from enrichment.settings import InputLimits, vendor_settings
-from localrt.samples import prospeo_csv
+from localrt.samples import check365_csv, prospeo_csv
 from tests.conftest import read_results, run_job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +151,17 @@ def test_make_run_says_why_a_failed_job_failed_on_the_line_before_the_folder(tmp
 def test_make_preview_reads_a_ten_thousand_row_file_as_prepare_would(tmp_path):
     source = tmp_path / "contacts.csv"
     source.write_text(prospeo_csv(10_000, seed=7), newline="")
-    result = localrt("preview", "--input", str(source), "--vendor", "prospeo", "--option", "enrich_mobile=true")
+    result = localrt(
+        "preview",
+        "--input",
+        str(source),
+        "--vendor",
+        "prospeo",
+        "--option",
+        "enrich_mobile=true",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     expected = preview_input(
         LocalFile(source), Vendor.PROSPEO, {"enrich_mobile": True}, vendor_settings(Vendor.PROSPEO), InputLimits()
@@ -163,4 +173,32 @@ def test_make_preview_reads_a_ten_thousand_row_file_as_prepare_would(tmp_path):
     )
     assert f"chunks: {expected.chunks} of up to 50 rows" in report
     assert expected.to_send > 0 and expected.invalid_input > 0 and expected.duplicate > 0
+    # No state: nothing cached, no history, the default match rate.
+    assert (
+        f"credits: expected {expected.expected_credits:g} (default, 60.0% matched); "
+        f"at worst {expected.worst_case_credits:g}" in report
+    )
     assert report[-1] == "a preview: nothing was sent, no credit was spent"
+
+
+def test_make_preview_sees_the_local_state_a_run_left(tmp_path):
+    source, state = tmp_path / "contacts.csv", tmp_path / "state"
+    source.write_text(check365_csv(200, seed=5), newline="")
+    ran = localrt(
+        "run", "--input", str(source), "--vendor", "check365", "--out", str(tmp_path), "--state-dir", str(state)
+    )
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads((Path(ran.stdout.strip().splitlines()[-1]) / "summary.json").read_text())
+    answered = summary["counts"]["matched"] + summary["counts"]["not_matched"]
+
+    result = localrt(
+        "preview", "--input", str(source), "--vendor", "check365", "--out", str(tmp_path), "--state-dir", str(state)
+    )
+    assert result.returncode == 0, result.stderr
+    report = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    # The same file again: every row the job sent is answered from the cache, nothing left to pay.
+    rows = next(line for line in report if line.startswith("rows: 200:"))
+    assert f"0 to send, {answered} answered from the cache" in rows
+    credits = next(line for line in report if line.startswith("credits:"))
+    assert credits.startswith(f"credits: expected 0 (observed over {answered} rows of past jobs, ")
+    assert credits.endswith("at worst 0")

@@ -59,7 +59,7 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("s3:PutObject", f"{BUCKET}/{JOB}chunks/000000.json"),
         ("s3:PutObjectTagging", f"{BUCKET}/{JOB}chunks/000000.json"),
         ("s3:AbortMultipartUpload", f"{BUCKET}/{JOB}prepared/rows.jsonl"),
-        ("dynamodb:GetItem", TABLE),
+        ("dynamodb:GetItem", TABLE),  # the job; the observed match rate (pipeline/cost.py)
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:BatchGetItem", CACHE),  # rows answered from the result cache
     ],
@@ -76,7 +76,7 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("s3:DeleteObject", f"{BUCKET}/{JOB}prepared/rows.jsonl"),
         ("s3:DeleteObject", f"{BUCKET}/{JOB}input.csv"),
         ("dynamodb:GetItem", TABLE),
-        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),  # the job; the observed match rate's ADD, in a transaction (pipeline/cost.py)
     ],
     "ApiFunction": [
         ("s3:ListBucket", BUCKET),
@@ -93,6 +93,7 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:DeleteItem", IDEMPOTENCY),
         ("dynamodb:Scan", CACHE),  # POST /cache/purge
         ("dynamodb:BatchWriteItem", CACHE),
+        ("dynamodb:BatchGetItem", CACHE),  # a dry run's cached rows (pipeline/preview.py)
     ],
     "ScheduleFunction": [
         ("s3:GetObject", f"{BUCKET}/schedules/weekly-revalidation.csv"),

@@ -197,6 +197,17 @@ class Job(Model):
     credits_reserved: float = 0
     credits_by_vendor: dict[str, float] = {}  # once settled: what each vendor charged the job
     credits_per_matched_row: float | None = None  # once settled; none without a matched row
+    # What Prepare expected the rows it sends to cost, and their worst case (pipeline/cost.py); the basis is
+    # "observed" (over credits_basis_rows rows of past jobs) or "default" (the vendor's default match rate).
+    credits_expected: float | None = None
+    credits_worst_case: float | None = None
+    credits_basis: str | None = None
+    credits_basis_rows: int | None = None
+    # Once settled: the rows the vendor answered in this job (matched or not; not cached) and those matched,
+    # added once to the observed match rates (match_rate_recorded).
+    rows_answered_by_vendor: int = 0
+    rows_matched_by_vendor: int = 0
+    match_rate_recorded: bool = False
     counts: dict[str, int] = {}
     error: str | None = None
     stop_reason: str | None = None

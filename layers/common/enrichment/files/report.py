@@ -67,12 +67,19 @@ class RowTally:
         self.grades: dict[str, Counter[str]] = {c: Counter() for c in GRADED_COLUMNS if c in self.columns}
         self.reasons: dict[tuple[str, str], ReasonCount] = {}
         self.cached = 0  # rows answered from the result cache (their duplicates are counted as duplicates)
+        # Rows the vendor itself answered in this job, and how many matched: the observed match rate's share.
+        self.vendor_answered = 0
+        self.vendor_matched = 0
 
     def add(self, row: int, cells: Mapping[str, str]) -> None:
         status = cells["result_status"]
         self.counts[status] += 1
-        if cells.get("result_source") == CACHE_SOURCE and status != RowStatus.DUPLICATE:
+        source = cells.get("result_source")
+        if source == CACHE_SOURCE and status != RowStatus.DUPLICATE:
             self.cached += 1
+        elif source and status in (RowStatus.MATCHED, RowStatus.NOT_MATCHED):
+            self.vendor_answered += 1
+            self.vendor_matched += status == RowStatus.MATCHED
         for column in self.columns:
             if cells.get(column):
                 self.filled[column] += 1
@@ -220,6 +227,18 @@ def _budget_figures(summary: Mapping[str, Any]) -> list[str]:
     return figures
 
 
+def _expected_figures(summary: Mapping[str, Any]) -> list[str]:
+    """What Prepare expected the job to cost, and at most, to set against the credits spent."""
+    if summary.get("credits_expected") is None:
+        return []  # a job that ended before Prepare estimated it
+    basis = summary.get("credits_basis")
+    based = f"observed over {summary.get('credits_basis_rows') or 0:,} rows" if basis == "observed" else "default"
+    return [
+        _figure("Credits expected", _number(float(summary["credits_expected"])), f"{based}; spent: above"),
+        _figure("Credits at worst", _number(float(summary.get("credits_worst_case") or 0)), "the most it could cost"),
+    ]
+
+
 def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
     """The page, from what summary.json says and the rows' tally (None: the job ended before its rows were read)."""
     status = str(summary.get("status") or "")
@@ -254,6 +273,7 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
                 _number(credits / matched) if matched else "–",
                 str(unit),
             ),
+            *_expected_figures(summary),
             *_budget_figures(summary),
             _figure("Duration", _duration(timings.get("duration_seconds"))),
         )

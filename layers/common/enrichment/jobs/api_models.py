@@ -228,6 +228,19 @@ class JobView(Model):
         description="what the job's budget (options.max_credits) is held to: the worst case of chunks in flight "
         "plus what settled chunks cost (an answer that was lost counts its worst case)",
     )
+    credits_expected: float | None = Field(
+        default=None,
+        description="once its input is read: what the rows it sends are expected to cost (see credits_basis)",
+    )
+    credits_worst_case: float | None = Field(
+        default=None, description="once its input is read: the most the rows it sends can cost (max_credits caps it)"
+    )
+    credits_basis: str | None = Field(
+        default=None,
+        description="observed: from the match rates of past jobs (over credits_basis_rows rows); default: the "
+        "vendor's default match rate",
+    )
+    credits_basis_rows: int | None = Field(default=None, description="the rows of past jobs the estimate is based on")
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -259,6 +272,10 @@ class JobView(Model):
             credits_by_vendor=job.credits_by_vendor,
             credits_per_matched_row=job.credits_per_matched_row,
             credits_committed=job.credits_committed,
+            credits_expected=job.credits_expected,
+            credits_worst_case=job.credits_worst_case,
+            credits_basis=job.credits_basis,
+            credits_basis_rows=job.credits_basis_rows,
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,

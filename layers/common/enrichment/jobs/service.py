@@ -63,7 +63,13 @@ def preview_job(
     else:
         source = storage.S3Object(settings.data_bucket, input_key)
     return preview_input(
-        source, vendor, options, settings.vendor(vendor), settings.input_limits, show_file=input_key is not None
+        source,
+        vendor,
+        options,
+        settings.vendor(vendor),
+        settings.input_limits,
+        show_file=input_key is not None,
+        settings=settings,
     )
 
 

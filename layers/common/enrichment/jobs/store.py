@@ -211,7 +211,13 @@ class JobStore:
         )
 
     def mark_running(
-        self, job_id: str, *, rows_total: int, chunks_total: int, input_format: dict[str, str] | None = None
+        self,
+        job_id: str,
+        *,
+        rows_total: int,
+        chunks_total: int,
+        input_format: dict[str, str] | None = None,
+        **cost: Any,
     ) -> bool:
         """PENDING -> RUNNING; False if the job has moved on already (a retried or late Prepare)."""
         return self.transition(
@@ -222,6 +228,7 @@ class JobStore:
             rows_total=rows_total,
             chunks_total=chunks_total,
             **({"input_format": input_format} if input_format else {}),
+            **cost,  # credits_expected, credits_worst_case and their basis (pipeline/cost.py)
         )
 
     def claim_finalize(self, job_id: str, finalizer: str, lease_seconds: float) -> bool:

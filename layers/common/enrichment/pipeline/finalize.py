@@ -58,6 +58,7 @@ from enrichment.jobs.service import CANCELLED
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.metrics import job_settled
 from enrichment.models import BatchResult, ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
+from enrichment.pipeline.cost import Observed, record_observed, scope_of
 from enrichment.settings import Settings
 from enrichment.vendors import adapter_class
 
@@ -94,6 +95,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         if job.finalizer == finalizer and not job.announced_at:
             _announce(store, job, settings)  # a retry after the job settled but before it was announced
         if job.finalizer == finalizer:
+            _record_observed(job, settings)  # a retry after the job settled: if the first died before it
             _delete_working_files(job, settings)  # a retry after the job settled: what the first left, if any
         return store.require(job.job_id)
     if not store.claim_finalize(job.job_id, finalizer, LEASE_SECONDS):
@@ -146,6 +148,11 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "counts": {s.value: counts.get(s.value, 0) for s in RowStatus},
         "credits": credits,
         "credits_unit": adapter.credits_unit,
+        # What Prepare expected the rows it sent to cost, and at most (pipeline/cost.py), against `credits`.
+        "credits_expected": job.credits_expected,
+        "credits_worst_case": job.credits_worst_case,
+        "credits_basis": job.credits_basis,
+        "credits_basis_rows": job.credits_basis_rows,
         "credits_by_vendor": {job.vendor.value: credits},
         "credits_per_matched_row": round(credits / matched, 4) if (matched := counts[RowStatus.MATCHED]) else None,
         "max_credits": job.options.get("max_credits"),
@@ -180,13 +187,31 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         credits_by_vendor=summary["credits_by_vendor"],
         **({"credits_per_matched_row": summary["credits_per_matched_row"]} if matched else {}),
         **({"error": reason} if reason else {}),
+        # Kept on the item so a retry of this finalizer can still add them to the observed match rates.
+        rows_answered_by_vendor=tally.vendor_answered if tally is not None else 0,
+        rows_matched_by_vendor=tally.vendor_matched if tally is not None else 0,
     )
     ended = store.require(job.job_id)
     if settled:
         job_settled(job.vendor, status, summary["counts"], credits, summary["timings"]["duration_seconds"])
+        _record_observed(ended, settings)
         _announce(store, ended, settings)
         _delete_working_files(ended, settings)
     return ended
+
+
+def _record_observed(job: Job, settings: Settings) -> None:
+    """Add the rows the vendor answered in this job, and what they cost, to the observed match rates: once (a
+    marker on the job item, in the same transaction). A job whose vendor answered nothing adds nothing."""
+    if job.match_rate_recorded or not job.rows_answered_by_vendor:
+        return
+    observed = Observed(
+        rows_sent=job.rows_answered_by_vendor, rows_matched=job.rows_matched_by_vendor, credits=job.credits
+    )
+    try:
+        record_observed(settings.jobs_table, job.job_id, job.vendor, scope_of(job.vendor, job.options), observed)
+    except (BadInput, ValueError):  # options no longer valid: the job failed on them, and sent nothing
+        return
 
 
 def _skipped_reason(tally: RowTally, skipped: int) -> str:

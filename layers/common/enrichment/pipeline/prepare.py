@@ -27,9 +27,10 @@ from typing import IO, Any
 from enrichment.files import layout, storage
 from enrichment.files.reader import open_table
 from enrichment.jobs.store import JobStore
-from enrichment.models import Job, Limits, PreparedJob
+from enrichment.models import Limits, PreparedJob, Vendor
 from enrichment.options import job_options, vendor_options
 from enrichment.pipeline.classify import SEND, RowOutcome, classify_input
+from enrichment.pipeline.cost import estimate, read_observed, scope_of
 from enrichment.pipeline.result_cache import GET_BATCH, LOOKUP_THREADS, CachedAnswer, ResultCache, answer_scope
 from enrichment.settings import Settings, SettingsError
 from enrichment.vendors import VendorAdapter, adapter_class
@@ -129,14 +130,17 @@ def _uncached(rows: Iterator[RowOutcome]) -> Iterator[tuple[RowOutcome, CachedAn
         yield outcome, None
 
 
-def _lookups(job: Job, settings: Settings) -> Callable[[Iterator[RowOutcome]], Iterator[tuple[RowOutcome, Any]]]:
-    """How the job's rows meet the result cache: looked up, or not at all (no cache, or cache_max_age_days 0)."""
-    max_age = job_options(job.options).cache_max_age_days
+def cache_lookups(
+    vendor: Vendor, options: dict[str, Any], settings: Settings
+) -> Callable[[Iterator[RowOutcome]], Iterator[tuple[RowOutcome, Any]]]:
+    """How a job's rows meet the result cache: looked up, or not at all (no cache, or cache_max_age_days 0).
+    The preview looks rows up through this too, so it counts the cached rows Prepare would."""
+    max_age = job_options(options).cache_max_age_days
     if not settings.result_cache_table or max_age <= 0:
         return _uncached
-    adapter = adapter_class(job.vendor)
-    scope = answer_scope(adapter.answer_options, adapter.parse_options(vendor_options(job.options)))
-    cache = ResultCache(settings.result_cache_table, job.vendor, scope, retention_days=settings.result_cache_days)
+    adapter = adapter_class(vendor)
+    scope = answer_scope(adapter.answer_options, adapter.parse_options(vendor_options(options)))
+    cache = ResultCache(settings.result_cache_table, vendor, scope, retention_days=settings.result_cache_days)
     return _CacheLookups(cache, adapter, max_age)
 
 
@@ -166,7 +170,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         # plan, so a plan (what Finalize starts from) always has them.
         # Rows answered from the result cache go to the cached file (Finalize reads it alongside the plan), never
         # to a chunk: the rows sent are numbered without them.
-        lookups = _lookups(job, settings)
+        lookups = cache_lookups(job.vendor, job.options, settings)
         with (
             storage.streamed_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan,
             storage.streamed_upload(bucket, layout.cached_key(job_id), "application/x-ndjson") as cached,
@@ -193,7 +197,24 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
                 for row in classified.twins():
                     twins.write(f"{row}\n")
 
-    store.mark_running(job_id, rows_total=rows_total, chunks_total=batches.chunks_total, input_format=table.details)
+    # What the rows it sends are expected to cost, and at most: summary.json sets them against what they cost.
+    cost = estimate(
+        job.vendor,
+        job.options,
+        to_send=sent,
+        cached_rows=cached_rows,
+        observed=read_observed(settings.jobs_table, job.vendor, scope_of(job.vendor, job.options)),
+    )
+    store.mark_running(
+        job_id,
+        rows_total=rows_total,
+        chunks_total=batches.chunks_total,
+        input_format=table.details,
+        credits_expected=cost.expected_credits,
+        credits_worst_case=cost.worst_case_credits,
+        credits_basis=cost.basis,
+        credits_basis_rows=cost.basis_rows,
+    )
     if cached_rows:
         logger.info("rows answered from the result cache", extra={"job_id": job_id, "cached_rows": cached_rows})
     return PreparedJob(

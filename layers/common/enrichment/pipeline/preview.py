@@ -1,7 +1,9 @@
 """Preview: what a job would do with a file, before anything is sent or any credit spent.
 
-The rows go through Prepare's own classification (pipeline.classify); nothing is written, no job is created,
-no vendor is called.
+The rows go through Prepare's own classification (pipeline.classify) and, given the deployment's settings, its
+own result cache lookups (prepare.cache_lookups); the cost is estimated as Prepare estimates it (pipeline.cost:
+the observed match rates of past jobs, else the vendor's default). Nothing is written, no job is created, no
+vendor is called.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from enrichment.files.columns import ColumnTie, ColumnUse
 from enrichment.files.reader import InputSource, open_table
 from enrichment.models import Model, RowStatus, Vendor
 from enrichment.pipeline.classify import SEND, classify_input
+from enrichment.pipeline.cost import CostEstimate, estimate, read_observed, scope_of
 from enrichment.pipeline.row_rules import reason_kind
-from enrichment.settings import InputLimits, VendorSettings
+from enrichment.settings import InputLimits, Settings, VendorSettings
 from enrichment.vendors import adapter_class
 
 TOP_REASONS = 10
 FIRST_ROWS = 5
 FIRST_DUPLICATES = 10
+CACHED = "cached"  # a row to send that the result cache answers (counted apart: it is not sent)
 
 
 class InvalidReason(Model):
@@ -37,7 +41,7 @@ class DuplicateRow(Model):
     of: int = Field(description="the earlier row it asks the same as: answered from it, sent once")
 
 
-class InputPreview(Model):
+class InputPreview(CostEstimate):
     vendor: Vendor
     file: dict[str, str] | None = Field(
         description="how the file is read (format, encoding, delimiter, line_ends, compression, or sheet); "
@@ -47,7 +51,6 @@ class InputPreview(Model):
     columns: list[ColumnUse] = Field(description="each input column and the field read from it, if any")
     ties: list[ColumnTie] = Field(description="columns naming one field, and the one read")
     rows: int = Field(description="rows read (up to the error, if the file breaks)")
-    to_send: int = Field(description="rows that would be sent")
     invalid_input: int
     duplicate: int
     invalid_reasons: list[InvalidReason] = Field(description=f"the {TOP_REASONS} most frequent reasons")
@@ -65,10 +68,16 @@ def preview_input(
     limits: InputLimits,
     *,
     show_file: bool = True,
+    settings: Settings | None = None,
 ) -> InputPreview:
     """What a job with these options would make of this file: columns, rows to send, invalid, duplicates, chunks.
 
-    A problem that would fail the job is the preview's `error`, with what was learned before it."""
+    With `settings` (the deployment's), rows the result cache would answer are counted as Prepare would find them
+    and the expected credits use the match rates observed in past jobs; without, nothing is cached and the
+    estimate is the vendor's default. A problem that would fail the job is the preview's `error`, with what was
+    learned before it."""
+    from enrichment.pipeline.prepare import cache_lookups  # prepare's own lookups (it imports much of the layer)
+
     file_format: dict[str, str] | None = None
     columns: list[ColumnUse] = []
     ties: list[ColumnTie] = []
@@ -80,8 +89,10 @@ def preview_input(
         with open_table(source, limits) as table:
             classified = classify_input(table.header, table.rows, vendor, options)
             columns, ties = classified.mapping.columns, classified.mapping.ties
-            for outcome in classified.rows:
-                counts[outcome.status] += 1
+            lookups = cache_lookups(vendor, dict(options), settings) if settings is not None else None
+            rows = lookups(classified.rows) if lookups is not None else ((o, None) for o in classified.rows)
+            for outcome, cached_answer in rows:
+                counts[CACHED if cached_answer is not None else outcome.status] += 1
                 if outcome.status == RowStatus.INVALID_INPUT:
                     found = reasons.setdefault(
                         kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
@@ -95,19 +106,26 @@ def preview_input(
                 file_format = table.details  # final once the rows are read (a late accent decides the encoding)
     except BadInput as bad:
         error = str(bad)
+    to_send = counts[SEND]
+    try:
+        observed = read_observed(settings.jobs_table, vendor, scope_of(vendor, dict(options))) if settings else None
+        cost = estimate(vendor, dict(options), to_send=to_send, cached_rows=counts[CACHED], observed=observed)
+    except (BadInput, ValueError) as bad:  # options the job would refuse: the error says so, no cost is guessed
+        error = error or str(bad)
+        cost = estimate(vendor, {}, to_send=0, cached_rows=0, observed=None)
     return InputPreview(
+        **cost.model_dump(),
         vendor=vendor,
         file=file_format,
         vendor_fields=list(adapter_class(vendor).input_fields),
         columns=columns,
         ties=ties,
         rows=counts.total(),
-        to_send=counts[SEND],
         invalid_input=counts[RowStatus.INVALID_INPUT],
         duplicate=counts[RowStatus.DUPLICATE],
         invalid_reasons=sorted(reasons.values(), key=lambda r: (-r.rows, r.first_rows[0]))[:TOP_REASONS],
         duplicates=duplicates,
         chunk_size=vendor_settings.chunk_size,
-        chunks=-(-counts[SEND] // vendor_settings.chunk_size),
+        chunks=-(-to_send // vendor_settings.chunk_size),
         error=error,
     )
