@@ -72,8 +72,9 @@ def test_a_second_run_finds_the_first_job_and_each_ledger_is_its_own(tmp_path: P
     # The second run remembers the first's answers (the result cache came back with the state): it costs nothing.
     second_summary = json.loads((second / "summary.json").read_text())
     assert second_ledger["submissions"] == second_ledger["credits_charged"] == second_summary["credits"] == 0
-    assert second_summary["cached_rows"] == first_summary["rows"] - first_summary["counts"]["invalid_input"] - (
-        first_summary["counts"]["duplicate"]
+    assert (
+        second_summary["cached_rows"]
+        == first_summary["rows"] - first_summary["counts"]["invalid_input"] - (first_summary["counts"]["duplicate"])
     )
 
     seen = _in_a_later_runtime(
