@@ -74,8 +74,10 @@ def assert_answer_lost(runtime, tmp_path, case: VendorCase, sim: Simulator, seed
         assert_all_answered(runtime, tmp_path, case, sim, seed)
 
 
-def assert_one_chunk_lost(runtime, tmp_path, case: VendorCase, seed: int, reason: str) -> JobView:
-    view, results, expected = run(runtime, tmp_path, case, seed)
+def assert_one_chunk_lost(
+    runtime, tmp_path, case: VendorCase, seed: int, reason: str, options: dict | None = None
+) -> JobView:
+    view, results, expected = run(runtime, tmp_path, case, seed, options)
     assert view.status == "PARTIAL", view.item.get("error")
     assert len(results) == case.rows
     errors = 0
@@ -207,6 +209,17 @@ def fault_tests(
             sim = sim_of(request)
             sim.inject("accept_then_drop", times=1, path=case.submit_path)
             assert_all_answered(runtime, tmp_path, case, sim, seed=12, options={"allow_resend": True}, repeats=1)
+
+        def test_accept_then_drop_not_resent_under_a_credit_budget(runtime, tmp_path, request):
+            """The lost send's charge is unknown and the chunk's one reservation covers one send: a paid repeat
+            could pass the budget, so allow_resend does not resend under one."""
+            sim = sim_of(request)
+            sim.inject("accept_then_drop", times=1, path=case.submit_path)
+            options = {"allow_resend": True, "max_credits": 1_000_000}
+            assert_one_chunk_lost(
+                runtime, tmp_path, case, seed=16, reason="its answer was lost; not resent", options=options
+            )
+            assert sim.ledger()["duplicate_paid_submissions"] == 0
 
     if case.check_path != case.submit_path:  # a vendor with jobs to check
 

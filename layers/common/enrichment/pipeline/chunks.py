@@ -230,7 +230,8 @@ class ChunkStep:
         chunk = self._chunk()
         options = self.options = adapter.parse_options(vendor_options(job.options))
         if record and record.state == "sending":
-            reconciled = self._reconcile(ledger, adapter, chunk, options)
+            budgeted = bool(job.options.get("max_credits") or self.settings.monthly_credit_budgets.get(self.vendor))
+            reconciled = self._reconcile(ledger, adapter, chunk, options, budgeted=budgeted)
             if reconciled is not None:
                 return reconciled
         if job.stop_reason:
@@ -287,10 +288,12 @@ class ChunkStep:
         self.store.settle_chunk(self.job_id, self.index, credits=credits, failed=failed, also=also)
 
     def _reconcile(
-        self, ledger: SendLedger, adapter: VendorAdapter, chunk: Chunk, options: VendorOptions
+        self, ledger: SendLedger, adapter: VendorAdapter, chunk: Chunk, options: VendorOptions, *, budgeted: bool
     ) -> ChunkProgress | None:
         """A submission whose answer was lost: its progress if the vendor holds it, a failure if it cannot be
-        known and a repeat may cost money, or None when sending (again) is safe or allowed."""
+        known and a repeat may cost money, or None when sending (again) is safe or allowed. A paid repeat
+        (allow_resend) is not allowed under a credit budget: the lost call's charge is unknown, and the chunk's one
+        reservation covers one send."""
         if adapter.can_find_submission:
             outcome = adapter.find_submission(chunk, options)
             if outcome is None:
@@ -299,7 +302,7 @@ class ChunkStep:
             progress = self._progress(outcome, polls=0)
             ledger.accept(progress)
             return progress
-        if adapter.repeat_is_free or options.allow_resend:
+        if adapter.repeat_is_free or (options.allow_resend and not budgeted):
             ledger.release(resend=True)
             return None
         count(Metric.RESUBMITS_REFUSED)
@@ -486,6 +489,9 @@ class ChunkStep:
         failed = outcome.status == "failed"
         if outcome.results:
             price_model(self.vendor).attribute(outcome.results, outcome.credits, self._options())
+        # A free repeat of a send whose answer was lost says 0: the vendor charged the lost send, how much is not
+        # known. The chunk's worst case stays committed against the budgets (held), as for a lost answer.
+        held = not outcome.credits and self._adapter().repeat_is_free and self._resent()
         result = ChunkResult(
             chunk_index=index,
             status="failed" if failed else "done",
@@ -499,7 +505,7 @@ class ChunkStep:
         )
         if not failed:
             self._keep_answers(result)
-        self._settle(credits=outcome.credits, failed=failed)
+        self._settle(credits=outcome.credits, failed=failed, held=held)
 
     def _keep_answers(self, result: ChunkResult) -> None:
         """The chunk's answers into the result cache, for later jobs. Never fails the chunk: its answer is paid for
@@ -548,6 +554,11 @@ class ChunkStep:
                 f"({progress.polls} checks over {progress.elapsed_seconds}s)"
             )
         return "the chunk was not processed"
+
+    def _resent(self) -> bool:
+        """Whether this chunk was sent again after an earlier send's answer was lost (its ledger says)."""
+        record = SendLedger(self.settings.jobs_table, self.job_id, self.index).get()
+        return record is not None and record.resends > 0
 
     def _options(self) -> VendorOptions:
         if self.options is None:
