@@ -60,6 +60,10 @@ class VendorSettings(Model):
     requests_per_day: int | None = Field(default=None, ge=1)
     # An unrecognised refusal (a 400 the vendor does not document as final) is tried this many times.
     max_refusals: int = Field(default=3, ge=1)
+    # The account's own prices where the vendor sets them per account (Pubrio: per workspace, by contact type,
+    # e.g. {"email-work": 20, "phone": 40}); unset items keep the price model's (vendors/pricing.py). A budget's
+    # worst case is priced with them, so it holds for the account's real prices.
+    credit_prices: dict[str, float] = Field(default_factory=dict)
 
 
 # Documented limits where the vendor gives them; the rest are conservative assumptions.

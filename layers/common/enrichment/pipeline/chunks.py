@@ -263,7 +263,7 @@ class ChunkStep:
             self.job_id,
             self.index,
             self.vendor,
-            price_model(self.vendor).worst_case(chunk.records, options),
+            price_model(self.vendor, self.vendor_settings.credit_prices).worst_case(chunk.records, options),
             max_credits=job_options.get("max_credits"),
             monthly_budget=self.settings.monthly_credit_budgets.get(self.vendor),
         )
@@ -488,7 +488,9 @@ class ChunkStep:
         index = self.index
         failed = outcome.status == "failed"
         if outcome.results:
-            price_model(self.vendor).attribute(outcome.results, outcome.credits, self._options())
+            price_model(self.vendor, self.vendor_settings.credit_prices).attribute(
+                outcome.results, outcome.credits, self._options()
+            )
         # A free repeat of a send whose answer was lost says 0: the vendor charged the lost send, how much is not
         # known. The chunk's worst case stays committed against the budgets (held), as for a lost answer.
         held = not outcome.credits and self._adapter().repeat_is_free and self._resent()

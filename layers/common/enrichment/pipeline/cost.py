@@ -13,6 +13,7 @@ to send x the price model's row worst case, capped by `max_credits` (a job never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -136,12 +137,19 @@ def record_observed(table: str, job_id: str, vendor: Vendor, scope: str, observe
 
 
 def estimate(
-    vendor: Vendor, options: dict[str, Any], *, to_send: int, cached_rows: int, observed: Observed | None
+    vendor: Vendor,
+    options: dict[str, Any],
+    *,
+    to_send: int,
+    cached_rows: int,
+    observed: Observed | None,
+    prices: Mapping[str, float] | None = None,
 ) -> CostEstimate:
-    """Expected and worst-case credits of sending `to_send` rows with these options (job options included)."""
+    """Expected and worst-case credits of sending `to_send` rows with these options (job options included), at
+    the account's own `prices` where configured (VendorSettings.credit_prices)."""
     parsed = adapter_class(vendor).parse_options(vendor_options(options))
-    prices = price_model(vendor)
-    worst = to_send * prices.row_worst_case(parsed)
+    model = price_model(vendor, prices)
+    worst = to_send * model.row_worst_case(parsed)
     max_credits = job_options(options).max_credits
     if max_credits is not None:
         worst = min(worst, float(max_credits))
@@ -150,7 +158,7 @@ def estimate(
         basis, basis_rows, rate = "observed", observed.rows_sent, observed.match_rate
     else:
         rate = DEFAULT_MATCH_RATE[vendor]
-        expected = prices.expected_credits(to_send, parsed, rate)
+        expected = model.expected_credits(to_send, parsed, rate)
         basis, basis_rows = "default", 0
     return CostEstimate(
         cached_rows=cached_rows,

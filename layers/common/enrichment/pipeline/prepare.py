@@ -204,6 +204,7 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
         to_send=sent,
         cached_rows=cached_rows,
         observed=read_observed(settings.jobs_table, job.vendor, scope_of(job.vendor, job.options)),
+        prices=vendor_settings.credit_prices,
     )
     store.mark_running(
         job_id,

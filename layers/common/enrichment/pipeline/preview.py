@@ -109,7 +109,14 @@ def preview_input(
     to_send = counts[SEND]
     try:
         observed = read_observed(settings.jobs_table, vendor, scope_of(vendor, dict(options))) if settings else None
-        cost = estimate(vendor, dict(options), to_send=to_send, cached_rows=counts[CACHED], observed=observed)
+        cost = estimate(
+            vendor,
+            dict(options),
+            to_send=to_send,
+            cached_rows=counts[CACHED],
+            observed=observed,
+            prices=vendor_settings.credit_prices,
+        )
     except (BadInput, ValueError) as bad:  # options the job would refuse: the error says so, no cost is guessed
         error = error or str(bad)
         cost = estimate(vendor, {}, to_send=0, cached_rows=0, observed=None)

@@ -73,12 +73,15 @@ PUBRIO_PRICES = {"email-work": 15.0, "email-personal": 15.0, "phone": 30.0}
 class PubrioPrices(PriceModel):
     vendor = Vendor.PUBRIO
 
+    def __init__(self, prices: Mapping[str, float] | None = None) -> None:
+        self.prices = PUBRIO_PRICES | dict(prices or {})  # the workspace's own, where configured
+
     def row_worst_case(self, options: object) -> float:
-        return sum(PUBRIO_PRICES[t] for t in set(getattr(options, "contact_types", PUBRIO_PRICES)))
+        return sum(self.prices[t] for t in set(getattr(options, "contact_types", PUBRIO_PRICES)))
 
     def row_credits(self, result: RecordResult, options: object) -> float:
         details = [e.type for e in result.emails] + [p.type or "phone" for p in result.phones]
-        return sum(PUBRIO_PRICES.get(t or "email-work", 0.0) for t in details)
+        return sum(self.prices.get(t or "email-work", 0.0) for t in details)
 
     def row_expected(self, options: object, match_rate: float) -> float:
         # A matched person is taken to carry every type asked for: the estimate leans to the worst case.
@@ -136,8 +139,16 @@ PRICE_MODELS: dict[Vendor, PriceModel] = {
 }
 
 
-def price_model(vendor: Vendor | str) -> PriceModel:
-    return PRICE_MODELS[Vendor(vendor)]
+def price_model(vendor: Vendor | str, prices: Mapping[str, float] | None = None) -> PriceModel:
+    """The vendor's price model; `prices`: the account's own (VendorSettings.credit_prices), where the vendor sets
+    them per account (Pubrio's per workspace). Other vendors' prices are the same for every account."""
+    vendor = Vendor(vendor)
+    if prices and vendor == Vendor.PUBRIO:
+        unknown = set(prices) - set(PUBRIO_PRICES)
+        if unknown:
+            raise ValueError(f"pubrio credit_prices: {sorted(unknown)} are not contact types ({sorted(PUBRIO_PRICES)})")
+        return PubrioPrices(prices)
+    return PRICE_MODELS[vendor]
 
 
 FACTS: tuple[PriceFact, ...] = (

@@ -37,6 +37,17 @@ def test_pubrio_the_worst_case_counts_only_the_types_asked_for():
     assert price_model(Vendor.PUBRIO).worst_case(records(10), PubrioOptions(contact_types=["phone"])) == 300
 
 
+def test_pubrio_a_workspaces_own_prices_price_the_worst_case_and_the_rows():
+    # Pubrio sets prices per workspace (VendorSettings.credit_prices); unset types keep the documented example's.
+    workspace = price_model(Vendor.PUBRIO, {"phone": 45, "email-work": 20})
+    options = PubrioOptions(contact_types=["email-work", "phone"])
+    assert workspace.worst_case(records(3), options) == 3 * (20 + 45)
+    assert workspace.row_credits(matched(emails=("email-personal",), phones=1), options) == 15 + 45
+    assert price_model(Vendor.PUBRIO).worst_case(records(3), options) == 3 * (15 + 30)  # the defaults, untouched
+    with pytest.raises(ValueError, match="fax"):
+        price_model(Vendor.PUBRIO, {"fax": 1})
+
+
 def test_prospeo_one_credit_a_match_ten_with_a_mobile_none_without_a_match():
     model = price_model(Vendor.PROSPEO)
     plain, mobile = ProspeoOptions(), ProspeoOptions(enrich_mobile=True)
