@@ -23,7 +23,6 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,10 +119,6 @@ class Answered:
     result: RecordResult
 
 
-def iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
-
-
 def epoch_of(text: str) -> float:
     """An ISO 8601 time (with Z or an offset) in Unix seconds."""
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -181,14 +176,6 @@ class ResultCache:
             time.sleep(min(2.0, 0.05 * 2**attempt))
         # Keys DynamoDB would not read in time are asked of the vendor: a cost, never a wrong answer.
         logger.warning("cache lookups left unprocessed", extra={"keys": len(request[self.table]["Keys"])})
-        return found
-
-    def lookup_many(self, keys: list[str], max_age_days: int, pool: ThreadPoolExecutor) -> dict[str, CachedAnswer]:
-        """`keys` in calls of GET_BATCH, on `pool`'s threads."""
-        parts = [keys[i : i + GET_BATCH] for i in range(0, len(keys), GET_BATCH)]
-        found: dict[str, CachedAnswer] = {}
-        for part in pool.map(lambda p: self.lookup(p, max_age_days), parts):
-            found.update(part)
         return found
 
     # ---- writing ----

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,11 +12,11 @@ import pytest
 from enrichment.models import RecordResult, RowStatus, Vendor
 from enrichment.pipeline.result_cache import (
     DAY,
+    GET_BATCH,
     Answered,
     PurgeRequest,
     ResultCache,
     answer_scope,
-    iso,
     purge,
 )
 from enrichment.vendors import adapter_class
@@ -29,6 +30,10 @@ def table(emulated_aws) -> str:
     name = f"unit-cache-{uuid.uuid4().hex[:12]}"
     boto3.client("dynamodb").create_table(**result_cache_table(name))
     return name
+
+
+def iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
 
 
 def scope(vendor: Vendor, **options) -> str:
@@ -122,13 +127,17 @@ def test_a_write_of_the_same_answer_again_is_the_same_entry(table):
     assert boto3.client("dynamodb").scan(TableName=table)["Count"] == 1
 
 
-def test_lookups_in_many_calls(table):
+def test_lookups_of_a_full_call_each(table):
     store = cache(table)
     entries = [answered(f"p{i}@example.com") for i in range(250)]
     assert store.store(entries, iso(NOW), "job-1") == 250
+    keys = [store.key(k) for k, _ in entries]
     with ThreadPoolExecutor(4) as pool:
-        found = store.lookup_many([store.key(k) for k, _ in entries], 30, pool)
+        parts = pool.map(lambda i: store.lookup(keys[i : i + GET_BATCH], 30), range(0, len(keys), GET_BATCH))
+        found = {key: answer for part in parts for key, answer in part.items()}
     assert len(found) == 250
+    with pytest.raises(ValueError, match="at most"):
+        store.lookup(keys[: GET_BATCH + 1], 30)
 
 
 def _count(table: str) -> int:
