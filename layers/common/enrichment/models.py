@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
@@ -166,15 +166,30 @@ class BatchResult(Model):
     chunks: list[ChunkResult]
 
 
+class JobStep(Model):
+    """One step of a job: a vendor and its own options. A finding step (Pubrio, Prospeo, InsideView) gets the rows
+    no earlier step matched that carry what it needs; a validation step (Check365: `validate` "email") gets each
+    row's best email so far (pipeline/steps.py)."""
+
+    vendor: Vendor
+    options: dict[str, Any] = {}  # the vendor's options for this step (the job's own stay in Job.options)
+    # "email": a validation step (given as `validate`, as the API takes it; `validate` is pydantic's own name).
+    validation: Literal["email"] | None = Field(
+        default=None, validation_alias=AliasChoices("validation", "validate"), serialization_alias="validate"
+    )
+
+
 class Job(Model):
     """The job item in DynamoDB."""
 
     model_config = ConfigDict(use_enum_values=False)
 
     job_id: str
-    vendor: Vendor
+    vendor: Vendor  # a job of several steps: its first step's
     status: JobStatus = JobStatus.PENDING
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {}  # a job of several steps: the job's own options only (each step has its vendor's)
+    # A job of several steps (a waterfall); empty for a job of one vendor, whose step is `vendor` and `options`.
+    steps: list[JobStep] = []
     source: str = ""
     # Who created the job (jobs/access.py): the IAM principal id, or schedule:<name>; None for jobs from before.
     owner: str | None = None
@@ -221,12 +236,25 @@ class Job(Model):
     finalize_lease_until: float | None = None
     announced_at: str | None = None
 
+    @property
+    def step_list(self) -> list[JobStep]:
+        """The job's steps: its own, or the one step of a single-vendor job."""
+        return self.steps or [JobStep(vendor=self.vendor, options=self.options)]
+
+    def step_options(self, step_index: int) -> dict[str, Any]:
+        """The options a step's vendor and rows are read with: the job's own and the step's (one dict, as the
+        options models take them)."""
+        if not self.steps:
+            return self.options
+        return {**self.options, **self.steps[step_index].options}
+
 
 # ---- state machine payloads (small: S3 keys and counters, never row data) ----
 
 
 class JobInput(Model):
     job_id: str
+    step_index: int = 0
 
 
 class Limits(Model):
@@ -237,6 +265,8 @@ class Limits(Model):
 
 class PreparedJob(Model):
     job_id: str
+    step_index: int = 0
+    next_step_index: int | None = None  # the step Prepare runs once this one's chunks settle; none: Finalize
     vendor: Vendor
     vendor_function: str
     bucket: str
@@ -302,6 +332,7 @@ class BatchTask(Model):
 
     action: Literal["advance", "abandon"]
     job_id: str
+    step_index: int = 0  # which of the job's steps the batch belongs to: its options
     batch: BatchRef
     progress: BatchProgress | None = None
     error: dict[str, Any] | None = Field(default=None, description="the Catch's {Error, Cause}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from enrichment.aws import client, presigning_client
 from enrichment.files import layout, storage
 from enrichment.jobs.store import JobStore, now_iso
-from enrichment.models import AccessCheck, Job, JobStatus, Vendor
+from enrichment.models import AccessCheck, Job, JobStatus, JobStep, Vendor
 from enrichment.options import options_to_store
 from enrichment.settings import Settings, SettingsError
 
@@ -85,6 +85,7 @@ def start_job(
     copy_from: storage.ObjectVersion | None = None,
     body: bytes | None = None,
     webhook_url: str | None = None,
+    steps: list[JobStep] | None = None,
 ) -> Job:
     """Create the job item, put its input in the job's folder, and start its execution (named by the job id).
     The input's name, for the report, is the copied object's (the dropped file's, the upload's), else inline.
@@ -92,12 +93,14 @@ def start_job(
 
     Safe to repeat: a job that exists already is left as it is, or its start is completed. Options are kept in
     their one form when valid; invalid ones (from a drop or a schedule: the API refuses them) fail the job in
-    Prepare, naming them."""
+    Prepare, naming them. A job of several `steps` (checked by options.parse_steps) is its first step's
+    `vendor`, and `options` holds the job's own options only."""
     store = JobStore(settings.jobs_table)
     job = Job(
         job_id=job_id,
-        vendor=vendor,
-        options=options_to_store(vendor, options),
+        vendor=steps[0].vendor if steps else vendor,
+        options=options_to_store(steps[0].vendor if steps else vendor, options),
+        steps=steps or [],
         source=source,
         owner=owner,
         owner_arn=owner_arn,
