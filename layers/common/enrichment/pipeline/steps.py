@@ -21,7 +21,7 @@ from enrichment.errors import BadInput
 from enrichment.files import layout, storage
 from enrichment.files.columns import map_columns
 from enrichment.files.output import CACHE_SOURCE
-from enrichment.models import JobStep, RecordResult, RowStatus
+from enrichment.models import ContactStatus, JobStep, RecordResult, RowStatus
 from enrichment.options import job_options
 from enrichment.pipeline import row_rules
 from enrichment.pipeline.step_outcomes import NO_ORIGIN, Origin, RowAnswer, StepOutcomes
@@ -196,8 +196,13 @@ def _credits(answers: Sequence[RowAnswer]) -> float | None:
 
 
 def verdict(validation: RowAnswer | None) -> str:
-    """The validation step's grade of the row's email (valid, invalid, risky, unknown), empty when not graded."""
-    if validation is None or validation.result is None or not validation.result.emails:
+    """The validation step's grade of the row's email (valid, invalid, risky, unknown): `invalid` for an address
+    it could not take as one (its reason says why), empty when there was none to grade."""
+    if validation is None:
+        return ""
+    if validation.status == RowStatus.INVALID_INPUT:
+        return ContactStatus.INVALID.value
+    if validation.result is None or not validation.result.emails:
         return ""
     return validation.result.emails[0].status or ""
 
