@@ -3,12 +3,18 @@ gives both, neither, or steps options.parse_steps refuses is a 422 naming the fi
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 from tests.conftest import api_auth, upload
 
-RECORDS = [{"full_name": "Grace Hopper", "company": "Navy"}, {"email": "ada@initech.com"}]
+RECORDS = [
+    {"people_search_id": "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"},
+    {"full_name": "Grace Hopper", "company": "Navy"},
+    {"email": "ada@initech.com"},
+]
 STEPS = [
     {"vendor": "pubrio", "options": {"contact_types": "email-work,phone"}},
     {"vendor": "prospeo", "options": {"enrich_mobile": True}},
@@ -42,6 +48,24 @@ def test_a_job_of_steps_is_created_and_shows_its_steps(http):
         {"vendor": "prospeo", "options": {"enrich_mobile": True}, "validate": None},
         {"vendor": "check365", "options": {}, "validate": "email"},
     ]
+    # It runs as a job of steps: one result row per record, and the summary names the steps it ran.
+    job = wait_final(http, job["job_id"])
+    assert job["status"] in ("SUCCEEDED", "PARTIAL"), job
+    files = http.get(f"/jobs/{job['job_id']}/results").json()["files"]
+    summary = httpx.get(files["summary.json"]).json()
+    assert [step["vendor"] for step in summary["steps"]] == ["pubrio", "prospeo", "check365"]
+    assert [step["vendor"] for step in summary["waterfall"]] == ["pubrio", "prospeo", "check365"]
+    assert len(httpx.get(files["results.csv"]).text.strip().splitlines()) == 1 + len(RECORDS)
+
+
+def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = http.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"):
+            return job
+        time.sleep(0.2)
+    raise TimeoutError(job_id)
 
 
 def test_an_uploaded_file_takes_steps_too(http):
