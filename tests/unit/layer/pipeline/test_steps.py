@@ -239,10 +239,28 @@ def test_a_later_step_given_no_row_sends_nothing(emulated_aws):
     assert sent(prospeo) == [] and prospeo.chunks_total == 0 and prospeo.next_step_index is None
 
 
+def test_a_vendor_that_stopped_its_step_leaves_the_next_vendor_to_go_on(emulated_aws):
+    job = steps_job(emulated_aws, steps=WATERFALL[:2])
+    store = JobStore(emulated_aws.jobs_table)
+    settle(job, prepare_job(job.job_id, emulated_aws, 0), pubrio_answer)
+    store.stop(job.job_id, reason="pubrio: out of credits", error="OutOfCredits")
+
+    prospeo = prepare_job(job.job_id, emulated_aws, 1)
+    assert sorted(records(prospeo), key=int) == ["3", "4", "5", "8"]
+    settle(job, prospeo, prospeo_answer)
+    ended = finalize_job(FinalizeInput(job_id=job.job_id, finalizer="test"), emulated_aws)
+
+    assert ended.status == JobStatus.PARTIAL and ended.error == "step 1 (pubrio) stopped: pubrio: out of credits"
+    summary = json.loads(output(job, "summary.json"))
+    assert summary["waterfall"][0]["stopped"] == "pubrio: out of credits" and "stopped" not in summary["waterfall"][1]
+
+
 def test_a_stopped_job_prepares_no_later_step(emulated_aws):
     job = steps_job(emulated_aws)
     settle(job, prepare_job(job.job_id, emulated_aws, 0), pubrio_answer)
-    JobStore(emulated_aws.jobs_table).update(job.job_id, stop_reason="cancelled by the user")
+    # A cancel: even over a vendor's stop, which would otherwise stop only its step.
+    JobStore(emulated_aws.jobs_table).stop(job.job_id, reason="pubrio: out of credits", error="OutOfCredits")
+    JobStore(emulated_aws.jobs_table).update(job.job_id, cancel_requested=True)
 
     prospeo = prepare_job(job.job_id, emulated_aws, 1)
 
