@@ -155,6 +155,9 @@ class ChunkResult(Model):
     reason: str | None = None
     credits: float = 0
     results: dict[str, RecordResult] = {}
+    # Rows of a done chunk that were not sent: a budget had room for the rows before them only (reason: which).
+    skipped_refs: list[str] = []
+    skipped_reason: str | None = None
     # When the vendor's answer arrived (ISO 8601, UTC): the rows' result_fetched_at, and their cache entries'.
     answered_at: str | None = None
 
@@ -305,6 +308,9 @@ class ChunkProgress(Model):
     elapsed_seconds: int = 0
     progress: float | None = None
     reason: str | None = None
+    # Only the chunk's first `sent_rows` rows were sent: a budget had room for no more (`held_back` says which).
+    sent_rows: int | None = None
+    held_back: str | None = None
 
     @property
     def settled(self) -> bool:

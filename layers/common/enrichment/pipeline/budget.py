@@ -35,6 +35,10 @@ class Reservation(Model):
     credits: float
     vendor: Vendor
     month: str
+    # The chunk's leading rows the reservation covers when not all of them fitted (reserve_leading), and why the
+    # others are not sent; None: all of them.
+    rows: int | None = None
+    held_back: str | None = None
 
 
 class BudgetReached(Exception):
@@ -74,9 +78,12 @@ def reserve(
     *,
     max_credits: float | None,
     monthly_budget: float | None,
+    rows: int | None = None,
+    held_back: str | None = None,
 ) -> Reservation:
     """Reserve the chunk's worst case against the job's budget and the vendor's month, atomically; the chunk's
-    reservation if it was taken before (a retried round). BudgetReached (saying which) when it does not fit."""
+    reservation if it was taken before (a retried round). BudgetReached (saying which) when it does not fit.
+    `rows`: the reservation covers only the chunk's first `rows` rows (the others held back, `held_back` says why)."""
     month = current_month()
     if max_credits is not None and cost > max_credits:
         raise BudgetReached(budget_reached_reason(max_credits))
@@ -105,7 +112,8 @@ def reserve(
                     "vendor": {"S": vendor.value},
                     "month": {"S": month},
                     "reserved_at": {"S": now_iso()},
-                },
+                }
+                | ({"rows": {"N": str(rows)}, "held_back": {"S": held_back or ""}} if rows is not None else {}),
                 "ConditionExpression": "attribute_not_exists(job_id)",
             }
         },
@@ -134,7 +142,9 @@ def reserve(
     for attempt in range(RESERVE_ATTEMPTS):
         try:
             ddb.transact_write_items(TransactItems=items)
-            return Reservation(chunk_index=chunk_index, credits=cost, vendor=vendor, month=month)
+            return Reservation(
+                chunk_index=chunk_index, credits=cost, vendor=vendor, month=month, rows=rows, held_back=held_back
+            )
         except ddb.exceptions.TransactionCanceledException as cancelled:
             codes = [r.get("Code") for r in cancelled.response.get("CancellationReasons", [])]
             if codes[:1] == ["ConditionalCheckFailed"]:
@@ -165,7 +175,67 @@ def reservation(table: str, job_id: str, chunk_index: int) -> Reservation | None
         credits=float(item["credits"]["N"]),
         vendor=Vendor(item["vendor"]["S"]),
         month=item["month"]["S"],
+        rows=int(item["rows"]["N"]) if "rows" in item else None,
+        held_back=item["held_back"]["S"] if "held_back" in item else None,
     )
+
+
+def reserve_leading(
+    table: str,
+    job_id: str,
+    chunk_index: int,
+    vendor: Vendor,
+    row_cost: float,
+    rows: int,
+    *,
+    max_credits: float | None,
+    monthly_budget: float | None,
+) -> Reservation:
+    """Reserve the whole chunk if it fits, else as many of its leading rows as fit (a budget is spent in row
+    order, to its last row's worth); BudgetReached when not even one does. The room is read, then reserved by
+    the same conditional transaction as a whole chunk's: a room another chunk took meanwhile is read again."""
+    try:
+        return reserve(
+            table, job_id, chunk_index, vendor, row_cost * rows, max_credits=max_credits, monthly_budget=monthly_budget
+        )
+    except BudgetReached as reached:
+        refused = reached
+    if row_cost <= 0:
+        raise refused  # a free chunk that does not fit: the budget is over already (an answer lost)
+    for _ in range(RESERVE_ATTEMPTS):
+        fitting = min(rows - 1, int(_room(table, job_id, vendor, max_credits, monthly_budget) / row_cost + 1e-9))
+        if fitting <= 0:
+            break
+        try:
+            return reserve(
+                table,
+                job_id,
+                chunk_index,
+                vendor,
+                row_cost * fitting,
+                max_credits=max_credits,
+                monthly_budget=monthly_budget,
+                rows=fitting,
+                held_back=str(refused),
+            )
+        except BudgetReached as reached:
+            refused = reached
+    raise refused
+
+
+def _room(table: str, job_id: str, vendor: Vendor, max_credits: float | None, monthly_budget: float | None) -> float:
+    """What is left of the job's budget and of the vendor's month, whichever is less."""
+    ddb = client("dynamodb")
+    room = float("inf")
+    if max_credits is not None:
+        job = ddb.get_item(
+            TableName=table, Key={"job_id": {"S": job_id}, "item": {"S": "job"}}, ConsistentRead=True
+        ).get("Item", {})
+        room = max_credits - float(job.get("credits_committed", {}).get("N", "0"))
+    if monthly_budget is not None:
+        month = ddb.get_item(TableName=table, Key=month_key(vendor, current_month()), ConsistentRead=True)
+        room = min(room, monthly_budget - float(month.get("Item", {}).get("committed", {}).get("N", "0")))
+    return room
 
 
 def settle_items(

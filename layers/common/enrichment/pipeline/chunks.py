@@ -217,6 +217,9 @@ class ChunkStep:
         self.gate = batch.gate
         self.started_at = previous.started_at if previous and previous.started_at else time.time()
         self.options: VendorOptions | None = None  # the job's vendor options, once read
+        # The leading rows sent when a budget had room for no more (from the reservation, then the progress).
+        self.sent_rows = previous.sent_rows if previous else None
+        self.held_back = previous.held_back if previous else None
 
     # ---- actions ----
 
@@ -230,6 +233,8 @@ class ChunkStep:
         chunk = self._chunk()
         options = self.options = adapter.parse_options(vendor_options(job.step_options(self.batch.task.step_index)))
         if record and record.state == "sending":
+            self._leading_rows(budget.reservation(self.settings.jobs_table, self.job_id, self.index))
+            chunk = self._chunk()
             budgeted = bool(job.options.get("max_credits") or self.settings.monthly_credit_budgets.get(self.vendor))
             reconciled = self._reconcile(ledger, adapter, chunk, options, budgeted=budgeted)
             if reconciled is not None:
@@ -237,9 +242,10 @@ class ChunkStep:
         if job.stop_reason:
             raise JobStopped(f"job stopped before this chunk was sent: {job.stop_reason}")
         try:
-            self._reserve(job.options, chunk, options)
+            self._leading_rows(self._reserve(job.options, chunk, options))
         except BudgetReached as reached:
             return self.skip(str(reached))
+        chunk = self._chunk()
         adapter.before_paid_request = _once(ledger.mark_sending)  # a call repeated with a new token is one send
         try:
             with self._paced(adapter.request_cost(chunk, "submit")):
@@ -255,18 +261,25 @@ class ChunkStep:
         count(Metric.CHUNKS_SUBMITTED)
         return progress
 
-    def _reserve(self, job_options: dict, chunk: Chunk, options: VendorOptions) -> None:
+    def _reserve(self, job_options: dict, chunk: Chunk, options: VendorOptions) -> budget.Reservation:
         """Reserve the chunk's worst case against the job's and the vendor's month's budgets, before the send ledger
-        marks it sending; a retried round finds its reservation and takes none more."""
-        budget.reserve(
+        marks it sending, or that of as many of its leading rows as fit; a retried round finds its reservation and
+        takes none more."""
+        return budget.reserve_leading(
             self.settings.jobs_table,
             self.job_id,
             self.index,
             self.vendor,
-            price_model(self.vendor, self.vendor_settings.credit_prices).worst_case(chunk.records, options),
+            price_model(self.vendor, self.vendor_settings.credit_prices).row_worst_case(options),
+            len(chunk.records),
             max_credits=job_options.get("max_credits"),
             monthly_budget=self.settings.monthly_credit_budgets.get(self.vendor),
         )
+
+    def _leading_rows(self, reservation: budget.Reservation | None) -> None:
+        """Send only the rows the reservation covers (all of them unless a budget had room for fewer)."""
+        if reservation is not None and reservation.rows is not None:
+            self.sent_rows, self.held_back = reservation.rows, reservation.held_back
 
     def skip(self, reason: str) -> ChunkProgress:
         """Settle the chunk unsent: a budget had no room for it; its rows end skipped with the reason."""
@@ -473,6 +486,8 @@ class ChunkStep:
             elapsed_seconds=int(time.time() - self.started_at),
             progress=outcome.progress,
             reason=outcome.reason,
+            sent_rows=self.sent_rows,
+            held_back=self.held_back,
         )
         if outcome.status == "done":
             self._store_result(outcome)
@@ -502,6 +517,9 @@ class ChunkStep:
             reason=outcome.reason if failed else None,
             answered_at=now_iso(),
         )
+        if self.sent_rows is not None and not failed:
+            result.skipped_refs = [r.ref for r in self.batch.chunk(index).records[self.sent_rows :]]
+            result.skipped_reason = self.held_back
         storage.put_json(
             self.settings.data_bucket, layout.chunk_result_key(self.job_id, index), result.model_dump(mode="json")
         )
@@ -569,7 +587,11 @@ class ChunkStep:
         return self.options
 
     def _chunk(self) -> Chunk:
-        return self.batch.chunk(self.index)
+        """The chunk as sent: its leading rows only when a budget had room for no more."""
+        chunk = self.batch.chunk(self.index)
+        if self.sent_rows is not None and self.sent_rows < len(chunk.records):
+            return chunk.model_copy(update={"records": chunk.records[: self.sent_rows]})
+        return chunk
 
     def _adapter(self) -> VendorAdapter:
         return connect(self.vendor, self.settings)

@@ -262,6 +262,8 @@ def _answer(
         return RowStatus.ERROR, found.reason, None, NO_ORIGIN
     if found.status == "skipped":
         return RowStatus.SKIPPED, found.reason, None, NO_ORIGIN
+    if ref in found.skipped_refs:
+        return RowStatus.SKIPPED, found.skipped_reason, None, NO_ORIGIN
     if (result := found.results.get(ref)) is None:
         return RowStatus.ERROR, "the vendor's answer left this row out", None, NO_ORIGIN
     return RowStatus(result.status), result.reason, result, Origin(vendor.value, found.answered_at)

@@ -166,7 +166,9 @@ def merge_row(steps: Sequence[JobStep], answers: Sequence[RowAnswer | None]) -> 
         step, answer = deciding
         status, reason, result, twin, origin = answer
         vendor = step.vendor.value
-        if not _matched(answer) and len(finders) > 1:
+        if status in (RowStatus.ERROR, RowStatus.SKIPPED) and len(finders) > 1:
+            reason = f"{vendor}: {reason}"  # what kept the row from being answered, and where
+        elif not _matched(answer) and len(finders) > 1:
             # Not found anywhere: what each step said, in order.
             reason = "; ".join(f"{s.vendor.value}: {a.reason or found(a).value}" for s, a in finders)
     matched = _matched(deciding[1]) if deciding else False
