@@ -134,6 +134,9 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     else:
         status = JobStatus.SUCCEEDED
     stops = step_stops(job)
+    if reason is None and (unfinished := [u for t in step_tallies if (u := t.unfinished)]):
+        reason = "; ".join(unfinished)
+        status = JobStatus.PARTIAL if status == JobStatus.SUCCEEDED else status
     if reason is None and stops:
         # A vendor stopped its step: the other steps did theirs, and the rows nobody answered are errors.
         reason = "; ".join(f"step {k + 1} ({job.steps[k].vendor.value}) stopped: {why}" for k, why in stops.items())

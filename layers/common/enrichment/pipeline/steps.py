@@ -232,6 +232,16 @@ class StepTally:
     duplicates: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
     credits: float = 0.0
+    unanswered: Counter[str] = field(default_factory=Counter)  # rows given it that got no answer, by why
+
+    @property
+    def unfinished(self) -> str | None:
+        """A validation step that left rows ungraded (their chunks failed, or a budget kept them), saying why: the
+        job is then PARTIAL, though every row has its find."""
+        if role(self.step) != VALIDATE or not self.unanswered:
+            return None
+        why = "; ".join(sorted(self.unanswered))
+        return f"{self.unanswered.total()} emails not validated by {self.step.vendor.value}: {why}"
 
     def add(self, answer: RowAnswer | None) -> None:
         if answer is None:
@@ -243,6 +253,8 @@ class StepTally:
             self.cached += 1
         if role(self.step) == VALIDATE and (grade := verdict(answer)):
             self.verdicts[grade] += 1
+        if found(answer) in (RowStatus.ERROR, RowStatus.SKIPPED):
+            self.unanswered[answer.reason or found(answer).value] += 1
 
     def summary(self, number: int, rows_total: int) -> dict[str, Any]:
         received = self.received.total()
