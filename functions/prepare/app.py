@@ -15,6 +15,10 @@ tracer = Tracer()
 @logger.inject_lambda_context(correlation_id_path="job_id", clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    prepared = prepare_job(JobInput.model_validate(event).job_id, Settings.load())
-    logger.info("job prepared", extra={"chunks": prepared.chunks_total, "vendor": prepared.vendor.value})
+    request = JobInput.model_validate(event)
+    prepared = prepare_job(request.job_id, Settings.load(), request.step_index)
+    logger.info(
+        "job prepared",
+        extra={"step": prepared.step_index + 1, "chunks": prepared.chunks_total, "vendor": prepared.vendor.value},
+    )
     return prepared.model_dump(mode="json")

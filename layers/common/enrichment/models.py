@@ -218,6 +218,8 @@ class Job(Model):
     credits_worst_case: float | None = None
     credits_basis: str | None = None
     credits_basis_rows: int | None = None
+    # A job of steps: each prepared step's chunks and expected credits, by step index ("0", "1", ...).
+    steps_prepared: dict[str, dict[str, Any]] = {}
     # Once settled: the rows the vendor answered in this job (matched or not; not cached) and those matched,
     # added once to the observed match rates (match_rate_recorded).
     rows_answered_by_vendor: int = 0

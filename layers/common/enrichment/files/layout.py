@@ -10,32 +10,48 @@ def input_key(job_id: str) -> str:
     return f"jobs/{job_id}/input.csv"
 
 
-def plan_key(job_id: str) -> str:
-    return f"jobs/{job_id}/prepared/rows.jsonl"
+# A job of several steps numbers each step's chunks and batches from step * STEP_STRIDE (more than a step can
+# have: one chunk a row at most, rows at most InputLimits.max_rows), so a chunk's index names it in the whole job
+# (its send ledger, budget reservation and result) and a retried Prepare numbers them alike.
+STEP_STRIDE = 1_000_000
+
+
+def first_index(step: int) -> int:
+    return step * STEP_STRIDE
+
+
+def _prepared(job_id: str, step: int) -> str:
+    """Where Prepare writes a step's plan: the first step's where a single-vendor job's always was."""
+    return f"jobs/{job_id}/prepared/" + (f"step-{step}/" if step else "")
+
+
+def plan_key(job_id: str, step: int = 0) -> str:
+    """The step's plan: a line per row it was given, in row order (a later step's holds only the rows passed on)."""
+    return f"{_prepared(job_id, step)}rows.jsonl"
 
 
 def columns_key(job_id: str) -> str:
     return f"jobs/{job_id}/prepared/columns.json"
 
 
-def manifest_key(job_id: str) -> str:
-    return f"jobs/{job_id}/prepared/manifest.json"
+def manifest_key(job_id: str, step: int = 0) -> str:
+    return f"{_prepared(job_id, step)}manifest.json"
 
 
-def twins_key(job_id: str) -> str:
+def twins_key(job_id: str, step: int = 0) -> str:
     """The rows sent that have duplicates, one row number a line in ascending order (written by Prepare before
     the plan, so a plan always has it): Finalize keeps just these rows' answers for their duplicates."""
-    return f"jobs/{job_id}/prepared/twins.txt"
+    return f"{_prepared(job_id, step)}twins.txt"
 
 
 # A plan entry's status set by Prepare: the row is answered from the result cache (its line in cached_key), not sent.
 CACHED = "cached"
 
 
-def cached_key(job_id: str) -> str:
+def cached_key(job_id: str, step: int = 0) -> str:
     """The rows answered from the result cache, one JSON line each ({"row", "fetched_at", "result"}) in row order:
     written by Prepare with the plan, read by Finalize alongside it."""
-    return f"jobs/{job_id}/prepared/cached.jsonl"
+    return f"{_prepared(job_id, step)}cached.jsonl"
 
 
 def batch_key(job_id: str, index: int) -> str:

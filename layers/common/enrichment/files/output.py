@@ -24,6 +24,9 @@ ROW_COLUMNS = (
     "result_fetched_at",
 )
 CACHE_SOURCE = "cache"
+# A job of several steps also says which step's vendor gave the email and the phone, and the validation step's
+# verdict on the email (valid, invalid, risky, unknown: models.ContactStatus).
+STEP_COLUMNS = ("result_email_source", "result_phone_source", "result_email_validation")
 # Groups of result columns; each vendor's adapter names those it can fill (`result_columns`).
 EMAIL_COLUMNS = ("result_email", "result_email_type", "result_email_status", "result_email_vendor_status")
 PHONE_COLUMNS = ("result_phone", "result_phone_type", "result_phone_status", "result_phone_vendor_status")
@@ -52,6 +55,7 @@ VERIFICATION_COLUMNS = (
 )
 RESULT_COLUMNS = (
     *ROW_COLUMNS,
+    *STEP_COLUMNS,
     *EMAIL_COLUMNS,
     "result_other_emails",
     *PHONE_COLUMNS,

@@ -239,6 +239,56 @@ def _expected_figures(summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _waterfall(summary: Mapping[str, Any]) -> str:
+    """A job of steps: what each step was given, sent, found, passed on and cost; empty for a single vendor."""
+    steps = summary.get("waterfall") or []
+    if not steps:
+        return ""
+    rows_total = sum((summary.get("counts") or {}).values())
+
+    def line(step: Mapping[str, Any]) -> list[str]:
+        if step.get("role") == "validate":
+            verdicts = ", ".join(f"{_e(k)} {v:,}" for k, v in (step.get("verdicts") or {}).items()) or "–"
+            found, passed, added = f"graded: {verdicts}", "–", "–"
+        else:
+            found, passed = f"{step.get('matched', 0):,}", f"{step.get('passed_on', 0):,}"
+            share = step.get("match_rate_added")
+            added = f"+{100 * share:.1f}%" if share is not None else "–"
+        return [
+            f"{step.get('step')}. {_e(step.get('vendor'))} ({_e(step.get('role'))})",
+            f"{step.get('rows_received', 0):,}",
+            f"{step.get('rows_not_taken', 0):,}",
+            f"{step.get('rows_sent', 0):,}",
+            f"{step.get('cached_rows', 0):,}",
+            found,
+            passed,
+            added,
+            _number(float(step.get("credits") or 0)),
+        ]
+
+    table = _table(
+        (
+            "Step",
+            "Rows given",
+            "Could not take",
+            "Sent",
+            "From cache",
+            "Matched",
+            "Passed on",
+            "Match rate added",
+            "Credits",
+        ),
+        (line(step) for step in steps),
+        "waterfall",
+    )
+    return (
+        f"<section><h2>Steps</h2>{table}"
+        f'<p class="hint">Each finding step is given the rows no earlier step matched ({rows_total:,} rows in all); '
+        "rows it could not take lack what its vendor needs and go on to the next. The validation step grades the "
+        "best email found for each row (or the row's own), each address once.</p></section>"
+    )
+
+
 def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
     """The page, from what summary.json says and the rows' tally (None: the job ended before its rows were read)."""
     status = str(summary.get("status") or "")
@@ -251,7 +301,8 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
     timings = summary.get("timings") or {}
     chunks = summary.get("chunks") or {}
     input_name = summary.get("input_name") or "not recorded"
-    title = f"{summary.get('vendor', '')} job {summary.get('job_id', '')}: {status}"
+    vendors = " → ".join(str(step.get("vendor")) for step in summary.get("steps") or []) or summary.get("vendor", "")
+    title = f"{vendors} job {summary.get('job_id', '')}: {status}"
 
     figures = "".join(
         (
@@ -279,6 +330,8 @@ def render_report(summary: Mapping[str, Any], tally: RowTally | None) -> str:
         )
     )
     sections = [f'<section class="figures">{figures}</section>']
+    if waterfall := _waterfall(summary):
+        sections.append(waterfall)
 
     if rows:
         outcomes = [(s.value, counts.get(s.value, 0), OUTCOME_COLOURS[s]) for s in RowStatus]

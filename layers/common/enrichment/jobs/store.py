@@ -231,6 +231,27 @@ class JobStore:
             **cost,  # credits_expected, credits_worst_case and their basis (pipeline/cost.py)
         )
 
+    def record_step(self, job_id: str, step_index: int, figures: dict[str, Any]) -> bool:
+        """A later step prepared: its figures (pipeline/prepare._step_figures) kept, the job's chunks and expected
+        credits now the sums over its steps. Only Prepare writes them, one step after another; a retried Prepare
+        writes the same. False if the job is no longer running."""
+        job = self.require(job_id)
+        prepared = {**job.steps_prepared, str(step_index): figures}
+
+        def total(name: str) -> float | None:
+            values = [step[name] for step in prepared.values() if step.get(name) is not None]
+            return sum(values) if values else None
+
+        return self.transition(
+            job_id,
+            to=JobStatus.RUNNING,
+            when=(JobStatus.RUNNING,),
+            steps_prepared=prepared,
+            chunks_total=int(total("chunks") or 0),
+            credits_expected=total("credits_expected"),
+            credits_worst_case=total("credits_worst_case"),
+        )
+
     def claim_finalize(self, job_id: str, finalizer: str, lease_seconds: float) -> bool:
         """Become the job's one finalizer: from PENDING or RUNNING, or from FINALIZING when the claim is
         this finalizer's own (a retry) or its lease ran out (the finalizer died)."""

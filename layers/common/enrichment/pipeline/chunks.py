@@ -228,7 +228,7 @@ class ChunkStep:
         job = self.store.require(self.job_id)
         adapter = self._adapter()
         chunk = self._chunk()
-        options = self.options = adapter.parse_options(vendor_options(job.options))
+        options = self.options = adapter.parse_options(vendor_options(job.step_options(self.batch.task.step_index)))
         if record and record.state == "sending":
             budgeted = bool(job.options.get("max_credits") or self.settings.monthly_credit_budgets.get(self.vendor))
             reconciled = self._reconcile(ledger, adapter, chunk, options, budgeted=budgeted)
@@ -324,7 +324,7 @@ class ChunkStep:
             raise ValueError("check needs the progress returned by submit")
         chunk = self._chunk()
         adapter = self._adapter()
-        options = self.options = adapter.parse_options(vendor_options(job.options))
+        options = self.options = adapter.parse_options(vendor_options(job.step_options(self.batch.task.step_index)))
         with self._paced(adapter.request_cost(chunk, "check")):
             count(Metric.CHUNK_CHECKS)
             outcome = adapter.check(progress.vendor_ref, chunk, options)
@@ -565,7 +565,7 @@ class ChunkStep:
     def _options(self) -> VendorOptions:
         if self.options is None:
             job = self.store.require(self.job_id)
-            self.options = self._adapter().parse_options(vendor_options(job.options))
+            self.options = self._adapter().parse_options(vendor_options(job.step_options(self.batch.task.step_index)))
         return self.options
 
     def _chunk(self) -> Chunk:

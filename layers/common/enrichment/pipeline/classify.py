@@ -116,9 +116,11 @@ def classify_input(
     options: Mapping[str, Any],
     *,
     keep_twins: bool = False,
+    empty_ok: bool = False,
 ) -> ClassifiedInput:
     """Check the options, map the header's columns; the rows are classified as they are read. `keep_twins` keeps
-    the dedupe index once the rows are read, for ClassifiedInput.twins().
+    the dedupe index once the rows are read, for ClassifiedInput.twins(). `empty_ok`: no rows is not an error (a
+    later step of a job, given no row).
 
     Raises BadInput for invalid options or a `columns` option that does not fit the file."""
     adapter = adapter_class(vendor)
@@ -126,7 +128,7 @@ def classify_input(
     parse_options(vendor, options)
     mapping = map_columns(header, chosen)
     unmatchable = None
-    if not any(f in mapping.fields for f in adapter.input_fields):
+    if not empty_ok and not any(f in mapping.fields for f in adapter.input_fields):
         unmatchable = (
             f"no column {vendor.value} can match on. Found columns: {', '.join(mapping.names)[:300]}. "
             f"Expected at least one of: {', '.join(adapter.input_fields)}"
@@ -134,7 +136,7 @@ def classify_input(
     dedupe = DedupeIndex()
     return ClassifiedInput(
         mapping=mapping,
-        rows=_classified(adapter, header, mapping.fields, rows, unmatchable, dedupe, keep_twins),
+        rows=_classified(adapter, header, mapping.fields, rows, unmatchable, dedupe, keep_twins, empty_ok),
         dedupe=dedupe,
     )
 
@@ -147,9 +149,10 @@ def _classified(
     unmatchable: str | None,
     dedupe: DedupeIndex,
     keep_twins: bool,
+    empty_ok: bool,
 ) -> Iterator[RowOutcome]:
     try:
-        yield from _outcomes(adapter, header, columns, rows, unmatchable, dedupe)
+        yield from _outcomes(adapter, header, columns, rows, unmatchable, dedupe, empty_ok)
     finally:
         if not keep_twins:
             dedupe.close()
@@ -162,6 +165,7 @@ def _outcomes(
     rows: Iterator[tuple[int, list[str]]],
     unmatchable: str | None,
     dedupe: DedupeIndex,
+    empty_ok: bool = False,
 ) -> Iterator[RowOutcome]:
     if unmatchable:
         raise BadInput(unmatchable)
@@ -192,5 +196,5 @@ def _outcomes(
                 number, SEND, fields={f: v for f, v in as_sent.items() if f in CANONICAL_FIELDS}, position=sent
             )
             sent += 1
-    if number == 0:
+    if number == 0 and not empty_ok:
         raise BadInput("the file has a header but no rows")

@@ -1,15 +1,10 @@
 """Finalize: merge chunk results into one row out per row in, write the outputs, settle the job.
 
-One pass: the input, the plan and the results are each read once, in order, and results.csv and results.jsonl are
-streamed to S3 as they are written (multipart uploads, nothing spooled to disk). The results are found with one
-listing of the job's results folder; then each batch's BatchResult is read, or, for a batch that never settled
-(the job failed or was cancelled mid-Map), the ChunkResults of its chunks that exist: no request per row, and none
-per chunk when batches settled. A duplicate is answered from its twin's answer, kept on disk as the pass goes by
-it (Prepare lists the rows that have duplicates; a twin always comes before its duplicates), never read again.
-
-Memory is bounded whatever the file: the batches fetched ahead of the pass (PREFETCH_BATCHES, as bytes), one
-batch's results parsed, one part of each output being filled (storage.PART_BYTES), the manifest (one small entry
-per batch: 2,000 for a million Prospeo rows) and the sets of result objects listed (one int each).
+One pass: the input, each step's plan and results are each read once, in order (pipeline/step_outcomes.py), and
+results.csv and results.jsonl are streamed to S3 as they are written (multipart uploads, nothing spooled to disk).
+A job of several steps merges each row's answers into one row (pipeline/steps.py); a step it never reached
+answered no row. Memory is bounded whatever the file: per step, what step_outcomes holds; one part of each output
+being filled (storage.PART_BYTES).
 
 A failure that is not Transient (an input that can no longer be read, a result that does not parse) still leaves
 summary.json and report.html saying why, and the job FAILED with that reason; a Transient one (S3 throttling, a
@@ -22,17 +17,15 @@ webhook). A retry by the same finalizer resumes its claim; a dead finalizer's cl
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
 import logging
 import uuid
-import zlib
-from collections import Counter, deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.retries.standard import (
@@ -48,34 +41,23 @@ from enrichment.errors import BadInput, Transient, caught_message
 from enrichment.files import layout, storage
 from enrichment.files.columns import unique_names
 from enrichment.files.csvio import safe_cell
-from enrichment.files.output import CACHE_SOURCE, csv_columns, result_cells
+from enrichment.files.output import STEP_COLUMNS, csv_columns, result_cells
 from enrichment.files.reader import InputTable, open_table
 from enrichment.files.report import RowTally, render_report
 from enrichment.files.retention import delete_working_files
-from enrichment.files.scratch import ScratchDb
 from enrichment.jobs.events import emit_job_ended
 from enrichment.jobs.service import CANCELLED
 from enrichment.jobs.store import JobStore, now_iso
 from enrichment.metrics import job_settled
-from enrichment.models import BatchResult, ChunkResult, FinalizeInput, Job, JobStatus, RecordResult, RowStatus
+from enrichment.models import FinalizeInput, Job, JobStatus, JobStep, RowStatus
 from enrichment.pipeline.cost import Observed, record_observed, scope_of
+from enrichment.pipeline.step_outcomes import RowAnswer, StepOutcomes
+from enrichment.pipeline.steps import StepTally, merge_row, step_cells, step_exists
 from enrichment.settings import Settings
 from enrichment.vendors import adapter_class
 
-
-class Origin(NamedTuple):
-    """Who answered a row (result_source: the vendor, or the cache) and when the answer was given."""
-
-    source: str | None
-    fetched_at: str | None
-
-
-NO_ORIGIN = Origin(None, None)
-
 # Longer than the Finalize function's timeout: a claim outlives any finalizer still at work.
 LEASE_SECONDS = 16 * 60
-PREFETCH_BATCHES = 8  # batches' results fetched ahead of the pass
-FETCH_THREADS = 4
 
 logger = logging.getLogger(__name__)
 
@@ -106,14 +88,15 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     prefix = layout.output_prefix(job.job_id)
     adapter = adapter_class(job.vendor)
     tally: RowTally | None = None
+    step_tallies: list[StepTally] = []
     credits = 0.0
     columns = None
     unfinished = None  # why the outputs could not be written, if they could not
     try:
         columns = storage.get_json_if_any(bucket, layout.columns_key(job.job_id))
         if storage.exists(bucket, layout.plan_key(job.job_id)):
-            tally = RowTally(csv_columns(adapter.result_columns))
-            credits = _write_results(job, settings, prefix, reason, tally)
+            tally = RowTally(_result_columns(job))
+            credits, step_tallies = _write_results(job, settings, prefix, reason, tally)
         elif reason is None:
             reason = "the job ended before its input was read"
     except Exception as exc:
@@ -153,7 +136,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "credits_worst_case": job.credits_worst_case,
         "credits_basis": job.credits_basis,
         "credits_basis_rows": job.credits_basis_rows,
-        "credits_by_vendor": {job.vendor.value: credits},
+        "credits_by_vendor": _credits_by_vendor(job, credits, step_tallies),
         "credits_per_matched_row": round(credits / matched, 4) if (matched := counts[RowStatus.MATCHED]) else None,
         "max_credits": job.options.get("max_credits"),
         "skipped_rows": counts[RowStatus.SKIPPED],
@@ -161,6 +144,15 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         "cached_rows": tally.cached if tally is not None else 0,
         "chunks": {"total": job.chunks_total or 0, "failed": job.chunks_failed},
         "options": job.options,
+        # A job of steps: its steps, and per step what it was given, sent, found, passed on and cost.
+        **(
+            {
+                "steps": [step.model_dump(mode="json", by_alias=True, exclude_none=True) for step in job.steps],
+                "waterfall": [t.summary(n, sum(counts.values())) for n, t in enumerate(step_tallies, start=1)],
+            }
+            if job.steps
+            else {}
+        ),
         # Each input column and the field read from it (none: ignored); ties: columns naming one field, and which
         # was read. Null when the job ended before its header was read.
         "columns": columns["columns"] if columns else None,
@@ -188,8 +180,9 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         **({"credits_per_matched_row": summary["credits_per_matched_row"]} if matched else {}),
         **({"error": reason} if reason else {}),
         # Kept on the item so a retry of this finalizer can still add them to the observed match rates.
-        rows_answered_by_vendor=tally.vendor_answered if tally is not None else 0,
-        rows_matched_by_vendor=tally.vendor_matched if tally is not None else 0,
+        # A job of steps adds nothing: a later step sees only the rows earlier ones missed, not a vendor's rate.
+        rows_answered_by_vendor=tally.vendor_answered if tally is not None and not job.steps else 0,
+        rows_matched_by_vendor=tally.vendor_matched if tally is not None and not job.steps else 0,
     )
     ended = store.require(job.job_id)
     if settled:
@@ -198,6 +191,21 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         _announce(store, ended, settings)
         _delete_working_files(ended, settings)
     return ended
+
+
+def _result_columns(job: Job) -> tuple[str, ...]:
+    """results.csv's result columns: the vendor's; a job of steps, every step's vendor's and the steps' own."""
+    wanted = set().union(*(adapter_class(step.vendor).result_columns for step in job.step_list))
+    return csv_columns(wanted | set(STEP_COLUMNS) if job.steps else wanted)
+
+
+def _credits_by_vendor(job: Job, credits: float, step_tallies: list[StepTally]) -> dict[str, float]:
+    if not job.steps:
+        return {job.vendor.value: credits}
+    spent: dict[str, float] = {}
+    for step_tally in step_tallies:
+        spent[step_tally.step.vendor.value] = spent.get(step_tally.step.vendor.value, 0.0) + step_tally.credits
+    return spent
 
 
 def _record_observed(job: Job, settings: Settings) -> None:
@@ -265,28 +273,54 @@ def _explain(exc: Exception) -> str:
     return (str(exc) or type(exc).__name__)[:500]
 
 
-def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | None, tally: RowTally) -> float:
-    """Write results.csv and results.jsonl, counting each row into `tally` on the way; the job's credits."""
+def _write_results(
+    job: Job, settings: Settings, prefix: str, job_error: str | None, tally: RowTally
+) -> tuple[float, list[StepTally]]:
+    """Write results.csv and results.jsonl, counting each row into `tally` on the way; the job's credits, and each
+    step's figures for a job of steps (pipeline/steps.py: one row out per row in, the steps' answers merged)."""
     bucket = settings.data_bucket
     table = _reopen_input(job, settings)
     header, rows = table.header, table.rows
     names = unique_names(header)  # two columns named alike stay two columns, in both files
     result_columns = tally.columns
-    plan = storage.iter_jsonl(bucket, layout.plan_key(job.job_id))
-    # Jobs prepared before the result cache have no cached file: none of their rows is cached.
-    has_cached = storage.exists(bucket, layout.cached_key(job.job_id))
-    cached = _CachedAnswers(storage.iter_jsonl(bucket, layout.cached_key(job.job_id)) if has_cached else iter(()))
-    with (
-        _BatchResults(bucket, job.job_id) as results,
-        _TwinAnswers(storage.iter_lines(bucket, layout.twins_key(job.job_id))) as twins,
-        storage.streamed_upload(bucket, prefix + "results.csv", "text/csv; charset=utf-8") as csv_out,
-        storage.streamed_upload(bucket, prefix + "results.jsonl", "application/x-ndjson") as jsonl_out,
-    ):
+    steps = job.step_list
+    step_tallies = [StepTally(step) for step in steps] if job.steps else []
+    with contextlib.ExitStack() as stack:
+        # A step the job never reached (it failed or was cancelled before) has no plan: it answered no row.
+        outcomes = [
+            stack.enter_context(StepOutcomes(bucket, job.job_id, k, step.vendor, job_error))
+            if k == 0 or step_exists(bucket, job.job_id, k)
+            else None
+            for k, step in enumerate(steps)
+        ]
+        csv_out = stack.enter_context(
+            storage.streamed_upload(bucket, prefix + "results.csv", "text/csv; charset=utf-8")
+        )
+        jsonl_out = stack.enter_context(
+            storage.streamed_upload(bucket, prefix + "results.jsonl", "application/x-ndjson")
+        )
         writer = csv.writer(csv_out, lineterminator="\r\n")
         writer.writerow([safe_cell(name) for name in names] + list(result_columns))
-        for (number, cells), entry in _aligned(rows, plan):
-            status, reason, result, twin, origin = _row_outcome(entry, results, twins, cached, job, job_error)
-            out = result_cells(status, reason, job.vendor.value, result, twin, origin.source, origin.fetched_at)
+        for number, cells in rows:
+            answers = [o.answer(number) if o is not None else None for o in outcomes]
+            if answers[0] is None:
+                raise BadInput(_INPUT_CHANGED)
+            if job.steps:
+                merged = merge_row(steps, answers)
+                status, reason, result, twin, origin = (
+                    merged.status,
+                    merged.reason,
+                    merged.result,
+                    merged.twin,
+                    merged.origin,
+                )
+                out = result_cells(status, reason, merged.vendor, result, twin, origin.source, origin.fetched_at)
+                out |= step_cells(merged)
+                for step_tally, answer in zip(step_tallies, answers, strict=True):
+                    step_tally.add(answer)
+            else:
+                status, reason, result, twin, origin = answers[0]
+                out = result_cells(status, reason, job.vendor.value, result, twin, origin.source, origin.fetched_at)
             tally.add(number, out)
             padded = cells[: len(header)] + [""] * (len(header) - len(cells))
             writer.writerow([safe_cell(c) for c in padded] + [safe_cell(out[c]) for c in result_columns])
@@ -294,17 +328,47 @@ def _write_results(job: Job, settings: Settings, prefix: str, job_error: str | N
                 "row": number,
                 "status": status.value,
                 "reason": reason,
-                "vendor": job.vendor.value,
+                "vendor": out["result_vendor"],
                 "duplicate_of": twin,
                 "source": origin.source,
                 "fetched_at": origin.fetched_at,
                 "input": dict(zip(names, cells, strict=False))
                 | ({"_extra": cells[len(header) :]} if len(cells) > len(header) else {}),
                 "result": result.model_dump(mode="json", exclude={"raw"}) if result else None,
-                "vendor_answer": result.raw if result else None,
+                "vendor_answer": result.raw if result and not job.steps else None,
             }
+            if job.steps:
+                record["steps"] = [
+                    _step_record(k, step, a) for k, (step, a) in enumerate(zip(steps, answers, strict=True))
+                ]
             jsonl_out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return results.credits
+        if not outcomes[0].finish():  # type: ignore[union-attr]
+            raise BadInput(_INPUT_CHANGED)
+        for k, found in enumerate(outcomes):
+            if found is not None and k:
+                found.finish()
+        for step_tally, found in zip(step_tallies, outcomes, strict=False):
+            step_tally.credits = found.credits if found is not None else 0.0
+    return sum(o.credits for o in outcomes if o is not None), step_tallies
+
+
+_INPUT_CHANGED = "the input file is not the one the job read: its rows differ from the job's plan"
+
+
+def _step_record(index: int, step: JobStep, answer: RowAnswer | None) -> dict[str, Any]:
+    """A step's answer for a row, as results.jsonl keeps it (none: the row was not given to the step)."""
+    entry: dict[str, Any] = {"step": index + 1, "vendor": step.vendor.value}
+    if answer is None:
+        return entry | {"status": None}
+    return entry | {
+        "status": answer.status.value,
+        "reason": answer.reason,
+        "duplicate_of": answer.twin,
+        "source": answer.origin.source,
+        "fetched_at": answer.origin.fetched_at,
+        "result": answer.result.model_dump(mode="json", exclude={"raw"}) if answer.result else None,
+        "vendor_answer": answer.result.raw if answer.result else None,
+    }
 
 
 def _reopen_input(job: Job, settings: Settings) -> InputTable:
@@ -317,182 +381,3 @@ def _reopen_input(job: Job, settings: Settings) -> InputTable:
                 f"the input file {job.input_key} is no longer in the bucket: it cannot be read again"
             ) from None
         raise
-
-
-def _aligned(
-    rows: Iterator[tuple[int, list[str]]], plan: Iterator[dict[str, Any]]
-) -> Iterator[tuple[tuple[int, list[str]], dict[str, Any]]]:
-    """Each input row with its line of the plan; BadInput when they do not match (the input changed)."""
-    ended = object()
-    while True:
-        row, entry = next(rows, ended), next(plan, ended)
-        if row is ended and entry is ended:
-            return
-        if row is ended or entry is ended or row[0] != entry["row"]:  # type: ignore[index]
-            raise BadInput("the input file is not the one the job read: its rows differ from the job's plan")
-        yield row, entry  # type: ignore[misc]
-
-
-class _BatchResults:
-    """The chunk results, a batch at a time as the pass reaches them (the plan's chunks only go up). One listing
-    of the results folder says what exists; then, per batch in the manifest's order, its BatchResult if it exists,
-    else the ChunkResults of its chunks that exist, else nothing (its rows were not processed). A few threads
-    fetch the next PREFETCH_BATCHES batches' bytes ahead of the pass. Each chunk's credits are counted once, the
-    first time a sent row asks for it, in chunk order."""
-
-    def __init__(self, bucket: str, job_id: str) -> None:
-        self.bucket, self.job_id = bucket, job_id
-        self.credits = 0.0
-        self._settled: set[int] = set()  # batches with a BatchResult
-        self._chunks: set[int] = set()  # chunks with a ChunkResult
-        for key in storage.list_keys(bucket, layout.results_prefix(job_id)):
-            if (found := layout.result_index(job_id, key)) is not None:
-                (self._settled if found[0] == "batch" else self._chunks).add(found[1])
-        manifest = storage.get_json_if_any(bucket, layout.manifest_key(job_id)) or []
-        self._batches = iter([(ref["batch_index"], ref["chunk_indexes"]) for ref in manifest])
-        self._pool = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="results")
-        self._ahead: deque[tuple[list[int], Future[tuple[bool, list[bytes]]]]] = deque()
-        self._current: dict[int, ChunkResult] = {}
-        self._last = -1  # the last chunk of the current batch
-        self._credited = -1  # the last chunk whose credits are counted
-        self._top_up()
-
-    def _top_up(self) -> None:
-        while len(self._ahead) < PREFETCH_BATCHES and (batch := next(self._batches, None)) is not None:
-            self._ahead.append((batch[1], self._pool.submit(self._fetch, *batch)))
-
-    def _fetch(self, batch_index: int, chunk_indexes: list[int]) -> tuple[bool, list[bytes]]:
-        """(settled, the BatchResult's bytes) or (unsettled, the bytes of each ChunkResult there is)."""
-        if batch_index in self._settled:
-            return True, [storage.get_bytes(self.bucket, layout.batch_result_key(self.job_id, batch_index))]
-        keys = [layout.chunk_result_key(self.job_id, i) for i in chunk_indexes if i in self._chunks]
-        return False, [storage.get_bytes(self.bucket, key) for key in keys]
-
-    def chunk(self, index: int) -> ChunkResult | None:
-        if index < self._credited:
-            raise ValueError(f"the plan goes back to chunk {index} after chunk {self._credited}")
-        while index > self._last and self._ahead:
-            chunk_indexes, fetched = self._ahead.popleft()
-            self._top_up()
-            self._current = self._parse(chunk_indexes, *fetched.result())
-            self._last = max(chunk_indexes, default=self._last)
-        found = self._current.get(index) if index <= self._last else None
-        if index > self._credited:
-            self._credited = index
-            self.credits += found.credits if found is not None else 0.0
-        return found
-
-    @staticmethod
-    def _parse(chunk_indexes: list[int], settled: bool, fetched: list[bytes]) -> dict[int, ChunkResult]:
-        if settled:
-            chunks = BatchResult.model_validate_json(fetched[0]).chunks
-        else:
-            chunks = [ChunkResult.model_validate_json(raw) for raw in fetched]
-        return {c.chunk_index: c for c in chunks if c.chunk_index in chunk_indexes}
-
-    def __enter__(self) -> _BatchResults:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _TwinAnswers:
-    """The answers of the rows that have duplicates (Prepare's twins list, ascending), kept as the pass reaches
-    them, for their duplicates further on. On disk (files.scratch): one compressed answer per twin, a few hundred
-    bytes each; memory stays at sqlite's page cache."""
-
-    def __init__(self, twin_rows: Iterator[bytes]) -> None:
-        self._rows = (int(line) for line in twin_rows if line.strip())
-        self._next = next(self._rows, None)
-        self._scratch = ScratchDb("CREATE TABLE answer (row INTEGER PRIMARY KEY, answer BLOB NOT NULL);")
-
-    def wanted(self, row: int) -> bool:
-        while self._next is not None and self._next < row:
-            self._next = next(self._rows, None)
-        return self._next == row
-
-    def keep(
-        self, row: int, status: RowStatus, reason: str | None, result: RecordResult | None, origin: Origin
-    ) -> None:
-        answer = json.dumps(
-            [status.value, reason, result.model_dump_json() if result else None, origin.source, origin.fetched_at]
-        )
-        self._scratch.db.execute(
-            "INSERT OR REPLACE INTO answer VALUES (?, ?)", (row, zlib.compress(answer.encode(), 1))
-        )
-
-    def answer(self, row: int) -> tuple[RowStatus, str | None, RecordResult | None, Origin]:
-        found = self._scratch.db.execute("SELECT answer FROM answer WHERE row = ?", (row,)).fetchone()
-        if found is None:
-            raise ValueError(f"row {row} has duplicates but is not in the job's twins list")
-        status, reason, result, source, fetched_at = json.loads(zlib.decompress(found[0]))
-        parsed = RecordResult.model_validate_json(result) if result else None
-        return RowStatus(status), reason, parsed, Origin(source, fetched_at)
-
-    def __enter__(self) -> _TwinAnswers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._scratch.close()
-
-
-class _CachedAnswers:
-    """The rows Prepare answered from the result cache (layout.cached_key), in row order, read as the pass
-    reaches them."""
-
-    def __init__(self, lines: Iterator[dict[str, Any]]) -> None:
-        self._lines = lines
-
-    def answer(self, row: int) -> tuple[RecordResult, str]:
-        line = next(self._lines, None)
-        if line is None or line["row"] != row:
-            raise ValueError(f"row {row} is planned as cached but the cached answers do not have it next")
-        return RecordResult.model_validate(line["result"]), line["fetched_at"]
-
-
-def _row_outcome(
-    entry: dict[str, Any],
-    results: _BatchResults,
-    twins: _TwinAnswers,
-    cached: _CachedAnswers,
-    job: Job,
-    job_error: str | None,
-) -> tuple[RowStatus, str | None, RecordResult | None, int | None, Origin]:
-    planned = entry["status"]
-    if planned == RowStatus.INVALID_INPUT:
-        return RowStatus.INVALID_INPUT, entry.get("reason"), None, None, NO_ORIGIN
-    if planned == RowStatus.DUPLICATE:
-        # Answered from its twin: same data, and the twin's outcome in the reason. A twin without an
-        # answer leaves its duplicates without one too: they are errors, not duplicates.
-        twin = entry["twin"]
-        status, reason, result, origin = twins.answer(twin)
-        detail = f"{status.value}: {reason}" if reason else status.value
-        if status == RowStatus.SKIPPED:  # a twin never sent (a budget had no room): nor was its duplicate
-            return RowStatus.SKIPPED, reason, result, twin, origin
-        duplicate = RowStatus.ERROR if status == RowStatus.ERROR else RowStatus.DUPLICATE
-        return duplicate, f"same request as row {twin} ({detail})", result, twin, origin
-    row = entry["row"]
-    if planned == layout.CACHED:
-        result, fetched_at = cached.answer(row)
-        status, reason, origin = RowStatus(result.status), result.reason, Origin(CACHE_SOURCE, fetched_at)
-    else:
-        status, reason, result, origin = _answer(results.chunk(entry["chunk"]), str(row), job, job_error)
-    if twins.wanted(row):
-        twins.keep(row, status, reason, result, origin)
-    return status, reason, result, None, origin
-
-
-def _answer(
-    found: ChunkResult | None, ref: str, job: Job, job_error: str | None
-) -> tuple[RowStatus, str | None, RecordResult | None, Origin]:
-    """A sent row's outcome from its chunk's result."""
-    if found is None:
-        return RowStatus.ERROR, (f"not processed: {job_error}" if job_error else "not processed"), None, NO_ORIGIN
-    if found.status == "failed":
-        return RowStatus.ERROR, found.reason, None, NO_ORIGIN
-    if found.status == "skipped":
-        return RowStatus.SKIPPED, found.reason, None, NO_ORIGIN
-    if (result := found.results.get(ref)) is None:
-        return RowStatus.ERROR, "the vendor's answer left this row out", None, NO_ORIGIN
-    return RowStatus(result.status), result.reason, result, Origin(job.vendor.value, found.answered_at)

@@ -32,6 +32,7 @@ from enrichment.options import job_options, vendor_options
 from enrichment.pipeline.classify import SEND, RowOutcome, classify_input
 from enrichment.pipeline.cost import estimate, read_observed, scope_of
 from enrichment.pipeline.result_cache import GET_BATCH, LOOKUP_THREADS, CachedAnswer, ResultCache, answer_scope
+from enrichment.pipeline.steps import check_columns, step_rows
 from enrichment.settings import Settings, SettingsError
 from enrichment.vendors import VendorAdapter, adapter_class
 
@@ -52,18 +53,25 @@ class _Batches:
         chunks_per_batch: int,
         puts: storage.ParallelPuts,
         manifest: IO[str],
+        first_index: int = 0,
     ) -> None:
         self.job_id, self.chunk_size, self.chunks_per_batch = job_id, chunk_size, chunks_per_batch
         self._puts, self._manifest = puts, manifest
+        self.first_index = first_index  # a later step's chunks and batches are numbered from its own start
         self._chunks: list[dict[str, Any]] = []
         self.chunks_total = 0
         self.batches_total = 0
+
+    def chunk_of(self, position: int) -> int:
+        """The chunk of the `position`-th row sent."""
+        return self.first_index + position // self.chunk_size
 
     def add(self, record: dict[str, Any]) -> None:
         if not self._chunks or len(self._chunks[-1]["records"]) >= self.chunk_size:
             if len(self._chunks) >= self.chunks_per_batch:
                 self._put()
-            self._chunks.append({"job_id": self.job_id, "chunk_index": self.chunks_total, "records": []})
+            index = self.first_index + self.chunks_total
+            self._chunks.append({"job_id": self.job_id, "chunk_index": index, "records": []})
             self.chunks_total += 1
         self._chunks[-1]["records"].append(record)
 
@@ -73,11 +81,11 @@ class _Batches:
         self._manifest.write("]\n" if self.batches_total else "[]\n")
 
     def _put(self) -> None:
-        index = self.batches_total
+        index = self.first_index + self.batches_total
         key = layout.batch_key(self.job_id, index)
         self._puts.put(key, {"job_id": self.job_id, "batch_index": index, "chunks": self._chunks})
         entry = {"batch_index": index, "batch_key": key, "chunk_indexes": [c["chunk_index"] for c in self._chunks]}
-        self._manifest.write(("[\n" if index == 0 else ",\n") + json.dumps(entry, separators=(",", ":")))
+        self._manifest.write(("[\n" if not self.batches_total else ",\n") + json.dumps(entry, separators=(",", ":")))
         self._chunks = []
         self.batches_total += 1
 
@@ -149,37 +157,57 @@ def _from_cache(answer: CachedAnswer) -> dict[str, Any]:
     return answer.result.model_copy(update={"credits": 0.0}).model_dump(mode="json")
 
 
-def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
+def prepare_job(job_id: str, settings: Settings, step_index: int = 0) -> PreparedJob:
+    """Prepare one step of the job (a single-vendor job has one): its plan, its chunks, its manifest."""
     store = JobStore(settings.jobs_table)
     job = store.require(job_id)
-    vendor_settings = settings.vendor(job.vendor)
-    vendor_function = settings.vendor_functions.get(job.vendor.value)
+    steps = job.step_list
+    if not 0 <= step_index < len(steps):
+        raise ValueError(f"job {job_id} has no step {step_index + 1}")
+    step = steps[step_index]
+    vendor, options = step.vendor, job.step_options(step_index)
+    vendor_settings = settings.vendor(vendor)
+    vendor_function = settings.vendor_functions.get(vendor.value)
     if not vendor_function:
-        raise SettingsError(f"no function is configured for vendor {job.vendor.value}")
+        raise SettingsError(f"no function is configured for vendor {vendor.value}")
+    next_step = step_index + 1 if step_index + 1 < len(steps) else None
 
     bucket = settings.data_bucket
+    if step_index and job.stop_reason:
+        # Stopped (cancelled, out of credits) during an earlier step: this one sends nothing, and there is no
+        # next one; Finalize merges the steps that ran.
+        storage.put_text(bucket, layout.manifest_key(job_id, step_index), "[]\n", "application/json")
+        return _prepared(job_id, step_index, None, vendor, vendor_function, bucket, 0, 0, vendor_settings)
     chunk_size = vendor_settings.chunk_size
     rows_total = 0
     sent = cached_rows = 0
     # The rows own the open file: it closes once they are read (or left for the garbage collector on failure).
     table = open_table(storage.S3Object(bucket, job.input_key), settings.input_limits)
-    with classify_input(table.header, table.rows, job.vendor, job.options, keep_twins=True) as classified:
-        # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
-        storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
+    header, rows = table.header, table.rows
+    if job.steps:
+        if step_index == 0:
+            check_columns(steps, header, job.options)
+        header, rows, options = step_rows(bucket, job_id, steps, step_index, header, rows, options)
+    with classify_input(header, rows, vendor, options, keep_twins=True, empty_ok=step_index > 0) as classified:
+        if step_index == 0:
+            # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
+            storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
         # Blocks end in reverse: every batch is stored before the manifest, the manifest and the twins before the
         # plan, so a plan (what Finalize starts from) always has them.
         # Rows answered from the result cache go to the cached file (Finalize reads it alongside the plan), never
         # to a chunk: the rows sent are numbered without them.
-        lookups = cache_lookups(job.vendor, job.options, settings)
+        lookups = cache_lookups(vendor, options, settings)
         with (
-            storage.streamed_upload(bucket, layout.plan_key(job_id), "application/x-ndjson") as plan,
-            storage.streamed_upload(bucket, layout.cached_key(job_id), "application/x-ndjson") as cached,
-            storage.streamed_upload(bucket, layout.manifest_key(job_id), "application/json") as manifest,
+            storage.streamed_upload(bucket, layout.plan_key(job_id, step_index), "application/x-ndjson") as plan,
+            storage.streamed_upload(bucket, layout.cached_key(job_id, step_index), "application/x-ndjson") as cached,
+            storage.streamed_upload(bucket, layout.manifest_key(job_id, step_index), "application/json") as manifest,
             storage.ParallelPuts(bucket, threads=PUT_THREADS, pending=PUT_PENDING) as puts,
         ):
-            batches = _Batches(job_id, chunk_size, vendor_settings.chunks_per_batch, puts, manifest)
+            batches = _Batches(
+                job_id, chunk_size, vendor_settings.chunks_per_batch, puts, manifest, layout.first_index(step_index)
+            )
             for outcome, answer in lookups(classified.rows):
-                rows_total = outcome.row
+                rows_total = max(rows_total, outcome.row)
                 entry = outcome.plan_entry(chunk_size)
                 entry.pop("chunk", None)  # a duplicate is answered from its twin, whatever the twin's chunk
                 if answer is not None:
@@ -189,43 +217,89 @@ def prepare_job(job_id: str, settings: Settings) -> PreparedJob:
                     cached_rows += 1
                 elif outcome.status == SEND:
                     batches.add({"ref": str(outcome.row), "fields": outcome.fields})
-                    entry["chunk"] = sent // chunk_size
+                    entry["chunk"] = batches.chunk_of(sent)
                     sent += 1
                 plan.write(json.dumps(entry) + "\n")
             batches.finish()
-            with storage.streamed_upload(bucket, layout.twins_key(job_id), "text/plain") as twins:
+            with storage.streamed_upload(bucket, layout.twins_key(job_id, step_index), "text/plain") as twins:
                 for row in classified.twins():
                     twins.write(f"{row}\n")
 
     # What the rows it sends are expected to cost, and at most: summary.json sets them against what they cost.
     cost = estimate(
-        job.vendor,
-        job.options,
+        vendor,
+        options,
         to_send=sent,
         cached_rows=cached_rows,
-        observed=read_observed(settings.jobs_table, job.vendor, scope_of(job.vendor, job.options)),
+        observed=read_observed(settings.jobs_table, vendor, scope_of(vendor, options)),
         prices=vendor_settings.credit_prices,
     )
-    store.mark_running(
-        job_id,
-        rows_total=rows_total,
-        chunks_total=batches.chunks_total,
-        input_format=table.details,
-        credits_expected=cost.expected_credits,
-        credits_worst_case=cost.worst_case_credits,
-        credits_basis=cost.basis,
-        credits_basis_rows=cost.basis_rows,
-    )
+    figures = {
+        "credits_expected": cost.expected_credits,
+        "credits_worst_case": cost.worst_case_credits,
+        "credits_basis": cost.basis,
+        "credits_basis_rows": cost.basis_rows,
+    }
+    if step_index == 0:
+        store.mark_running(
+            job_id,
+            rows_total=rows_total,
+            chunks_total=batches.chunks_total,
+            input_format=table.details,
+            **figures,
+            **({"steps_prepared": {"0": _step_figures(batches.chunks_total, cost)}} if job.steps else {}),
+        )
+    else:
+        store.record_step(job_id, step_index, _step_figures(batches.chunks_total, cost))
     if cached_rows:
-        logger.info("rows answered from the result cache", extra={"job_id": job_id, "cached_rows": cached_rows})
+        logger.info(
+            "rows answered from the result cache",
+            extra={"job_id": job_id, "step": step_index + 1, "cached_rows": cached_rows},
+        )
+    return _prepared(
+        job_id,
+        step_index,
+        next_step,
+        vendor,
+        vendor_function,
+        bucket,
+        batches.chunks_total,
+        batches.batches_total,
+        vendor_settings,
+    )
+
+
+def _step_figures(chunks: int, cost: Any) -> dict[str, Any]:
+    """What a step's Prepare records on the job item (Job.steps_prepared): the job's figures are their sums."""
+    return {
+        "chunks": chunks,
+        "credits_expected": cost.expected_credits,
+        "credits_worst_case": cost.worst_case_credits,
+        "credits_basis": cost.basis,
+    }
+
+
+def _prepared(
+    job_id: str,
+    step_index: int,
+    next_step: int | None,
+    vendor: Vendor,
+    vendor_function: str,
+    bucket: str,
+    chunks_total: int,
+    batches_total: int,
+    vendor_settings: Any,
+) -> PreparedJob:
     return PreparedJob(
         job_id=job_id,
-        vendor=job.vendor,
+        step_index=step_index,
+        next_step_index=next_step,
+        vendor=vendor,
         vendor_function=vendor_function,
         bucket=bucket,
-        manifest_key=layout.manifest_key(job_id),
-        chunks_total=batches.chunks_total,
-        batches_total=batches.batches_total,
+        manifest_key=layout.manifest_key(job_id, step_index),
+        chunks_total=chunks_total,
+        batches_total=batches_total,
         max_concurrency=vendor_settings.max_concurrency,
         limits=Limits(
             max_polls=vendor_settings.max_polls,
