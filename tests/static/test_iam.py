@@ -62,6 +62,10 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),  # the job; the observed match rate (pipeline/cost.py)
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:BatchGetItem", CACHE),  # rows answered from the result cache
+        # A later step reads what the steps before it answered (pipeline/steps.py).
+        ("s3:ListBucket", BUCKET),
+        ("s3:GetObject", f"{BUCKET}/{JOB}prepared/step-1/rows.jsonl"),
+        ("s3:GetObject", f"{BUCKET}/{JOB}results/batch-1000000.json"),
     ],
     "FinalizeFunction": [
         ("s3:ListBucket", BUCKET),
@@ -128,6 +132,7 @@ NEVER: dict[str, list[tuple[str, str]]] = {
     "PrepareFunction": [
         ("s3:DeleteObject", f"{BUCKET}/{JOB}input.csv"),
         ("s3:PutObject", f"{BUCKET}/{JOB}output/x"),
+        ("s3:PutObject", f"{BUCKET}/{JOB}results/batch-000000.json"),
         ("dynamodb:BatchWriteItem", CACHE),
         ("dynamodb:Scan", CACHE),
     ],

@@ -229,6 +229,9 @@ class Job(Model):
     error: str | None = None
     stop_reason: str | None = None
     stop_error: str | None = None
+    # Set by a cancel before it stops the job: a job of steps then prepares no further step, even when the stop
+    # it finds is a vendor's (which would otherwise stop only that vendor's step: JobStore.pass_stop_on).
+    cancel_requested: bool = False
     webhook_url: str | None = None
     webhook_status: str | None = None  # delivering | delivered | failed | refused (jobs/webhooks.py)
     webhook_attempts: int = 0

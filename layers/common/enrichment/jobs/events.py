@@ -26,7 +26,8 @@ class JobOutputs(Model):
 
 class JobEnded(Model):
     job_id: str
-    vendor: str
+    vendor: str  # a job of steps: its first step's (`steps` names them all, in order)
+    steps: list[str] = []
     status: str
     error: str | None
     source: str
@@ -50,6 +51,7 @@ def job_ended(job: Job, settings: Settings) -> JobEnded:
     return JobEnded(
         job_id=job.job_id,
         vendor=job.vendor.value,
+        steps=[step.vendor.value for step in job.steps],
         status=job.status.value,
         error=job.error,
         source=job.source,

@@ -160,6 +160,7 @@ def cancel_job(job_id: str, settings: Settings, *, hard: bool = False) -> Job:
     job = store.require(job_id)
     if job.status.is_final:
         raise Conflict(f"job {job_id} has already ended ({job.status.value})")
+    store.update(job_id, cancel_requested=True)
     store.stop(job_id, reason="cancelled by the user", error=CANCELLED)
     if hard:
         sfn = client("stepfunctions")

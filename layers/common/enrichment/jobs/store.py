@@ -252,6 +252,25 @@ class JobStore:
             credits_worst_case=total("credits_worst_case"),
         )
 
+    def pass_stop_on(self, job_id: str, step_index: int, reason: str) -> bool:
+        """A job of steps whose step `step_index` was stopped by its vendor (out of credits, bad credentials): the
+        stop stays that step's (steps_prepared[step]["stopped"]) and the next step's vendor may go on. Only if the
+        stop is still `reason` and nobody asked to cancel; False if not (the job stays stopped)."""
+        ddb = client("dynamodb")
+        try:
+            ddb.update_item(
+                TableName=self.table,
+                Key=_key(job_id),
+                UpdateExpression="SET steps_prepared.#step.stopped = :reason REMOVE stop_reason, stop_error",
+                ConditionExpression="stop_reason = :reason AND attribute_exists(steps_prepared.#step)"
+                " AND (attribute_not_exists(cancel_requested) OR cancel_requested = :no)",
+                ExpressionAttributeNames={"#step": str(step_index)},
+                ExpressionAttributeValues={":reason": {"S": reason}, ":no": {"BOOL": False}},
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def claim_finalize(self, job_id: str, finalizer: str, lease_seconds: float) -> bool:
         """Become the job's one finalizer: from PENDING or RUNNING, or from FINALIZING when the claim is
         this finalizer's own (a retry) or its lease ran out (the finalizer died)."""

@@ -64,9 +64,23 @@ logger = logging.getLogger(__name__)
 
 def failure_reason(failure: dict[str, Any] | None, job: Job) -> str | None:
     """The reason a person should read: a vendor's stop reason first, then the error the state machine caught."""
-    if job.stop_reason:
+    if job.stop_reason and not _stopped_step(job):
         return job.stop_reason
     return caught_message(failure) if failure else None
+
+
+def _stopped_step(job: Job) -> bool:
+    """Whether the job's stop is a vendor's in a job of steps: it stopped that step only (its rows not answered
+    are errors), not the job."""
+    return bool(job.steps) and job.stop_reason is not None and job.stop_error != CANCELLED
+
+
+def step_stops(job: Job) -> dict[int, str]:
+    """The steps a vendor stopped (out of credits, bad credentials), by index, with the vendor's words."""
+    stops = {int(k): figures["stopped"] for k, figures in job.steps_prepared.items() if figures.get("stopped")}
+    if _stopped_step(job):
+        stops[max((int(k) for k in job.steps_prepared), default=0)] = job.stop_reason  # type: ignore[assignment]
+    return stops
 
 
 def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
@@ -119,6 +133,11 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         status = JobStatus.PARTIAL
     else:
         status = JobStatus.SUCCEEDED
+    stops = step_stops(job)
+    if reason is None and stops:
+        # A vendor stopped its step: the other steps did theirs, and the rows nobody answered are errors.
+        reason = "; ".join(f"step {k + 1} ({job.steps[k].vendor.value}) stopped: {why}" for k, why in stops.items())
+        status = JobStatus.PARTIAL if status == JobStatus.SUCCEEDED else status
     if reason is None and counts[RowStatus.SKIPPED] and tally is not None:
         reason = _skipped_reason(tally, counts[RowStatus.SKIPPED])  # PARTIAL, saying why rows were not sent
     finished_at = now_iso()
@@ -148,7 +167,10 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         **(
             {
                 "steps": [step.model_dump(mode="json", by_alias=True, exclude_none=True) for step in job.steps],
-                "waterfall": [t.summary(n, sum(counts.values())) for n, t in enumerate(step_tallies, start=1)],
+                "waterfall": [
+                    t.summary(n, sum(counts.values())) | ({"stopped": stops[n - 1]} if n - 1 in stops else {})
+                    for n, t in enumerate(step_tallies, start=1)
+                ],
             }
             if job.steps
             else {}

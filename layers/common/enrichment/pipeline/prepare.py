@@ -173,9 +173,14 @@ def prepare_job(job_id: str, settings: Settings, step_index: int = 0) -> Prepare
     next_step = step_index + 1 if step_index + 1 < len(steps) else None
 
     bucket = settings.data_bucket
-    if step_index and job.stop_reason:
-        # Stopped (cancelled, out of credits) during an earlier step: this one sends nothing, and there is no
-        # next one; Finalize merges the steps that ran.
+    stopped = job.cancel_requested or job.stop_reason is not None
+    if step_index and job.stop_reason and not job.cancel_requested:
+        # A vendor stopped the step before (out of credits, bad credentials): that vendor's step ends there, and
+        # the next vendor may still find the rows it left.
+        stopped = not store.pass_stop_on(job_id, step_index - 1, job.stop_reason)
+    if step_index and stopped:
+        # Cancelled during an earlier step: this one sends nothing, and there is no next one; Finalize merges the
+        # steps that ran.
         storage.put_text(bucket, layout.manifest_key(job_id, step_index), "[]\n", "application/json")
         return _prepared(job_id, step_index, None, vendor, vendor_function, bucket, 0, 0, vendor_settings)
     chunk_size = vendor_settings.chunk_size
