@@ -334,7 +334,9 @@ def test_a_failing_step_keeps_what_the_steps_before_it_found(runtime, pubrio, pr
     view, out = run_steps_job(runtime, tmp_path, text, steps)
     got = Received(runtime, view.item["job_id"], prospeo_from)
 
-    assert view.status == "FAILED" and "ACCOUNT_RESTRICTED" in view.item["error"]
+    # The stopped step stops only itself: the job goes on to validate what Pubrio found, and ends PARTIAL saying why.
+    assert view.status == "PARTIAL", view.item.get("error")
+    assert "prospeo" in view.item["error"] and "ACCOUNT_RESTRICTED" in view.item["error"]
     assert_sent_only_what_each_step_may_take(rows, got)
     results = read_results(out)
     assert len(results) == len(rows)
@@ -350,6 +352,8 @@ def test_a_failing_step_keeps_what_the_steps_before_it_found(runtime, pubrio, pr
             assert result["result_status"] == "matched" and result["result_source"] == "pubrio", result
             assert result["result_email"] in [e["value"] for e in answer["emails"]], result
             assert result["result_email_source"] == "pubrio", result
+            email = result["result_email"].lower()
+            assert result["result_email_validation"] == verdict(got.verdicts[email]), result
         elif result["result_status"] == "error":
             assert "ACCOUNT_RESTRICTED" in result["result_reason"], result
     assert got.credits["prospeo"] == 0
@@ -357,3 +361,4 @@ def test_a_failing_step_keeps_what_the_steps_before_it_found(runtime, pubrio, pr
     pubrio_step = summary["waterfall"][0]
     assert pubrio_step["matched"] == pubrio_rows and pubrio_step["credits"] == got.credits["pubrio"] > 0
     assert summary["waterfall"][1]["errors"] > 0
+    assert summary["waterfall"][2]["credits"] == got.credits["check365"] == len(got.check365_emails) > 0
