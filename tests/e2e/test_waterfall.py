@@ -362,3 +362,30 @@ def test_a_failing_step_keeps_what_the_steps_before_it_found(runtime, pubrio, pr
     assert pubrio_step["matched"] == pubrio_rows and pubrio_step["credits"] == got.credits["pubrio"] > 0
     assert summary["waterfall"][1]["errors"] > 0
     assert summary["waterfall"][2]["credits"] == got.credits["check365"] == len(got.check365_emails) > 0
+
+
+def test_a_failing_validation_step_keeps_the_finds_and_says_so(runtime, prospeo, check365, tmp_path):
+    text = waterfall_csv(200, seed=3)
+    rows = input_rows(text)
+    check365.inject("fail_job", times=10)  # every Check365 job of the step ends failed
+    steps = [{"vendor": "prospeo"}, {"vendor": "check365", "validate": "email"}]
+    prospeo_from = len(prospeo.received)
+    view, out = run_steps_job(runtime, tmp_path, text, steps)
+    got = Received(runtime, view.item["job_id"], prospeo_from)
+
+    results = read_results(out)
+    assert len(results) == len(rows)
+    found = 0
+    for row, result in zip(rows, results, strict=True):
+        finder, emails, _ = got.finder(row)
+        if finder and result["result_status"] != "duplicate":
+            found += 1
+            assert result["result_status"] == "matched" and result["result_email"] in emails, result
+            assert not result["result_email_validation"], result
+            assert "the Check365 job ended 'failed'" in result["result_email_verification_reason"], result
+    assert found and got.credits["check365"] == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["waterfall"][1]["errors"] > 0
+    # No email was validated: the job did not do all it was asked, and says so (PARTIAL naming the step's failure).
+    assert view.status == "PARTIAL", view.item.get("error")
+    assert "Check365" in (view.item.get("error") or "")
