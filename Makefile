@@ -11,6 +11,11 @@ SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 INPUT ?=
 VENDOR ?=
+# A job of steps instead of one vendor: vendor names in order, separated by spaces or commas (STEPS='pubrio prospeo
+# check365'); OPTIONS='prospeo.enrich_mobile=true' is then that step's option, OPTIONS='max_credits=500' the job's.
+STEPS ?=
+comma := ,
+STEP_NAMES := $(subst $(comma), ,$(STEPS))
 OPTIONS ?=
 # The column each field is read from: COLUMNS='email=Work Email 2,company_name=Account' (the job option `columns`).
 # Only from the command line: shells export COLUMNS as the terminal's width.
@@ -33,7 +38,10 @@ PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || tr
 help:
 	@echo "make demo                                   a sample job per vendor, outputs under out/"
 	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder;"
-	@echo "         [OPTIONS='enrich_mobile=true']      job options"
+	@echo "make run INPUT=file.csv STEPS='pubrio prospeo check365'"
+	@echo "                                             a job of steps (instead of VENDOR), vendors in order"
+	@echo "         [OPTIONS='enrich_mobile=true']      job options; with STEPS, prospeo.enrich_mobile=true is"
+	@echo "                                             that step's option, max_credits=500 the job's"
 	@echo "         [COLUMNS='email=Work Email 2']      the column each field is read from (the option columns)"
 	@echo "         [FAULTS='accept_then_drop 429*3']   faults for the vendor, NAME or NAME*N (N times) or"
 	@echo "                                             out_of_credits@k; names: accept_then_drop, crash_after_accept,"
@@ -93,10 +101,11 @@ demo: setup
 	@$(PY) -m localrt demo --state-dir "$(LOCAL_STATE)"
 
 run: setup
-	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
-	@$(PY) -m localrt run --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)") --state-dir "$(LOCAL_STATE)"
+	@test -n "$(INPUT)" -a \( -n "$(VENDOR)" -o -n "$(STEP_NAMES)" \) -a \( -z "$(VENDOR)" -o -z "$(STEP_NAMES)" \) || { echo "usage: make run INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview (or STEPS='pubrio prospeo check365', not both) [OPTIONS='enrich_mobile=true' (with STEPS: 'prospeo.enrich_mobile=true max_credits=500')] [COLUMNS='email=Work Email 2'] [FAULTS='accept_then_drop 429*3 out_of_credits@2'] [LIVE=vendor.json]" >&2; exit 2; }
+	@$(PY) -m localrt run --input "$(INPUT)" $(if $(STEP_NAMES),$(foreach v,$(STEP_NAMES),--step "$(v)"),--vendor "$(VENDOR)") $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)") --state-dir "$(LOCAL_STATE)"
 
 preview: setup
+	@test -z "$(STEP_NAMES)" || { echo "make preview: a job of steps has no preview (a later step's rows depend on what the steps before it match): preview each step, VENDOR=<its vendor> OPTIONS=<its options and the job's>" >&2; exit 2; }
 	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
 	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" --state-dir "$(LOCAL_STATE)"
 

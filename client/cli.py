@@ -62,6 +62,31 @@ def job_options(options: list[str], columns: list[str]) -> dict[str, Any]:
     return parsed
 
 
+def steps_body(vendors: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """The request's `steps` and the job's own `options` from --step VENDOR (in order) and the options: one named
+    `VENDOR.KEY` goes to every step of that vendor, the others are the job's. The API checks the rest."""
+    steps: list[dict[str, Any]] = [{"vendor": vendor} for vendor in vendors]
+    job: dict[str, Any] = {}
+    for key, value in options.items():
+        vendor, dot, name = key.partition(".")
+        if not dot:
+            job[key] = value
+            continue
+        if vendor not in vendors:
+            raise ValueError(f"--option {key}: {vendor!r} is not a step (the steps: {' '.join(vendors)})")
+        for step in steps:
+            if step["vendor"] == vendor:
+                step.setdefault("options", {})[name] = value
+    return {"steps": steps, "options": job}
+
+
+def job_body(args: argparse.Namespace, options: dict[str, Any]) -> dict[str, Any]:
+    """What the job runs: --vendor and its options, or --step ... with theirs and the job's."""
+    if args.step:
+        return steps_body(args.step, options)
+    return {"vendor": args.vendor, "options": options}
+
+
 def progress_line(job: dict[str, Any], width: int = 30) -> str:
     """The job's progress as a bar of its chunks done: empty until its input is read, whatever its status."""
     progress = job["progress"]
@@ -164,14 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for sub in (submit, preview):
         sub.add_argument("file", type=Path, help="the CSV (or .xlsx, .csv.gz) to enrich")
-        sub.add_argument("--vendor", required=True, choices=VENDORS, help="the vendor to send it to")
+        what = sub.add_mutually_exclusive_group(required=True)
+        what.add_argument("--vendor", choices=VENDORS, help="the vendor to send it to")
+        what.add_argument(
+            "--step",
+            action="append",
+            choices=VENDORS,
+            metavar="VENDOR",
+            help="a step of a job of several (repeatable, in order), e.g. --step pubrio --step prospeo "
+            "--step check365: each finding step gets the rows the steps before it did not match, check365 "
+            "validates the emails found",
+        )
         sub.add_argument(
             "--option",
             action="append",
             default=[],
             metavar="KEY=VALUE",
             help="a job option (repeatable): JSON values or text, e.g. enrich_mobile=true or "
-            "contact_types=email-work,phone (see the README's options table)",
+            "contact_types=email-work,phone (see the README's options table); with --step, VENDOR.KEY=VALUE is "
+            "that step's option (prospeo.enrich_mobile=true), KEY=VALUE the job's own (max_credits=500)",
         )
         sub.add_argument(
             "--column",
@@ -271,23 +307,16 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace, api: JobsApi)
         if not args.file.is_file():
             parser.error(f"{args.file} is not a file")
         try:
-            options = job_options(args.option, args.column)
+            what = job_body(args, job_options(args.option, args.column))
         except ValueError as error:
             parser.error(str(error))
         content = args.file.read_bytes()
     if args.command == "preview":
-        answer = api.create(
-            {
-                "vendor": args.vendor,
-                "options": options,
-                "dry_run": True,
-                "input_key": api.upload(content, args.file.name),
-            }
-        )
+        answer = api.create({**what, "dry_run": True, "input_key": api.upload(content, args.file.name)})
         print(render(answer))
         return 1 if answer.get("error") else 0
     if args.command == "submit":
-        body: dict[str, Any] = {"vendor": args.vendor, "options": options}
+        body: dict[str, Any] = dict(what)
         if args.webhook:
             body["webhook_url"] = args.webhook
         # Submitting the same file with the same settings again returns the same job, never a second one.

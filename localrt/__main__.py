@@ -5,6 +5,11 @@ each simulates: localrt/faults.py; `check_5xx` applies to nothing for Prospeo, w
 job, its output folder holds `simulator.json`: the vendor simulator's ledger for the job, its vendor and
 the fault words given. `run` exits 1 when the job ends FAILED, saying why on the line before the output folder.
 
+`run --step VENDOR` (repeatable, in order; instead of --vendor) runs a job of steps, dropped under inbox/steps/;
+`--option VENDOR.KEY=VALUE` is that step's option, `KEY=VALUE` the job's. Faults are injected for every step's
+vendor (a fault that applies to nothing for one of them says so), and `simulator.json` holds the job's `steps`
+and, under `vendors`, each step vendor's ledger for the job.
+
 `preview` runs the layer's preview (what `POST /jobs` with dry_run answers) on a local file, in the local stack
 with its state (`--state-dir`): rows the result cache would answer and the match rates observed in past local
 jobs count as they would in AWS. Nothing is sent. It exits 1 when the job would fail.
@@ -23,7 +28,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from client.cli import job_options
 from client.preview import render
@@ -82,39 +87,66 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
+class LocalJob(NamedTuple):
+    """A job `run` drops: its vendor (a job of steps: its first step's), file and options, and its steps' vendors
+    in order (none: a job of one vendor)."""
+
+    vendor: str
+    path: Path
+    options: dict[str, Any]
+    steps: tuple[str, ...] = ()
+
+    @property
+    def vendors(self) -> list[str]:
+        return list(dict.fromkeys(self.steps)) if self.steps else [self.vendor]
+
+    @property
+    def label(self) -> str:
+        return ">".join(self.steps) if self.steps else self.vendor
+
+
 def run_jobs(
     runtime: LocalRuntime,
-    jobs: list[tuple[str, Path, dict[str, Any]]],
+    jobs: list[LocalJob] | list[tuple[str, Path, dict[str, Any]]],
     out: Path,
     faults: list[named_faults.Fault] | None = None,
 ) -> list[dict[str, Any]]:
-    """Drop each job's file and wait for each; `faults` are injected for every job's vendor first.
+    """Drop each job's file and wait for each; `faults` are injected for every job's vendors first.
 
     Each job's output folder gets simulator.json: its vendor simulator's ledger for that job only (the requests
-    the job's own invocations sent: localrt/simulators/base.py), the job, the vendor and the fault words."""
+    the job's own invocations sent: localrt/simulators/base.py), the job, the vendor and the fault words; for a
+    job of steps, its steps and each step vendor's ledger under `vendors`."""
     faults = faults or []
-    for vendor in dict.fromkeys(vendor for vendor, _, _ in jobs):
+    local_jobs = [LocalJob(*job) for job in jobs]
+    for vendor in dict.fromkeys(vendor for job in local_jobs for vendor in job.vendors):
         for note in named_faults.inject(runtime, vendor, faults):
             print(note, file=sys.stderr)
-    simulated = {vendor for vendor, _, _ in jobs if vendor in runtime.simulators}
     started = time.monotonic()
-    ids = {runtime.drop(path, vendor, options): vendor for vendor, path, options in jobs}
-    progress = Progress(ids)
+    ids = {}
+    for job in local_jobs:
+        steps = {"steps": list(job.steps)} if job.steps else {}
+        ids[runtime.drop(job.path, job.vendor, job.options, **steps)] = job
+    progress = Progress({job_id: job.label for job_id, job in ids.items()})
     summary = []
-    for job_id, vendor in ids.items():
+    for job_id, job in ids.items():
         view = runtime.wait(job_id, timeout=900, on_progress=progress)
         folder = runtime.download(job_id, out / job_id)
-        if vendor in simulated:
-            ledger = runtime.simulators[vendor].ledger(job_id)
-            record = {"job_id": job_id, "vendor": vendor, "faults": [fault.word for fault in faults], **ledger}
+        words = [fault.word for fault in faults]
+        if job.steps:
+            ledgers = {vendor: runtime.simulators[vendor].ledger(job_id) for vendor in job.vendors}
+            record = {"job_id": job_id, "steps": list(job.steps), "faults": words, "vendors": ledgers}
+            (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
+        elif job.vendor in runtime.simulators:
+            ledger = runtime.simulators[job.vendor].ledger(job_id)
+            record = {"job_id": job_id, "vendor": job.vendor, "faults": words, **ledger}
             (folder / "simulator.json").write_text(json.dumps(record, indent=2) + "\n")
         else:
-            endpoint = {"vendor": vendor, "live": True, "api_url": runtime.live[vendor].api_url}
+            endpoint = {"vendor": job.vendor, "live": True, "api_url": runtime.live[job.vendor].api_url}
             (folder / "vendor.json").write_text(json.dumps(endpoint, indent=2) + "\n")
         counts = view.item.get("counts") or {}
         summary.append(
             {
-                "vendor": vendor,
+                "vendor": job.label,
                 "job_id": job_id,
                 "status": view.status,
                 "rows": view.item.get("rows_total") or 0,
@@ -229,15 +261,26 @@ def main(argv: list[str] | None = None) -> int:
     preview = commands.add_parser(
         "preview", help="what a job would do with a CSV (columns, rows to send, invalid, chunks): nothing is sent"
     )
+    preview.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
+    what = run.add_mutually_exclusive_group(required=True)
+    what.add_argument("--vendor", choices=sorted(SAMPLES))
+    what.add_argument(
+        "--step",
+        action="append",
+        choices=sorted(SAMPLES),
+        metavar="VENDOR",
+        help="a step of a job of several (repeatable, in order; instead of --vendor), e.g. --step pubrio "
+        "--step prospeo --step check365",
+    )
     for command in (run, preview):
         command.add_argument("--input", required=True, type=Path)
-        command.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
         command.add_argument(
             "--option",
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone",
+            help="a job option, e.g. enrich_mobile=true or contact_types=email-work,phone; with --step, "
+            "VENDOR.KEY=VALUE is that step's (prospeo.enrich_mobile=true)",
         )
         command.add_argument(
             "--columns",
@@ -317,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         return preview_file(args.input, args.vendor, options, args.out.resolve(), _resolved(args.state_dir))
     live = None
     if getattr(args, "live", None):
+        if getattr(args, "step", None):
+            parser.error("--live replaces one vendor's simulator: run a job of steps against the simulators")
         try:
             live = live_config.load(args.live, args.vendor)
         except live_config.LiveConfigError as error:
@@ -331,16 +376,25 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(error))
         if faults and live:
             parser.error("faults are injected into the simulators: they do not apply to a --live vendor")
+        from enrichment.errors import BadInput
+        from enrichment.jobs.steps import job_steps
         from enrichment.models import Vendor
-        from enrichment.options import InvalidOptions, parse_options
+        from enrichment.options import parse_options
 
-        try:  # a drop with options its vendor does not take makes no job: it is moved to rejected/, saying why
-            parse_options(Vendor(args.vendor), options)
-        except InvalidOptions as error:
+        # A drop whose options (or steps) do not hold makes no job: it is moved to rejected/, saying why. So say it
+        # here, with the layer's own checks of what the drop carries.
+        try:
+            if args.step:
+                job_steps([{"vendor": vendor} for vendor in args.step], None, options, bucket="")
+            else:
+                parse_options(Vendor(args.vendor), options)
+        except BadInput as error:
             parser.error(str(error))
-        jobs = [(args.vendor, args.input.resolve(), options)]
+        jobs = [
+            LocalJob(args.step[0] if args.step else args.vendor, args.input.resolve(), options, tuple(args.step or ()))
+        ]
     else:
-        jobs = [(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
+        jobs = [LocalJob(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -352,14 +352,26 @@ class LocalRuntime:
         answer = self.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event))
         return json.loads(answer["Payload"].read() or b"null"), "FunctionError" in answer
 
-    def drop(self, path: Path, vendor: str, options: dict[str, Any] | None = None, name: str | None = None) -> str:
-        """Put a file under inbox/<vendor>/ as a user would; returns the job id it starts."""
-        from enrichment.jobs.ingest import options_from_metadata, s3_job_id
+    def drop(
+        self,
+        path: Path,
+        vendor: str,
+        options: dict[str, Any] | None = None,
+        name: str | None = None,
+        *,
+        steps: list[str] | None = None,
+    ) -> str:
+        """Put a file under inbox/<vendor>/ as a user would; returns the job id it starts. With `steps` (vendor
+        names in order) it goes under inbox/steps/ with them in its metadata, and `vendor` is not used; options
+        named `<vendor>.<name>` are that step's (jobs/ingest.py)."""
+        from enrichment.jobs.ingest import STEPS_FOLDER, STEPS_METADATA, drop_request, s3_job_id
 
-        key = f"inbox/{vendor}/{name or path.name}"
+        key = f"inbox/{STEPS_FOLDER if steps else vendor}/{name or path.name}"
         metadata = {f"option-{k.replace('_', '-')}": json.dumps(v) for k, v in (options or {}).items()}
+        if steps:
+            metadata[STEPS_METADATA] = " ".join(steps)
         answer = self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=path.read_bytes(), Metadata=metadata)
-        return s3_job_id(self.bucket, key, answer["ETag"], options_from_metadata(metadata))
+        return s3_job_id(self.bucket, key, answer["ETag"], drop_request(metadata))
 
     def job(self, job_id: str) -> JobView | None:
         from enrichment.jobs.store import JobStore

@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.aws import client
+from enrichment.errors import BadInput
 from enrichment.files.storage import ObjectVersion
 from enrichment.jobs.access import Caller, NoCaller, caller_of, may_see
 from enrichment.jobs.api_models import (
@@ -51,6 +52,7 @@ from enrichment.jobs.api_models import (
     JobRequest,
     JobView,
     ResultFiles,
+    StepsJobRequest,
     UploadTicket,
     VendorMonthCredits,
     field_problems,
@@ -74,8 +76,8 @@ from enrichment.jobs.service import (
 )
 from enrichment.jobs.service import start_job as start
 from enrichment.jobs.store import JobStore, UnreadableJob
-from enrichment.models import AccessCheck, JobStatus, Vendor
-from enrichment.options import options_as_stored
+from enrichment.models import AccessCheck, JobStatus, JobStep, Vendor
+from enrichment.options import options_as_stored, parse_steps
 from enrichment.pipeline import budget
 from enrichment.pipeline.preview import InputPreview
 from enrichment.pipeline.result_cache import PurgeRequest, purge
@@ -293,12 +295,22 @@ def _invalid_field(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
+def _named_field(problem: str) -> tuple[str, str]:
+    """options.parse_steps' problem (`steps[2].options: ...`, `options: ...`) as the field it names and what is
+    wrong; the whole text under `steps` when it names none."""
+    field, separator, message = problem.partition(": ")
+    if separator and re.fullmatch(r"steps(\[\d+\])?(\.\w+)?|options", field):
+        return field, message
+    return "steps", problem
+
+
 @app.post(
     "/jobs",
     operation_id="createJob",
     summary="Start a job from inline records or an uploaded file; with dry_run, preview it instead",
     description="The body names the vendor, its options (checked here: a wrong one is a 422 naming it and what it "
-    "takes) and exactly one of records (inline rows) or input_key (from POST /uploads). An Idempotency-Key header "
+    "takes) and exactly one of records (inline rows) or input_key (from POST /uploads); or, instead of vendor, steps "
+    "(each {vendor, options, validate}, checked here too) and the job's own options. An Idempotency-Key header "
     "makes a repeat return the same job.",
     tags=["jobs"],
     responses=answer(202, JobCreated, "the job was created (or, with the same Idempotency-Key, found)", **JOB_LINKS)
@@ -326,8 +338,21 @@ def create_job(
 ) -> Response[JobCreated | InputPreview]:
     settings = Settings.load()
     caller = current_caller(settings)
-    options = options_as_stored(request.options)
-    vendor = Vendor(request.vendor)
+    steps: list[JobStep] | None = None
+    if isinstance(request, StepsJobRequest):
+        if request.dry_run:
+            raise _invalid_field(
+                "dry_run",
+                "a job of steps has no preview: preview each step as a job of its vendor (its own options and the "
+                "job's); a later step's rows depend on what the steps before it match",
+            )
+        try:
+            steps = parse_steps(request.steps_as_given(), request.options)
+        except BadInput as bad:
+            raise _invalid_field(*_named_field(str(bad))) from None
+        options, vendor = request.options, steps[0].vendor
+    else:
+        options, vendor = options_as_stored(request.options), Vendor(request.vendor)
     if request.input_key is not None:
         try:
             check_upload(request.input_key, settings)
@@ -360,6 +385,7 @@ def create_job(
             owner_arn=caller.arn,
             settings=settings,
             webhook_url=request.webhook_url,
+            steps=steps,
             **inputs,
         )
         return JobCreated(job_id=job.job_id, status=job.status.value).model_dump()

@@ -265,3 +265,44 @@ def test_options_given_on_the_command_line_take_the_apis_one_form(api, pubrio, t
     assert json.loads((folder / "summary.json").read_text())["options"] == {"contact_types": ["email-work", "phone"]}
     assert cli.main([*args, "--option", "enrich_mobile=true", "--url", api.url]) == 2
     assert "options.enrich_mobile: unknown option; pubrio takes" in capsys.readouterr().err
+
+
+def test_submit_with_steps_creates_a_job_of_steps_with_their_options(api, tmp_path, capsys):
+    assert cli.steps_body(["pubrio", "prospeo", "check365"], {"prospeo.enrich_mobile": True, "max_credits": 50}) == {
+        "steps": [
+            {"vendor": "pubrio"},
+            {"vendor": "prospeo", "options": {"enrich_mobile": True}},
+            {"vendor": "check365"},
+        ],
+        "options": {"max_credits": 50},
+    }
+    source = tmp_path / "people.csv"
+    source.write_text(pubrio_csv(3, seed=83))
+    steps = ["--step", "pubrio", "--step", "prospeo", "--step", "check365"]
+    options = ["--option", "prospeo.enrich_mobile=true", "--option", "max_credits=500"]
+    assert cli.main(["--url", api.url, "submit", str(source), *steps, *options, "--no-wait"]) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert cli.main(["--url", api.url, "status", job_id]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert [step["vendor"] for step in job["steps"]] == ["pubrio", "prospeo", "check365"]
+    assert job["steps"][1]["options"] == {"enrich_mobile": True} and job["steps"][2]["validate"] == "email"
+    assert job["options"] == {"max_credits": 500}
+
+
+def test_steps_given_wrong_are_said_plainly(api, tmp_path, capsys):
+    source = tmp_path / "people.csv"
+    source.write_text(pubrio_csv(3, seed=84))
+    submit = ["--url", api.url, "submit", str(source), "--no-wait"]
+    for usage in (
+        ["--step", "prospeo", "--option", "pubrio.contact_types=phone"],  # a step option of no step
+        ["--step", "prospeo", "--vendor", "prospeo"],  # one or the other
+        ["--step", "acme"],
+    ):
+        with pytest.raises(SystemExit) as refused:
+            cli.main([*submit, *usage])
+        assert refused.value.code == 2
+    assert "'pubrio' is not a step (the steps: prospeo)" in capsys.readouterr().err
+    assert cli.main([*submit, "--step", "check365", "--step", "prospeo"]) == 2
+    assert "steps: one validation step at most, and last" in capsys.readouterr().err
+    assert cli.main(["--url", api.url, "preview", str(source), "--step", "prospeo"]) == 2
+    assert "dry_run: a job of steps has no preview" in capsys.readouterr().err

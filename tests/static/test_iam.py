@@ -45,6 +45,7 @@ USES: dict[str, list[tuple[str, str]]] = {
         ("s3:PutObject", f"{BUCKET}/{JOB}input.csv"),
         ("s3:PutObjectTagging", f"{BUCKET}/{JOB}input.csv"),
         ("s3:ListBucket", BUCKET),  # a retried rejection finds its drop moved: a 404, not a 403
+        ("s3:GetObject", f"{BUCKET}/recipes/recipes.json"),  # a drop's recipe (jobs/steps.py)
         ("s3:PutObject", f"{BUCKET}/rejected/inbox/acme/list.csv"),  # jobs/ingest.py reject_drop
         ("s3:PutObjectTagging", f"{BUCKET}/rejected/inbox/acme/list.csv"),
         ("s3:PutObject", f"{BUCKET}/rejected/inbox/acme/list.csv.reason.json"),
@@ -101,6 +102,7 @@ USES: dict[str, list[tuple[str, str]]] = {
     ],
     "ScheduleFunction": [
         ("s3:GetObject", f"{BUCKET}/schedules/weekly-revalidation.csv"),
+        ("s3:GetObject", f"{BUCKET}/recipes/recipes.json"),  # a schedule's recipe (jobs/steps.py)
         ("s3:PutObject", f"{BUCKET}/{JOB}input.csv"),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:GetItem", TABLE),

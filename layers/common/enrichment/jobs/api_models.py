@@ -1,7 +1,8 @@
 """The jobs API's request and response bodies (validated by Powertools; the OpenAPI document comes from them).
 
 The request body is one model per vendor (chosen by `vendor`), each carrying that vendor's options model, so the
-options are checked when the job is created and the OpenAPI document says exactly what each vendor's job takes.
+options are checked when the job is created and the OpenAPI document says exactly what each vendor's job takes;
+or, for a job of several steps, `StepsJobRequest` (chosen by `steps`), whose steps options.parse_steps checks.
 Every bound is here, and documented in the README ("The jobs API").
 """
 
@@ -14,9 +15,11 @@ from typing import Annotated, Any, Literal, Union
 from annotated_types import Interval
 from pydantic import (
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     StringConstraints,
+    Tag,
     WithJsonSchema,
     create_model,
     model_validator,
@@ -24,7 +27,7 @@ from pydantic import (
 
 from enrichment.models import Job, Model, Vendor
 from enrichment.option_types import MAX_OPTION_TEXT, Flag
-from enrichment.options import option_problems, options_model
+from enrichment.options import JOB_OPTION_NAMES, MAX_STEPS, option_problems, options_model
 from enrichment.pipeline.result_cache import SUBJECT_FIELDS, normalized_subject
 
 MAX_BODY_BYTES = 2_000_000  # a request body; a larger file goes through POST /uploads
@@ -93,16 +96,11 @@ class _JobRequestBase(Model):
         return self
 
 
-def _request_model(vendor: Vendor) -> type[_JobRequestBase]:
-    options = options_model(vendor)
+def _input_fields() -> dict[str, Any]:
+    """The fields every job request has besides what it runs: its input, its webhook, dry_run."""
     # records and input_key are absent or given, never null: the schema's oneOf counts them by presence.
-    return create_model(
-        options.__name__.replace("JobOptions", "JobRequest"),
-        __base__=_JobRequestBase,
-        __doc__=f"A {vendor.value} job from inline records or an uploaded file; with dry_run, its preview instead.",
-        vendor=(Literal[vendor.value], ...),
-        options=(options, Field(default_factory=options, description=f"the options of a {vendor.value} job")),
-        records=(
+    return {
+        "records": (
             list[Record],
             Field(
                 default=None,
@@ -114,8 +112,8 @@ def _request_model(vendor: Vendor) -> type[_JobRequestBase]:
                 examples=[RECORDS_EXAMPLE],
             ),
         ),
-        input_key=(InputKey, Field(default=None, description="the input_key from POST /uploads, for a larger file")),
-        webhook_url=(
+        "input_key": (InputKey, Field(default=None, description="the input_key from POST /uploads, for a larger file")),
+        "webhook_url": (
             WebhookUrl | None,
             Field(
                 default=None,
@@ -124,19 +122,111 @@ def _request_model(vendor: Vendor) -> type[_JobRequestBase]:
                 "with 422), or a host:port in the stack's WEBHOOK_ALLOW (then http too)",
             ),
         ),
-        dry_run=(
+        "dry_run": (
             Flag,
             Field(
                 default=False,
                 description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
-                "duplicates, chunks); no job is created, nothing is sent, no credit is spent",
+                "duplicates, chunks); no job is created, nothing is sent, no credit is spent. A job of steps has "
+                "no preview (422): preview each step as a job of its vendor",
             ),
         ),
+    }
+
+
+def _request_model(vendor: Vendor) -> type[_JobRequestBase]:
+    options = options_model(vendor)
+    return create_model(
+        options.__name__.replace("JobOptions", "JobRequest"),
+        __base__=_JobRequestBase,
+        __doc__=f"A {vendor.value} job from inline records or an uploaded file; with dry_run, its preview instead.",
+        vendor=(Literal[vendor.value], ...),
+        options=(options, Field(default_factory=options, description=f"the options of a {vendor.value} job")),
+        **_input_fields(),
     )
 
 
+JOB_OPTIONS_TEXT = ", ".join(sorted(JOB_OPTION_NAMES))
+
+
+class StepRequest(Model, extra="forbid"):
+    """One step of a job of steps: a vendor, its options, and for a validating vendor what it validates."""
+
+    vendor: Vendor = Field(description="the step's vendor")
+    options: dict[Annotated[str, StringConstraints(max_length=MAX_OPTION_TEXT)], Any] = Field(
+        default_factory=dict,
+        description="the vendor's own options, as its single-vendor request's options take them (ProspeoJobRequest "
+        f"and the others), without the job's ({JOB_OPTIONS_TEXT}: given once, in the request's options)",
+    )
+    validate_: Literal["email"] | None = Field(
+        default=None,
+        alias="validate",
+        description='"email": the step validates the best email found so far (check365 only, and its default); '
+        "one validation step at most, and last",
+    )
+
+
+STEPS_TAG = "steps_job"  # the union's tag for a job of steps (named in pydantic's error locations)
+
+
+def _one_of_vendor_or_steps(body: Any) -> Any:
+    if isinstance(body, dict) and "vendor" in body and "steps" in body:
+        raise ValueError("give vendor (a job of one vendor) or steps (a job of several), not both")
+    return body
+
+
+_StepsRequestBase = create_model(
+    "StepsJobRequest",
+    __base__=_JobRequestBase,
+    __doc__="A job of several steps (a waterfall, then validation) from inline records or an uploaded file. Each "
+    "step gets the rows no earlier step matched that carry what its vendor needs; a validation step (check365) "
+    "the best email found so far. A dry_run of steps is refused (422).",
+    steps=(
+        list[StepRequest],
+        Field(min_length=1, max_length=MAX_STEPS, description="the steps in order, each {vendor, options, validate}"),
+    ),
+    options=(
+        dict[Annotated[str, StringConstraints(max_length=MAX_OPTION_TEXT)], Any],
+        Field(default_factory=dict, description=f"the job's own options: {JOB_OPTIONS_TEXT} (see the README)"),
+    ),
+    **_input_fields(),
+)
+
+
+class StepsJobRequest(_StepsRequestBase):  # type: ignore[misc,valid-type]
+    __doc__ = _StepsRequestBase.__doc__
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_vendor_too(cls, body: Any) -> Any:
+        return _one_of_vendor_or_steps(body)
+
+    def steps_as_given(self) -> list[dict[str, Any]]:
+        """The steps as options.parse_steps takes them."""
+        return [step.model_dump(mode="json", by_alias=True, exclude_unset=True) for step in self.steps]  # type: ignore[attr-defined]
+
+
 JOB_REQUESTS = {vendor: _request_model(vendor) for vendor in Vendor}
-JobRequest = Annotated[Union[tuple(JOB_REQUESTS.values())], Field(discriminator="vendor")]  # noqa: UP007
+
+
+def _request_kind(body: Any) -> str | None:
+    """The union's tag: `steps` makes a job of steps, else the vendor names the model."""
+    if isinstance(body, dict):
+        return STEPS_TAG if "steps" in body else body.get("vendor")
+    return STEPS_TAG if hasattr(body, "steps") else getattr(body, "vendor", None)
+
+
+JobRequest = Annotated[
+    Union[  # noqa: UP007
+        tuple(Annotated[model, Tag(vendor.value)] for vendor, model in JOB_REQUESTS.items())
+        + (Annotated[StepsJobRequest, Tag(STEPS_TAG)],)
+    ],
+    Discriminator(
+        _request_kind,
+        custom_error_type="job_kind",
+        custom_error_message="give vendor (one of pubrio, prospeo, check365, insideview) or steps",
+    ),
+]
 
 # Shown by Swagger UI's "Try it out": each is a valid request.
 JOB_REQUEST_EXAMPLES = {
@@ -147,6 +237,24 @@ JOB_REQUEST_EXAMPLES = {
     "dry_run": {
         "summary": "a preview of inline records: nothing is sent",
         "value": {"vendor": "check365", "records": [{"Email": "ada@initech.com"}], "dry_run": True},
+    },
+    "steps": {
+        "summary": "a job of steps: Pubrio, then Prospeo for the rows Pubrio did not match, then Check365",
+        "value": {
+            "steps": [
+                {"vendor": "pubrio", "options": {"contact_types": "email-work"}},
+                {"vendor": "prospeo"},
+                {"vendor": "check365", "validate": "email"},
+            ],
+            "options": {"max_credits": 500},
+            "records": [
+                {
+                    "people_search_id": "0b4c8f9e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "full_name": "Ada Lovelace",
+                    "company": "Initech",
+                }
+            ],
+        },
     },
     "upload": {
         "summary": "an uploaded file (its input_key from POST /uploads)",
@@ -205,9 +313,18 @@ class Webhook(Model):
     error: str | None
 
 
+class StepView(Model):
+    vendor: str
+    options: dict[str, Any] = Field(description="the step's vendor options (the job's own are the job's options)")
+    validate_: str | None = Field(alias="validate", description='"email": a validation step; null: a finding step')
+
+
 class JobView(Model):
     job_id: str
-    vendor: str
+    vendor: str = Field(description="the job's vendor; a job of steps: its first step's")
+    steps: list[StepView] = Field(
+        default_factory=list, description="a job of steps: each step, in order; empty for a job of one vendor"
+    )
     status: str
     source: str
     owner: str | None = Field(
@@ -216,7 +333,9 @@ class JobView(Model):
         "session) or schedule:<name>; null for jobs from before owners were recorded (admins only)",
     )
     owner_arn: str | None = Field(default=None, description="the owner's ARN, where known")
-    options: dict[str, Any] = Field(description="the job's options, each in its one form")
+    options: dict[str, Any] = Field(
+        description="the job's options, each in its one form (a job of steps: the job's own; each step has its own)"
+    )
     rows: int | None = Field(description="rows in the input; null until it is read")
     progress: Progress
     counts: dict[str, int]
@@ -260,6 +379,9 @@ class JobView(Model):
         return cls(
             job_id=job.job_id,
             vendor=job.vendor.value,
+            steps=[
+                StepView(vendor=step.vendor.value, options=step.options, validate=step.validation) for step in job.steps
+            ],
             status=job.status.value,
             source=job.source,
             owner=job.owner,
@@ -442,12 +564,16 @@ def field_problems(errors: list[dict[str, Any]]) -> list[FieldProblem]:
         where, *rest = error["loc"] or ("body",)
         path = [str(part) for part in rest]
         vendor = path.pop(0) if where == "body" and path[:1] and path[0] in VENDOR_NAMES else None
+        if where == "body" and path[:1] == [STEPS_TAG]:  # the union's tag for a job of steps, not a field
+            path.pop(0)
         kind = error.get("type", "")
         message = str(error.get("msg", "")).removeprefix("Value error, ")
         if path[-1:] == ["[key]"]:  # a dict key: named by where it is, not by itself (it may be long)
             path, message = path[:-2], f"a key: {message}"
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             path, message = ["vendor"], f"vendor is one of {', '.join(VENDOR_NAMES)}"
+        elif kind == "job_kind":  # neither a known vendor nor steps
+            path = ["vendor"]
         elif vendor and path[:1] == ["options"]:
             detail = dict(error) | {"loc": tuple(error["loc"])[3:]}
             option, message = option_problems(Vendor(vendor), [detail])[0]  # type: ignore[list-item]

@@ -117,18 +117,20 @@ def classify_input(
     *,
     keep_twins: bool = False,
     empty_ok: bool = False,
+    require_column: bool = True,
 ) -> ClassifiedInput:
     """Check the options, map the header's columns; the rows are classified as they are read. `keep_twins` keeps
-    the dedupe index once the rows are read, for ClassifiedInput.twins(). `empty_ok`: no rows is not an error (a
-    later step of a job, given no row).
+        the dedupe index once the rows are read, for ClassifiedInput.twins(). `empty_ok`: no rows is not an error (a
+        later step of a job, given no row). Without `require_column`, a file with no column the vendor can match on is
+    not refused: each row is invalid for it, saying what it lacks (a step of several: the next may take the row).
 
-    Raises BadInput for invalid options or a `columns` option that does not fit the file."""
+        Raises BadInput for invalid options or a `columns` option that does not fit the file."""
     adapter = adapter_class(vendor)
     chosen = job_options(options).columns  # the columns option's own words first: it is about the file
     parse_options(vendor, options)
     mapping = map_columns(header, chosen)
     unmatchable = None
-    if not empty_ok and not any(f in mapping.fields for f in adapter.input_fields):
+    if require_column and not any(f in mapping.fields for f in adapter.input_fields):
         unmatchable = (
             f"no column {vendor.value} can match on. Found columns: {', '.join(mapping.names)[:300]}. "
             f"Expected at least one of: {', '.join(adapter.input_fields)}"

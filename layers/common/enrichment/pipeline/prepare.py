@@ -13,6 +13,10 @@ A file over the limits is refused before anything is sent: reader.open_table ref
 reading it (and a gzip file whose content goes over it, as it is read); csvio.tabulate refuses the row past
 max_rows as it is read. Either raises BadInput out of this step, which then writes no manifest, so the Map has
 nothing to send and the job ends FAILED saying why.
+
+A job of several steps is prepared a step at a time, as the state machine reaches it (pipeline/steps.py says what
+each step is given); a step's working files are its own (layout.plan_key(job, step) ...) and its chunks and
+batches are numbered from layout.first_index(step), so each names one chunk in the whole job.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from enrichment.jobs.store import JobStore
 from enrichment.models import Limits, PreparedJob, Vendor
 from enrichment.options import job_options, vendor_options
 from enrichment.pipeline.classify import SEND, RowOutcome, classify_input
-from enrichment.pipeline.cost import estimate, read_observed, scope_of
+from enrichment.pipeline.cost import CostEstimate, estimate, read_observed, scope_of
 from enrichment.pipeline.result_cache import GET_BATCH, LOOKUP_THREADS, CachedAnswer, ResultCache, answer_scope
 from enrichment.pipeline.steps import check_columns, step_rows
-from enrichment.settings import Settings, SettingsError
+from enrichment.settings import Settings, SettingsError, VendorSettings
 from enrichment.vendors import VendorAdapter, adapter_class
 
 logger = logging.getLogger(__name__)
@@ -193,7 +197,9 @@ def prepare_job(job_id: str, settings: Settings, step_index: int = 0) -> Prepare
         if step_index == 0:
             check_columns(steps, header, job.options)
         header, rows, options = step_rows(bucket, job_id, steps, step_index, header, rows, options)
-    with classify_input(header, rows, vendor, options, keep_twins=True, empty_ok=step_index > 0) as classified:
+    with classify_input(
+        header, rows, vendor, options, keep_twins=True, empty_ok=step_index > 0, require_column=not job.steps
+    ) as classified:
         if step_index == 0:
             # Which column feeds which field, and the ties settled: Finalize puts it in summary.json.
             storage.put_json(bucket, layout.columns_key(job_id), classified.mapping.report())
@@ -274,7 +280,7 @@ def prepare_job(job_id: str, settings: Settings, step_index: int = 0) -> Prepare
     )
 
 
-def _step_figures(chunks: int, cost: Any) -> dict[str, Any]:
+def _step_figures(chunks: int, cost: CostEstimate) -> dict[str, Any]:
     """What a step's Prepare records on the job item (Job.steps_prepared): the job's figures are their sums."""
     return {
         "chunks": chunks,
@@ -293,7 +299,7 @@ def _prepared(
     bucket: str,
     chunks_total: int,
     batches_total: int,
-    vendor_settings: Any,
+    vendor_settings: VendorSettings,
 ) -> PreparedJob:
     return PreparedJob(
         job_id=job_id,

@@ -36,16 +36,17 @@ def role(step: JobStep) -> str:
 
 
 def check_columns(steps: Sequence[JobStep], header: list[str], options: dict[str, Any]) -> None:
-    """Before anything is sent: every finding step has a column its vendor can match on (BadInput names the step
-    that has none, so the job fails before a step pays for rows a later one could never take)."""
+    """Before anything is sent: some finding step has a column its vendor can match on (BadInput otherwise). A step
+    whose vendor has none takes no row (each says what it lacks) and the next goes on: a recipe meets files of
+    many shapes."""
     mapping = map_columns(header, job_options(options).columns)
-    for number, step in enumerate(steps, start=1):
-        adapter = adapter_class(step.vendor)
-        if role(step) == FIND and not any(f in mapping.fields for f in adapter.input_fields):
-            raise BadInput(
-                f"step {number} ({step.vendor.value}): no column {step.vendor.value} can match on. Found columns: "
-                f"{', '.join(mapping.names)[:300]}. Expected at least one of: {', '.join(adapter.input_fields)}"
-            )
+    finders = [step for step in steps if role(step) == FIND]
+    wanted = {f: None for step in finders for f in adapter_class(step.vendor).input_fields}
+    if finders and not any(f in mapping.fields for f in wanted):
+        raise BadInput(
+            f"no column any step ({', '.join(s.vendor.value for s in finders)}) can match on. Found columns: "
+            f"{', '.join(mapping.names)[:300]}. Expected at least one of: {', '.join(wanted)}"
+        )
 
 
 def found(answer: RowAnswer) -> RowStatus:

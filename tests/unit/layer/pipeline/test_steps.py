@@ -222,10 +222,22 @@ def test_a_step_that_never_ran_keeps_what_the_steps_before_it_found(emulated_aws
     assert rows[0]["result_email"] == f"{FIRST}@work.example.com" and rows[0]["result_email_validation"] == ""
 
 
-def test_a_job_whose_later_step_has_no_column_to_match_on_fails_before_anything_is_sent(emulated_aws):
-    job = steps_job(emulated_aws, steps=[{"vendor": "pubrio"}, {"vendor": "insideview"}])
+def test_a_step_whose_vendor_has_no_column_takes_no_row_and_the_next_goes_on(emulated_aws):
+    job = steps_job(emulated_aws, "First Name,Last Name,Company\nAda,Lovelace,Initech\n", WATERFALL[:2])
 
-    with pytest.raises(BadInput, match=r"step 2 \(insideview\): no column insideview can match on"):
+    pubrio = prepare_job(job.job_id, emulated_aws, 0)
+    prospeo = prepare_job(job.job_id, emulated_aws, 1)
+
+    assert sent(pubrio) == [] and list(records(prospeo)) == ["1"]
+    plan = list(storage.iter_jsonl(BUCKET, layout.plan_key(job.job_id)))
+    assert plan == [{"row": 1, "status": "invalid_input", "reason": pytest.approx(plan[0]["reason"])}]
+    assert plan[0]["reason"].startswith("people_search_id is missing")
+
+
+def test_a_file_no_finding_step_can_match_on_fails_before_anything_is_sent(emulated_aws):
+    job = steps_job(emulated_aws, "Name,Notes\nAda,x\n", [{"vendor": "pubrio"}, {"vendor": "insideview"}])
+
+    with pytest.raises(BadInput, match=r"no column any step \(pubrio, insideview\) can match on"):
         prepare_job(job.job_id, emulated_aws, 0)
     assert not storage.exists(BUCKET, layout.manifest_key(job.job_id))
 
