@@ -96,6 +96,8 @@ def start_job(
     Prepare, naming them. A job of several `steps` (checked by options.parse_steps) is its first step's
     `vendor`, and `options` holds the job's own options only."""
     store = JobStore(settings.jobs_table)
+    if steps is not None and len(steps) == 1:  # a job of one step is a single-vendor job, for every entry point
+        vendor, options, steps = steps[0].vendor, {**options, **steps[0].options}, None
     job = Job(
         job_id=job_id,
         vendor=steps[0].vendor if steps else vendor,

@@ -185,6 +185,20 @@ def test_a_drop_naming_a_recipe_becomes_its_job(stack):
     assert stored.steps[0].options == {"contact_types": ["email-work"]} and stored.options == {"max_credits": 300}
 
 
+def test_a_job_of_one_step_is_a_single_vendor_job(stack):
+    metadata = {"steps": "prospeo", "option-prospeo.enrich-mobile": "true", "option-max-credits": "50"}
+    version, etag = drop(stack, "inbox/steps/contacts.csv", metadata)
+
+    job = ingest_drop(version, etag, None, stack)
+
+    stored = JobStore(stack.jobs_table).require(job.job_id)
+    assert (stored.vendor, stored.steps, stored.options) == (
+        Vendor.PROSPEO,
+        [],
+        {"enrich_mobile": True, "max_credits": 50},
+    )
+
+
 def test_a_job_of_one_vendor_is_dropped_as_ever(stack):
     version, etag = drop(stack, "inbox/prospeo/contacts.csv", {"option-enrich-mobile": "true"})
     job = ingest_drop(version, etag, None, stack)
