@@ -117,7 +117,9 @@ api: setup
 	@$(PY) -m localrt api --port "$(or $(PORT),3000)" --webhook-allow "$(WEBHOOK_ALLOW_OPTION)" --state-dir "$(LOCAL_STATE)"
 
 sample: setup
-	@$(PY) -m localrt sample --vendor "$(VENDOR)" --rows "$(or $(ROWS),1000)" --output "$(or $(OUTPUT),out/sample-$(VENDOR).csv)"
+	@test -n "$(VENDOR)$(STEPS)" || { echo "usage: make sample VENDOR=pubrio|prospeo|check365|insideview, or STEPS='pubrio prospeo check365' (rows for a job of steps) [ROWS=1000] [OUTPUT=file.csv]" >&2; exit 2; }
+	@$(PY) -m localrt sample $(if $(STEPS),--waterfall,--vendor "$(VENDOR)") --rows "$(or $(ROWS),1000)" \
+		--output "$(or $(OUTPUT),out/sample-$(if $(STEPS),waterfall,$(VENDOR)).csv)"
 
 # The benchmarks (bench/): figures printed, nothing asserted on speed; not part of `make test`.
 bench: setup

@@ -35,7 +35,7 @@ from client.preview import render
 from localrt import faults as named_faults
 from localrt import live as live_config
 from localrt.runtime import ROOT, TEMPLATE_NAMES, JobView, LocalRuntime
-from localrt.samples import GENERATORS
+from localrt.samples import GENERATORS, waterfall_csv
 
 SAMPLES = {vendor: ROOT / "samples" / f"{vendor}.csv" for vendor in ("pubrio", "prospeo", "check365", "insideview")}
 SAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -320,7 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         help="receivers a webhook may reach off the public internet, over http or https (e.g. 127.0.0.1:8123)",
     )
     sample = commands.add_parser("sample", help="write a test file with invalid rows, blanks and duplicates")
-    sample.add_argument("--vendor", required=True, choices=sorted(GENERATORS))
+    kind = sample.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--vendor", choices=sorted(GENERATORS))
+    kind.add_argument(
+        "--waterfall",
+        action="store_true",
+        help="rows carrying different identifiers, for a job of several steps (samples/waterfall.csv)",
+    )
     sample.add_argument("--rows", type=int, default=1000)
     sample.add_argument("--output", required=True, type=Path)
     for command in (run, preview, demo, api, access):
@@ -336,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "sample":
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(GENERATORS[args.vendor](args.rows), newline="")
+        generate = waterfall_csv if args.waterfall else GENERATORS[args.vendor]
+        args.output.write_text(generate(args.rows), newline="")
         print(args.output)
         return 0
 

@@ -126,4 +126,104 @@ def insideview_csv(rows: int, seed: int = 17) -> str:
     return out.getvalue()
 
 
+# More people than the per-vendor samples: a waterfall's finds should mostly be distinct people.
+WATERFALL_FIRST = [
+    *FIRST,
+    "Alan",
+    "Edsger",
+    "Donald",
+    "Hedy",
+    "Katherine",
+    "John",
+    "Sophie",
+    "Guido",
+    "Anita",
+    "Niklaus",
+]
+WATERFALL_LAST = [
+    *LAST,
+    "Turing",
+    "Dijkstra",
+    "Knuth",
+    "Lamarr",
+    "Johnson",
+    "Backus",
+    "Wilson",
+    "Rossum",
+    "Borg",
+    "Wirth",
+]
+WATERFALL_COMPANIES = [*COMPANIES, ("Vandelay", "vandelay.com"), ("Soylent", "soylent.co"), ("Wonka", "wonka.biz")]
+WATERFALL_HEADER = [
+    "People Search ID",
+    "First Name",
+    "Last Name",
+    "Full Name",
+    "Email",
+    "LinkedIn",
+    "Company",
+    "Website",
+]
+# What a CRM export's rows carry (weights of the plain rows): a Pubrio people-search id alone or with the person's
+# name and company (most rows from a Pubrio search keep both, so Pubrio's misses can fall through to Prospeo),
+# name + company only, a LinkedIn URL, an email only, or only a name (no finding vendor can take it).
+WATERFALL_KINDS = {"id": 12, "id_name_company": 30, "name_company": 22, "linkedin": 13, "email": 13, "name": 10}
+
+
+def waterfall_csv(rows: int, seed: int = 19) -> str:
+    """Rows carrying different identifiers, for a job of several steps (Pubrio -> Prospeo -> Check365): the kinds
+    of WATERFALL_KINDS; every 50th row blank, every 15th a duplicate of an earlier row, every 23rd a bad row (an id
+    that is not one, next to a name and company; or an address that is not one); and some rows giving only the
+    email of a person another row names by name and company (the same person twice, as CRMs hold them)."""
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(WATERFALL_HEADER)
+    seen: list[list[str]] = []
+    named: list[str] = []  # emails a finding vendor may give for rows named by name and company
+    kinds, weights = list(WATERFALL_KINDS), list(WATERFALL_KINDS.values())
+    for n in range(1, rows + 1):
+        first, last = rng.choice(WATERFALL_FIRST), rng.choice(WATERFALL_LAST)
+        company, domain = rng.choice(WATERFALL_COMPANIES)
+        people_search_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        handle = f"{first}-{last}-{n}".lower()
+        if n % 50 == 0:
+            row = [""] * len(WATERFALL_HEADER)
+        elif n % 15 == 0 and seen:
+            row = list(rng.choice(seen))
+        elif n % 23 == 0:
+            row = rng.choice(
+                [
+                    [rng.choice(["n/a", "12345", '=HYPERLINK("http://x")']), first, last, "", "", "", company, domain],
+                    [
+                        "",
+                        "",
+                        "",
+                        f"{first} {last}",
+                        rng.choice(["not-an-email", f"{first}@", "@nowhere.com"]),
+                        "",
+                        "",
+                        "",
+                    ],
+                ]
+            )
+        else:
+            kind = rng.choices(kinds, weights)[0]
+            row = {
+                "id": [people_search_id, "", "", "", "", "", "", ""],
+                "id_name_company": [people_search_id, first, last, "", "", "", company, domain],
+                "name_company": ["", first, last, "", "", "", company, domain],
+                "linkedin": ["", "", "", f"{first} {last}", "", f"https://www.linkedin.com/in/{handle}", "", ""],
+                "email": ["", "", "", "", f"{first}.{last}.{n}@{domain}".lower(), "", "", ""],
+                "name": ["", "", "", f"{first} {last}", "", "", "", ""],
+            }[kind]
+            if kind == "email" and named and rng.random() < 0.25:
+                row[4] = rng.choice(named)  # someone another row names: the same email may be found there
+            if kind in ("id_name_company", "name_company"):
+                named.append(f"{first}.{last}@{domain}".lower())
+            seen.append(row)
+        writer.writerow(row)
+    return out.getvalue()
+
+
 GENERATORS = {"pubrio": pubrio_csv, "prospeo": prospeo_csv, "check365": check365_csv, "insideview": insideview_csv}
