@@ -110,3 +110,41 @@ def test_concurrent_reservations_never_exceed_the_budget(emulated_aws: Settings)
         taken = sum(pool.map(attempt, range(16)))
     assert taken == 3
     assert JobStore(emulated_aws.jobs_table).require("job-1").credits_committed == 90
+
+
+def leading(settings: Settings, chunk: int, rows: int, *, max_credits=None, monthly=None) -> budget.Reservation:
+    return budget.reserve_leading(
+        settings.jobs_table, "job-1", chunk, Vendor.CHECK365, 10, rows, max_credits=max_credits, monthly_budget=monthly
+    )
+
+
+def test_a_chunk_that_does_not_fit_whole_reserves_the_leading_rows_that_do(emulated_aws: Settings):
+    new_job(emulated_aws, Vendor.CHECK365, "email\n")
+    assert leading(emulated_aws, 0, 10, max_credits=150).rows is None  # 100: the whole chunk
+
+    partial = leading(emulated_aws, 1, 10, max_credits=150)
+
+    assert (partial.rows, partial.credits, partial.held_back) == (5, 50, "credit budget of 150 reached")
+    assert budget.reservation(emulated_aws.jobs_table, "job-1", 1) == partial  # a retried round finds it
+    assert leading(emulated_aws, 1, 10, max_credits=150) == partial
+    with pytest.raises(BudgetReached, match="credit budget of 150 reached"):
+        leading(emulated_aws, 2, 10, max_credits=150)  # nothing left
+    assert JobStore(emulated_aws.jobs_table).require("job-1").credits_committed == 150
+    # The vendor's month holds it too, whichever is less.
+    with pytest.raises(BudgetReached, match="monthly credit budget of 150"):
+        leading(emulated_aws, 3, 10, monthly=150)
+
+
+def test_concurrent_leading_reservations_spend_the_budget_to_its_last_row_and_no_further(emulated_aws: Settings):
+    new_job(emulated_aws, Vendor.CHECK365, "email\n")
+
+    def attempt(chunk: int) -> int:
+        try:
+            return leading(emulated_aws, chunk, 7, max_credits=500).rows or 7
+        except BudgetReached:
+            return 0
+
+    with whole_operations(), ThreadPoolExecutor(8) as pool:
+        rows = sum(pool.map(attempt, range(16)))
+    assert rows == 50
+    assert JobStore(emulated_aws.jobs_table).require("job-1").credits_committed == 500
