@@ -36,7 +36,7 @@ PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || tr
 .PHONY: help setup demo run preview check-vendor api sample test bench lint static sam-setup scan-setup browser clean clean-local
 
 help:
-	@echo "make demo                                   a sample job per vendor, outputs under out/"
+	@echo "make demo                                   a sample job per vendor and a waterfall, outputs under out/"
 	@echo "make run INPUT=file.csv VENDOR=pubrio       one job; the last line printed is its output folder;"
 	@echo "make run INPUT=file.csv STEPS='pubrio prospeo check365'"
 	@echo "                                             a job of steps (instead of VENDOR), vendors in order"

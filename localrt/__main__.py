@@ -44,6 +44,9 @@ SAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "check365": {},
     "insideview": {},
 }
+# The demo's job of steps: the email waterfall of the README's first recipe, on its file.
+WATERFALL_SAMPLE = ROOT / "samples" / "waterfall.csv"
+WATERFALL_STEPS = ("pubrio", "prospeo", "check365")
 
 
 class Progress:
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             help="the vendor's endpoint and credentials instead of its simulator: "
             '{"api_url", "login_url" (insideview), "credentials": {...}, "settings": {...}}',
         )
-    demo = commands.add_parser("demo", help="a sample job per vendor")
+    demo = commands.add_parser("demo", help="a sample job per vendor, and a waterfall of three")
     api = commands.add_parser("api", help="serve the jobs API on 127.0.0.1 until interrupted")
     api.add_argument("--port", type=int, default=3000)
     api.add_argument(
@@ -395,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     else:
         jobs = [LocalJob(vendor, path, SAMPLE_OPTIONS[vendor]) for vendor, path in SAMPLES.items()]
+        jobs.append(LocalJob(WATERFALL_STEPS[0], WATERFALL_SAMPLE, {}, WATERFALL_STEPS))
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

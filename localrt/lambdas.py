@@ -111,13 +111,23 @@ def _send_or_die(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> h
     return response
 
 
+_hook_users = 0  # who installed the hook and has not uninstalled it: a runtime, a test beside a running runtime
+
+
 def install_crash_hook() -> None:
     """Every httpx.Client (the vendor adapters make one per request) now honours CRASH_HEADER."""
+    global _hook_users
+    _hook_users += 1
     httpx.Client.send = _send_or_die  # type: ignore[method-assign]
 
 
 def uninstall_crash_hook() -> None:
-    httpx.Client.send = _original_send  # type: ignore[method-assign]
+    """Undo one install: the hook stays while anyone else still needs it (a test that installs it beside the
+    session's runtime must not take the runtime's job tags away)."""
+    global _hook_users
+    _hook_users = max(0, _hook_users - 1)
+    if not _hook_users:
+        httpx.Client.send = _original_send  # type: ignore[method-assign]
 
 
 def exit_error(request_id: str) -> dict[str, str]:

@@ -69,11 +69,24 @@ def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
 
 
 def test_an_uploaded_file_takes_steps_too(http):
-    input_key = upload(str(http.base_url), b"email\nada@initech.com\n")
-    created = http.post("/jobs", json={"steps": [{"vendor": "check365"}], "input_key": input_key})
+    input_key = upload(str(http.base_url), b"email,first_name,last_name,company\nada@initech.com,Ada,L,Initech\n")
+    steps = [{"vendor": "prospeo"}, {"vendor": "check365"}]
+    created = http.post("/jobs", json={"steps": steps, "input_key": input_key})
     assert created.status_code == 202, created.text
     job = http.get(f"/jobs/{created.json()['job_id']}").json()
-    assert job["steps"] == [{"vendor": "check365", "options": {}, "validate": "email"}]
+    assert job["steps"] == [
+        {"vendor": "prospeo", "options": {}, "validate": None},
+        {"vendor": "check365", "options": {}, "validate": "email"},
+    ]
+    wait_final(http, job["job_id"])
+
+
+def test_a_job_of_one_step_is_a_job_of_one_vendor(http):
+    created = http.post("/jobs", json={"steps": [{"vendor": "check365"}], "records": [{"email": "ada@initech.com"}]})
+    assert created.status_code == 202, created.text
+    job = http.get(f"/jobs/{created.json()['job_id']}").json()
+    assert (job["vendor"], job["steps"]) == ("check365", [])
+    wait_final(http, job["job_id"])
 
 
 def test_a_job_of_one_vendor_shows_no_steps(http):

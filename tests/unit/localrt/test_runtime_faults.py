@@ -61,7 +61,9 @@ def test_the_crash_header_only_kills_inside_an_invocation(pubrio: PubrioSimulato
     assert answer.status_code == 200 and answer.headers[CRASH_HEADER] == "1"
 
 
-def test_without_the_hook_the_header_is_just_a_header() -> None:
+def test_without_the_hook_the_header_is_just_a_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without it even when a session's runtime (sharing this process) has it installed.
+    monkeypatch.setattr(httpx.Client, "send", lambdas._original_send)
     sim = PubrioSimulator().start()
     try:
         sim.inject("crash_after_accept")
