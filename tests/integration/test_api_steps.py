@@ -3,12 +3,11 @@ gives both, neither, or steps options.parse_steps refuses is a 422 naming the fi
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from tests.conftest import api_auth, upload
+from tests.integration.test_api import wait_final
 
 RECORDS = [
     {"people_search_id": "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"},
@@ -56,16 +55,6 @@ def test_a_job_of_steps_is_created_and_shows_its_steps(http):
     assert [step["vendor"] for step in summary["steps"]] == ["pubrio", "prospeo", "check365"]
     assert [step["vendor"] for step in summary["waterfall"]] == ["pubrio", "prospeo", "check365"]
     assert len(httpx.get(files["results.csv"]).text.strip().splitlines()) == 1 + len(RECORDS)
-
-
-def wait_final(http: httpx.Client, job_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = http.get(f"/jobs/{job_id}").json()
-        if job["status"] in ("SUCCEEDED", "PARTIAL", "FAILED", "CANCELLED"):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(job_id)
 
 
 def test_an_uploaded_file_takes_steps_too(http):
