@@ -151,34 +151,26 @@ def merge_row(steps: Sequence[JobStep], answers: Sequence[RowAnswer | None]) -> 
     validation = next((a for s, a in zip(steps, answers, strict=False) if role(s) == VALIDATE and a is not None), None)
     deciding = next(((s, a) for s, a in finders if _matched(a)), None)
     for status in _DECIDING:
-        if deciding is None:
-            deciding = next(((s, a) for s, a in finders if found(a) == status), None)
+        deciding = deciding or next(((s, a) for s, a in finders if found(a) == status), None)
     if deciding is None:
-        status, reason, result, twin, origin, vendor = (
-            RowStatus.INVALID_INPUT,
-            "no step took this row",
-            None,
-            None,
-            NO_ORIGIN,
-            "",
-        )
+        step, answer = None, RowAnswer(RowStatus.INVALID_INPUT, "no step took this row", None, None, NO_ORIGIN)
     else:
         step, answer = deciding
-        status, reason, result, twin, origin = answer
-        vendor = step.vendor.value
-        if status in (RowStatus.ERROR, RowStatus.SKIPPED) and len(finders) > 1:
+    status, reason, result, twin, origin = answer
+    vendor = step.vendor.value if step else ""
+    matched = _matched(answer)
+    if not matched and len(finders) > 1:
+        if status in (RowStatus.ERROR, RowStatus.SKIPPED):
             reason = f"{vendor}: {reason}"  # what kept the row from being answered, and where
-        elif not _matched(answer) and len(finders) > 1:
-            # Not found anywhere: what each step said, in order.
-            reason = "; ".join(f"{s.vendor.value}: {a.reason or found(a).value}" for s, a in finders)
-    matched = _matched(deciding[1]) if deciding else False
-    merged = (result.model_copy(deep=True) if result is not None and matched else None) or RecordResult(
-        status=RowStatus.NOT_MATCHED
-    )
+        else:
+            reason = "; ".join(f"{s.vendor.value}: {a.reason or found(a).value}" for s, a in finders)  # each step
+    merged = result.model_copy(deep=True) if result is not None and matched else None
     if validation is not None and validation.result is not None:
+        merged = merged or RecordResult(status=RowStatus.NOT_MATCHED)  # the verdict on the row's own email
         merged.verification = validation.result.verification
-    merged.credits = _credits([a for _, a in finders] + ([validation] if validation else []))
-    source = deciding[0].vendor.value if matched and deciding else None
+    if merged is not None:
+        merged.credits = _credits([a for _, a in finders] + ([validation] if validation else []))
+    source = vendor if matched else None
     return MergedRow(
         status=status,
         reason=reason,
@@ -186,8 +178,8 @@ def merge_row(steps: Sequence[JobStep], answers: Sequence[RowAnswer | None]) -> 
         twin=twin,
         origin=origin,
         vendor=vendor,
-        email_source=source if merged.emails else None,
-        phone_source=source if merged.phones else None,
+        email_source=source if merged and merged.emails else None,
+        phone_source=source if merged and merged.phones else None,
         validation=validation,
     )
 
