@@ -134,8 +134,8 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     else:
         status = JobStatus.SUCCEEDED
     stops = step_stops(job)
-    if reason is None and (unfinished := [u for t in step_tallies if (u := t.unfinished)]):
-        reason = "; ".join(unfinished)
+    if reason is None and (ungraded := [u for t in step_tallies if (u := t.unfinished)]):
+        reason = "; ".join(ungraded)
         status = JobStatus.PARTIAL if status == JobStatus.SUCCEEDED else status
     if reason is None and stops:
         # A vendor stopped its step: the other steps did theirs, and the rows nobody answered are errors.
