@@ -144,6 +144,8 @@ def assert_sent_only_what_each_step_may_take(rows: list[dict[str, str]], got: Re
 
 
 def test_pubrio_then_prospeo_then_check365_on_the_sample_file(runtime, pubrio, prospeo, check365, tmp_path):
+    with prospeo.lock:  # a fresh Prospeo account: no record enriched before (free again), whatever tests ran first
+        prospeo.enriched.clear()
     text = SAMPLE.read_text(encoding="utf-8")
     rows = input_rows(text)
     prospeo_from = len(prospeo.received)

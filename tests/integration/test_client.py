@@ -267,7 +267,7 @@ def test_options_given_on_the_command_line_take_the_apis_one_form(api, pubrio, t
     assert "options.enrich_mobile: unknown option; pubrio takes" in capsys.readouterr().err
 
 
-def test_submit_with_steps_creates_a_job_of_steps_with_their_options(api, tmp_path, capsys):
+def test_submit_with_steps_creates_a_job_of_steps_with_their_options(runtime, api, tmp_path, capsys):
     assert cli.steps_body(["pubrio", "prospeo", "check365"], {"prospeo.enrich_mobile": True, "max_credits": 50}) == {
         "steps": [
             {"vendor": "pubrio"},
@@ -287,6 +287,7 @@ def test_submit_with_steps_creates_a_job_of_steps_with_their_options(api, tmp_pa
     assert [step["vendor"] for step in job["steps"]] == ["pubrio", "prospeo", "check365"]
     assert job["steps"][1]["options"] == {"enrich_mobile": True} and job["steps"][2]["validate"] == "email"
     assert job["options"] == {"max_credits": 500}
+    runtime.wait(job_id)  # not left running into the next test's vendor ledgers
 
 
 def test_steps_given_wrong_are_said_plainly(api, tmp_path, capsys):

@@ -227,6 +227,7 @@ class Job(Model):
     # added once to the observed match rates (match_rate_recorded).
     rows_answered_by_vendor: int = 0
     rows_matched_by_vendor: int = 0
+    credits_observed: float | None = None  # a job of steps: what those rows cost (its first step's credits)
     match_rate_recorded: bool = False
     counts: dict[str, int] = {}
     error: str | None = None

@@ -205,9 +205,7 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         **({"credits_per_matched_row": summary["credits_per_matched_row"]} if matched else {}),
         **({"error": reason} if reason else {}),
         # Kept on the item so a retry of this finalizer can still add them to the observed match rates.
-        # A job of steps adds nothing: a later step sees only the rows earlier ones missed, not a vendor's rate.
-        rows_answered_by_vendor=tally.vendor_answered if tally is not None and not job.steps else 0,
-        rows_matched_by_vendor=tally.vendor_matched if tally is not None and not job.steps else 0,
+        **_observed_figures(job, tally, step_tallies),
     )
     ended = store.require(job.job_id)
     if settled:
@@ -216,6 +214,22 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
         _announce(store, ended, settings)
         _delete_working_files(ended, settings)
     return ended
+
+
+def _observed_figures(job: Job, tally: RowTally | None, step_tallies: list[StepTally]) -> dict[str, Any]:
+    """The rows the vendor answered and matched, for the observed match rates (a job of steps: its first step's,
+    and what that step cost)."""
+    if job.steps and step_tallies:
+        first = step_tallies[0]
+        return {
+            "rows_answered_by_vendor": first.answered,
+            "rows_matched_by_vendor": first.answered_matched,
+            "credits_observed": first.credits,
+        }
+    return {
+        "rows_answered_by_vendor": tally.vendor_answered if tally is not None and not job.steps else 0,
+        "rows_matched_by_vendor": tally.vendor_matched if tally is not None and not job.steps else 0,
+    }
 
 
 def _result_columns(job: Job) -> tuple[str, ...]:
@@ -235,14 +249,16 @@ def _credits_by_vendor(job: Job, credits: float, step_tallies: list[StepTally]) 
 
 def _record_observed(job: Job, settings: Settings) -> None:
     """Add the rows the vendor answered in this job, and what they cost, to the observed match rates: once (a
-    marker on the job item, in the same transaction). A job whose vendor answered nothing adds nothing."""
+    marker on the job item, in the same transaction). A job whose vendor answered nothing adds nothing. A job of
+    steps adds its first step's (given every row, as a job of that vendor; a later step sees only the rows the
+    steps before it missed, not its vendor's rate)."""
     if job.match_rate_recorded or not job.rows_answered_by_vendor:
         return
-    observed = Observed(
-        rows_sent=job.rows_answered_by_vendor, rows_matched=job.rows_matched_by_vendor, credits=job.credits
-    )
+    credits = job.credits_observed if job.credits_observed is not None else job.credits
+    observed = Observed(rows_sent=job.rows_answered_by_vendor, rows_matched=job.rows_matched_by_vendor, credits=credits)
     try:
-        record_observed(settings.jobs_table, job.job_id, job.vendor, scope_of(job.vendor, job.options), observed)
+        scope = scope_of(job.vendor, job.step_options(0))
+        record_observed(settings.jobs_table, job.job_id, job.vendor, scope, observed)
     except (BadInput, ValueError):  # options no longer valid: the job failed on them, and sent nothing
         return
 

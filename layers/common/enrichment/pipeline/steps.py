@@ -225,6 +225,8 @@ class StepTally:
     verdicts: Counter[str] = field(default_factory=Counter)
     credits: float = 0.0
     unanswered: Counter[str] = field(default_factory=Counter)  # rows given it that got no answer, by why
+    answered: int = 0  # rows its vendor answered in this job (not from the cache, not duplicates)
+    answered_matched: int = 0
 
     @property
     def unfinished(self) -> str | None:
@@ -243,6 +245,9 @@ class StepTally:
             self.duplicates += 1
         elif answer.origin.source == CACHE_SOURCE:
             self.cached += 1
+        elif answer.status in (RowStatus.MATCHED, RowStatus.NOT_MATCHED):
+            self.answered += 1
+            self.answered_matched += answer.status == RowStatus.MATCHED
         if role(self.step) == VALIDATE and (grade := verdict(answer)):
             self.verdicts[grade] += 1
         if found(answer) in (RowStatus.ERROR, RowStatus.SKIPPED):

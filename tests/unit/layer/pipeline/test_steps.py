@@ -27,6 +27,7 @@ from enrichment.models import (
     Vendor,
 )
 from enrichment.options import parse_steps
+from enrichment.pipeline.cost import read_observed, scope_of
 from enrichment.pipeline.finalize import finalize_job
 from enrichment.pipeline.prepare import prepare_job
 from enrichment.pipeline.step_outcomes import NO_ORIGIN, Origin, RowAnswer
@@ -207,6 +208,11 @@ def test_finalize_merges_every_step_into_one_row_per_input_row(emulated_aws):
     assert [s["status"] for s in lines[2]["steps"]] == ["not_matched", "matched", "matched"]
     assert [s["status"] for s in lines[0]["steps"]] == ["matched", None, "matched"]
     assert "Steps" in output(job, "report.html").decode()
+    # The first step was given every row, as a Pubrio job would be: its rows and credits join Pubrio's observed
+    # match rate (a later step's would not: it sees only what the steps before it missed).
+    observed = read_observed(emulated_aws.jobs_table, Vendor.PUBRIO, scope_of(Vendor.PUBRIO, {}))
+    assert (observed.rows_sent, observed.rows_matched, observed.credits) == (3, 2, 3)
+    assert read_observed(emulated_aws.jobs_table, Vendor.PROSPEO, scope_of(Vendor.PROSPEO, {})) is None
 
 
 def test_a_step_that_never_ran_keeps_what_the_steps_before_it_found(emulated_aws):
