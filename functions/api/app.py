@@ -370,7 +370,7 @@ def create_job(
             raise _invalid_field("webhook_url", str(refused)) from None
     if request.dry_run:
         preview: InputPreview | StepsPreview
-        if steps is not None:
+        if steps:
             preview = preview_steps_job(steps, options, settings, records=request.records, input_key=request.input_key)
         else:
             preview = preview_job(vendor, options, settings, records=request.records, input_key=request.input_key)

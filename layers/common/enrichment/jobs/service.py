@@ -84,11 +84,14 @@ def preview_steps_job(
     *,
     records: list[dict[str, Any]] | None = None,
     input_key: str | None = None,
-) -> StepsPreview:
+) -> StepsPreview | InputPreview:
     """What a job of steps (options.parse_steps) would do with inline records or an uploaded file, and cost: no job
-    is created, nothing is sent."""
+    is created, nothing is sent. A job of one step is previewed as the single-vendor job it is (start_job)."""
     from enrichment.pipeline.steps_preview import preview_steps
 
+    if len(steps) == 1:
+        step = steps[0]
+        return preview_job(step.vendor, {**options, **step.options}, settings, records=records, input_key=input_key)
     source = _preview_source(settings, records, input_key)
     return preview_steps(
         source, steps, options, settings.input_limits, show_file=input_key is not None, settings=settings
