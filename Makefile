@@ -55,6 +55,9 @@ help:
 	@echo "make preview INPUT=file.csv VENDOR=prospeo [OPTIONS=...] [COLUMNS=...]"
 	@echo "                                             what the job would do: columns, rows to send, invalid,"
 	@echo "                                             duplicates, chunks; nothing is sent; exits 1 if it would fail"
+	@echo "make preview INPUT=file.csv STEPS='pubrio prospeo check365' [OPTIONS=...]"
+	@echo "                                             a job of steps: each step's rows and credits, at worst and"
+	@echo "                                             expected"
 	@echo "make check-vendor VENDOR=prospeo [LIVE=vendor.json]"
 	@echo "                                             prove the credentials work: the cheapest call, one line"
 	@echo "make test                                   every test, static checks included"
@@ -105,9 +108,8 @@ run: setup
 	@$(PY) -m localrt run --input "$(INPUT)" $(if $(STEP_NAMES),$(foreach v,$(STEP_NAMES),--step "$(v)"),--vendor "$(VENDOR)") $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" $(foreach f,$(FAULTS),--fault "$(f)") $(if $(LIVE),--live "$(LIVE)") --state-dir "$(LOCAL_STATE)"
 
 preview: setup
-	@test -z "$(STEP_NAMES)" || { echo "make preview: a job of steps has no preview (a later step's rows depend on what the steps before it match): preview each step, VENDOR=<its vendor> OPTIONS=<its options and the job's>" >&2; exit 2; }
-	@test -n "$(INPUT)" -a -n "$(VENDOR)" || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview [OPTIONS='enrich_mobile=true'] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
-	@$(PY) -m localrt preview --input "$(INPUT)" --vendor "$(VENDOR)" $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" --state-dir "$(LOCAL_STATE)"
+	@test -n "$(INPUT)" -a \( -n "$(VENDOR)" -o -n "$(STEP_NAMES)" \) -a \( -z "$(VENDOR)" -o -z "$(STEP_NAMES)" \) || { echo "usage: make preview INPUT=path/to/file.csv VENDOR=pubrio|prospeo|check365|insideview (or STEPS='pubrio prospeo check365', not both) [OPTIONS='enrich_mobile=true' (with STEPS: 'prospeo.enrich_mobile=true max_credits=500')] [COLUMNS='email=Work Email 2']" >&2; exit 2; }
+	@$(PY) -m localrt preview --input "$(INPUT)" $(if $(STEP_NAMES),$(foreach v,$(STEP_NAMES),--step "$(v)"),--vendor "$(VENDOR)") $(foreach o,$(OPTIONS),--option "$(o)") --columns "$(COLUMNS_OPTION)" --state-dir "$(LOCAL_STATE)"
 
 check-vendor: setup
 	@test -n "$(VENDOR)" || { echo "usage: make check-vendor VENDOR=pubrio|prospeo|check365|insideview [LIVE=vendor.json]" >&2; exit 2; }

@@ -24,6 +24,8 @@ def _file_format(found: dict[str, str] | None) -> str:
 
 
 def render(preview: dict[str, Any]) -> str:
+    if "steps" in preview:
+        return render_steps(preview)
     vendor, used = preview["vendor"], preview["vendor_fields"]
     lines = [f"file: {_file_format(preview.get('file'))}"]
     if preview["columns"]:
@@ -57,6 +59,58 @@ def render(preview: dict[str, Any]) -> str:
         lines.append(
             f"credits: expected {preview['expected_credits']:g} ({basis}); at worst {preview['worst_case_credits']:g}"
         )
+    lines.append("a preview: nothing was sent, no credit was spent")
+    if preview.get("error"):
+        lines.append(f"the job would fail: {preview['error']}")
+    return "\n".join(lines)
+
+
+def _basis(step: dict[str, Any]) -> str:
+    rate = f"{100 * step['match_rate']:.1f}% matched"
+    if step["basis"] == "observed":
+        return f"observed over {step['basis_rows']} rows of past jobs, {rate}"
+    return f"default, {rate}"
+
+
+def render_steps(preview: dict[str, Any]) -> str:
+    """A job of steps: how the file is read, its columns, then per step what it can take and cost."""
+    lines = [f"file: {_file_format(preview.get('file'))}"]
+    if preview["columns"]:
+        lines.append("columns:")
+        width = min(NAME_WIDTH, max(len(c["name"]) for c in preview["columns"]))
+        for column in preview["columns"]:
+            target = "ignored" if column["field"] is None else f"{column['field']} ({column['matched_by']})"
+            lines.append(f"  {column['column']:>3}  {column['name']:<{width}}  -> {target}")
+    lines.append(f"rows: {preview['rows']}")
+    for step in preview["steps"]:
+        head = f"step {step['step']}: {step['vendor']}" + (" (validate)" if step["role"] == "validate" else "")
+        if step["role"] == "find":
+            cached = (
+                f", {step['cached_rows']} answered from the cache ({step['cached_matched']} matched: not passed on)"
+                if step["cached_rows"]
+                else ""
+            )
+            lines.append(
+                f"{head}: can take {step['rows_can_take']} rows ({step['duplicate']} duplicate{cached}), "
+                f"{step['rows_not_taken']} not taken"
+            )
+        else:
+            lines.append(
+                f"{head}: at most {step['rows_can_take']} addresses to grade, "
+                f"{step['rows_not_taken']} rows' own not an address"
+            )
+        for reason in step["invalid_reasons"][:3]:
+            lines.append(f"  {reason['rows']:>6}  not taken: {reason['reason']}")
+        lines.append(
+            f"  sent: at worst {step['worst_case_rows']} ({step['chunks_at_worst']} chunks of up to "
+            f"{step['chunk_size']}), expected {step['expected_rows_sent']:g}"
+        )
+        expected, worst = step["expected_credits"], step["worst_case_credits"]
+        lines.append(f"  credits: expected {expected:g} ({_basis(step)}); at worst {worst:g}")
+    budget = f", capped by max_credits {preview['max_credits']:g}" if preview.get("max_credits") is not None else ""
+    lines.append(
+        f"credits in all: expected {preview['expected_credits']:g}; at worst {preview['worst_case_credits']:g}{budget}"
+    )
     lines.append("a preview: nothing was sent, no credit was spent")
     if preview.get("error"):
         lines.append(f"the job would fail: {preview['error']}")

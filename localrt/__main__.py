@@ -12,7 +12,8 @@ and, under `vendors`, each step vendor's ledger for the job.
 
 `preview` runs the layer's preview (what `POST /jobs` with dry_run answers) on a local file, in the local stack
 with its state (`--state-dir`): rows the result cache would answer and the match rates observed in past local
-jobs count as they would in AWS. Nothing is sent. It exits 1 when the job would fail.
+jobs count as they would in AWS. Nothing is sent. It exits 1 when the job would fail. `preview --step VENDOR ...`
+previews a job of steps (each step's rows and credits, at worst and expected).
 
 `--live vendor.json` (run, check-vendor) puts the vendor's real endpoint and credentials in place of its
 simulator (localrt/live.py); the output folder then holds `vendor.json` (the endpoint, never the credentials)
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from client.cli import job_options
+from client.cli import job_options, steps_body
 from client.preview import render
 from localrt import faults as named_faults
 from localrt import live as live_config
@@ -219,6 +220,35 @@ def preview_file(path: Path, vendor: str, options: dict[str, Any], out: Path, st
     return 1 if preview.error else 0
 
 
+def preview_steps_file(
+    path: Path, vendors: list[str], options: dict[str, Any], out: Path, state_dir: Path | None = None
+) -> int:
+    """The layer's preview of a job of steps on a local file, in the local stack (as preview_file): each step's
+    rows and credits, at worst and expected. Exit 1 if the job would fail; 2 if the steps do not hold."""
+    from enrichment.errors import BadInput
+    from enrichment.files.reader import LocalFile  # the layer: on sys.path through localrt.live
+    from enrichment.options import parse_steps
+    from enrichment.pipeline.steps_preview import preview_steps
+
+    try:
+        body = steps_body(vendors, options)
+        steps = parse_steps(body["steps"], body["options"])
+    except (BadInput, ValueError) as error:
+        print(f"preview: {error}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        open(out / "local-run.log", "w") as log,
+        contextlib.redirect_stdout(log),
+        LocalRuntime(log_level="INFO", state_dir=state_dir) as runtime,
+    ):
+        _say_restored(runtime, state_dir)
+        settings = runtime.settings()
+        preview = preview_steps(LocalFile(path), steps, body["options"], settings.input_limits, settings=settings)
+    print(render(preview.model_dump(mode="json")))
+    return 1 if preview.error else 0
+
+
 def serve_api(port: int, out: Path, webhook_allow: str = "", state_dir: Path | None = None) -> int:
     from localrt.api_server import LocalApi
 
@@ -264,18 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     preview = commands.add_parser(
         "preview", help="what a job would do with a CSV (columns, rows to send, invalid, chunks): nothing is sent"
     )
-    preview.add_argument("--vendor", required=True, choices=sorted(SAMPLES))
-    what = run.add_mutually_exclusive_group(required=True)
-    what.add_argument("--vendor", choices=sorted(SAMPLES))
-    what.add_argument(
-        "--step",
-        action="append",
-        choices=sorted(SAMPLES),
-        metavar="VENDOR",
-        help="a step of a job of several (repeatable, in order; instead of --vendor), e.g. --step pubrio "
-        "--step prospeo --step check365",
-    )
     for command in (run, preview):
+        what = command.add_mutually_exclusive_group(required=True)
+        what.add_argument("--vendor", choices=sorted(SAMPLES))
+        what.add_argument(
+            "--step",
+            action="append",
+            choices=sorted(SAMPLES),
+            metavar="VENDOR",
+            help="a step of a job of several (repeatable, in order; instead of --vendor), e.g. --step pubrio "
+            "--step prospeo --step check365",
+        )
         command.add_argument("--input", required=True, type=Path)
         command.add_argument(
             "--option",
@@ -360,7 +389,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
     if args.command == "preview":
-        return preview_file(args.input, args.vendor, options, args.out.resolve(), _resolved(args.state_dir))
+        if args.step and len(args.step) > 1:  # a job of one step is a single-vendor job
+            return preview_steps_file(args.input, args.step, options, args.out.resolve(), _resolved(args.state_dir))
+        vendor = args.vendor
+        if args.step:  # one step: its options (VENDOR.KEY) and the job's, as one vendor's
+            try:
+                body = steps_body(args.step, options)
+            except ValueError as error:
+                parser.error(str(error))
+            vendor, options = args.step[0], {**body["options"], **body["steps"][0].get("options", {})}
+        return preview_file(args.input, vendor, options, args.out.resolve(), _resolved(args.state_dir))
     live = None
     if getattr(args, "live", None):
         if getattr(args, "step", None):

@@ -69,6 +69,7 @@ from enrichment.jobs.service import (
     check_upload,
     new_job_id,
     preview_job,
+    preview_steps_job,
     records_csv,
     result_urls,
     upload_form,
@@ -81,6 +82,7 @@ from enrichment.options import options_as_stored, parse_steps
 from enrichment.pipeline import budget
 from enrichment.pipeline.preview import InputPreview
 from enrichment.pipeline.result_cache import PurgeRequest, purge
+from enrichment.pipeline.steps_preview import StepsPreview
 from enrichment.settings import Settings
 from enrichment.tracing import Tracer
 
@@ -314,7 +316,12 @@ def _named_field(problem: str) -> tuple[str, str]:
     "makes a repeat return the same job.",
     tags=["jobs"],
     responses=answer(202, JobCreated, "the job was created (or, with the same Idempotency-Key, found)", **JOB_LINKS)
-    | answer(200, InputPreview, "dry_run: what the job would do; no job is created, nothing is sent")
+    | answer(
+        200,
+        InputPreview | StepsPreview,
+        "dry_run: what the job would do (a job of steps: each step's rows and credits); no job is created, nothing "
+        "is sent",
+    )
     | errors(
         400,
         404,
@@ -335,17 +342,11 @@ def create_job(
             description="the same key and body return the first answer instead of starting a second job",
         ),
     ] = None,
-) -> Response[JobCreated | InputPreview]:
+) -> Response[JobCreated | InputPreview | StepsPreview]:
     settings = Settings.load()
     caller = current_caller(settings)
     steps: list[JobStep] | None = None
     if isinstance(request, StepsJobRequest):
-        if request.dry_run:
-            raise _invalid_field(
-                "dry_run",
-                "a job of steps has no preview: preview each step as a job of its vendor (its own options and the "
-                "job's); a later step's rows depend on what the steps before it match",
-            )
         try:
             steps = parse_steps(request.steps_as_given(), request.options)
         except BadInput as bad:
@@ -368,7 +369,11 @@ def create_job(
         except WebhookRefused as refused:
             raise _invalid_field("webhook_url", str(refused)) from None
     if request.dry_run:
-        preview = preview_job(vendor, options, settings, records=request.records, input_key=request.input_key)
+        preview: InputPreview | StepsPreview
+        if steps:
+            preview = preview_steps_job(steps, options, settings, records=request.records, input_key=request.input_key)
+        else:
+            preview = preview_job(vendor, options, settings, records=request.records, input_key=request.input_key)
         return Response(200, content_types.APPLICATION_JSON, preview)
 
     def create(call: dict) -> dict:

@@ -14,6 +14,14 @@ RECORDS = [
     {"full_name": "Grace Hopper", "company": "Navy"},
     {"email": "ada@initech.com"},
 ]
+# 1: a people-search id only; 2: an id with the name and company; 3: name and company; 4: a name alone.
+WATERFALL_FILE = (
+    "people_search_id,first_name,last_name,company_name\n"
+    "d23f0824-128b-4f33-8c5c-7fd0a6a3a450,,,\n"
+    "6b1d3f0a-9c2e-4e57-8f1a-2d3c4b5a6e7f,Grace,Hopper,Navy\n"
+    ",Alan,Turing,Bletchley\n"
+    ",Dan,,\n"
+)
 STEPS = [
     {"vendor": "pubrio", "options": {"contact_types": "email-work,phone"}},
     {"vendor": "prospeo", "options": {"enrich_mobile": True}},
@@ -96,12 +104,47 @@ def test_a_job_of_one_vendor_shows_no_steps(http):
         ({"steps": [{"vendor": "prospeo"}], "options": {"enrich_mobile": True}}, "options", "belong to a step"),
         ({"steps": [{"vendor": "pubrio", "validate": "email"}]}, "steps[1].validate", "finds contacts"),
         ({"steps": [{"vendor": "prospeo", "options": {"enrich_mobil": True}}]}, "steps[1]", "unknown option"),
-        ({"steps": STEPS, "dry_run": True}, "dry_run", "no preview"),
     ],
 )
 def test_bad_steps_are_422_naming_the_field(http, body, field, words):
     errors = field_errors(http.post("/jobs", json={"records": RECORDS} | body))
     assert field in errors and words in errors[field], errors
+
+
+def test_a_dry_run_of_steps_previews_each_step_and_creates_nothing(http):
+    input_key = upload(str(http.base_url), WATERFALL_FILE.encode())
+    jobs_before = http.get("/jobs", params={"limit": 100}).json()["jobs"]
+    body = {"steps": STEPS, "options": {"max_credits": 500}, "input_key": input_key, "dry_run": True}
+
+    answer = http.post("/jobs", json=body)
+
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    assert "job_id" not in preview and preview["error"] is None
+    assert preview["file"]["format"] == "csv" and preview["rows"] == 4
+    pubrio, prospeo, check365 = preview["steps"]
+    assert [(s["step"], s["vendor"], s["role"]) for s in preview["steps"]] == [
+        (1, "pubrio", "find"),
+        (2, "prospeo", "find"),
+        (3, "check365", "validate"),
+    ]
+    # Pubrio takes rows 1 and 2 (an email and a phone asked: 45 credits each at worst); Prospeo rows 2 and 3 (a
+    # mobile asked: 10 a match); Check365 an address for each row a step may find one for (1, 2, 3).
+    assert (pubrio["worst_case_rows"], pubrio["worst_case_credits"]) == (2, 90.0)
+    assert (prospeo["worst_case_rows"], prospeo["worst_case_credits"], prospeo["rows_not_taken"]) == (2, 20.0, 2)
+    assert (check365["worst_case_rows"], check365["worst_case_credits"]) == (3, 3.0)
+    assert preview["worst_case_credits"] == 113.0 and preview["max_credits"] == 500
+    assert 0 < preview["expected_credits"] <= preview["worst_case_credits"]
+    assert all(s["basis"] in ("observed", "default") for s in preview["steps"])
+    assert http.get("/jobs", params={"limit": 100}).json()["jobs"] == jobs_before
+
+
+def test_a_dry_run_of_steps_on_inline_records_caps_at_max_credits(http):
+    body = {"steps": STEPS, "options": {"max_credits": 20}, "records": RECORDS, "dry_run": True}
+    preview = http.post("/jobs", json=body).json()
+    assert preview["file"] is None and preview["rows"] == 3
+    assert preview["worst_case_credits"] == 20.0
+    assert all(s["worst_case_credits"] <= 20 for s in preview["steps"])
 
 
 def test_the_openapi_document_describes_steps(http):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from client import cli
-from client.api import SigV4, region_of
+from client.api import JobsApi, SigV4, region_of
 from localrt.samples import check365_csv, pubrio_csv
 from tests.conftest import api_auth, parse_csv
 from tests.e2e.oracle import assert_rows_match, expected_check365
@@ -305,5 +305,36 @@ def test_steps_given_wrong_are_said_plainly(api, tmp_path, capsys):
     assert "'pubrio' is not a step (the steps: prospeo)" in capsys.readouterr().err
     assert cli.main([*submit, "--step", "check365", "--step", "prospeo"]) == 2
     assert "steps: one validation step at most, and last" in capsys.readouterr().err
-    assert cli.main(["--url", api.url, "preview", str(source), "--step", "prospeo"]) == 2
-    assert "dry_run: a job of steps has no preview" in capsys.readouterr().err
+    # A job of one step is a job of its vendor: its preview is that vendor's.
+    assert cli.main(["--url", api.url, "preview", str(source), "--step", "prospeo"]) == 0
+    assert "columns (prospeo matches on " in capsys.readouterr().out
+
+
+WATERFALL_FILE = (
+    "People Search ID,First Name,Last Name,Company,Email\n"
+    "d23f0824-128b-4f33-8c5c-7fd0a6a3a450,,,,\n"
+    ",Grace,Hopper,Navy,\n"
+    ",,,,ada@initech.com\n"
+    ",Dan,,,\n"
+)
+
+
+def test_preview_of_steps_prints_each_step_and_creates_no_job(api, tmp_path, capsys):
+    source = tmp_path / "crm.csv"
+    source.write_text(WATERFALL_FILE)
+    jobs = JobsApi(api.url, None)
+    before = jobs.list(limit=100)["jobs"]
+    steps = ["--step", "pubrio", "--step", "prospeo", "--step", "check365"]
+    code = cli.main(["--url", api.url, "preview", str(source), *steps, "--option", "max_credits=40"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "rows: 4" in lines
+    assert "step 1: pubrio: can take 1 rows (0 duplicate), 3 not taken" in lines
+    assert "step 2: prospeo: can take 2 rows (0 duplicate), 2 not taken" in lines
+    assert "step 3: check365 (validate): at most 3 addresses to grade, 0 rows' own not an address" in lines
+    # At worst: Pubrio 30 (two emails asked), Prospeo 2, Check365 3: 35, under the budget of 40.
+    assert any(line.startswith("credits in all: expected ") and line.endswith("at worst 35, capped by max_credits 40")
+               for line in lines), lines  # fmt: skip
+    assert lines[-1] == "a preview: nothing was sent, no credit was spent"
+    assert jobs.list(limit=100)["jobs"] == before  # nothing sent: no job to send it

@@ -127,8 +127,8 @@ def _input_fields() -> dict[str, Any]:
             Field(
                 default=False,
                 description="preview only: answer 200 with what the job would do (columns, rows to send, invalid, "
-                "duplicates, chunks); no job is created, nothing is sent, no credit is spent. A job of steps has "
-                "no preview (422): preview each step as a job of its vendor",
+                "duplicates, chunks, credits); no job is created, nothing is sent, no credit is spent. A job of steps: "
+                "each step's rows and its credits at worst and expected (StepsPreview)",
             ),
         ),
     }
@@ -180,7 +180,7 @@ _StepsRequestBase = create_model(
     __base__=_JobRequestBase,
     __doc__="A job of several steps (a waterfall, then validation) from inline records or an uploaded file. Each "
     "step gets the rows no earlier step matched that carry what its vendor needs; a validation step (check365) "
-    "the best email found so far. A dry_run of steps is refused (422).",
+    "the best email found so far. With dry_run, each step's rows and credits at worst and expected.",
     steps=(
         list[StepRequest],
         Field(min_length=1, max_length=MAX_STEPS, description="the steps in order, each {vendor, options, validate}"),

@@ -20,6 +20,7 @@ from enrichment.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from enrichment.files.reader import InputSource
     from enrichment.pipeline.preview import InputPreview
+    from enrichment.pipeline.steps_preview import StepsPreview
 
 CANCELLED = "Cancelled"  # the stop error a cancellation records
 PRESIGN_SECONDS = 900
@@ -45,6 +46,14 @@ def records_csv(records: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
+def _preview_source(settings: Settings, records: list[dict[str, Any]] | None, input_key: str | None) -> InputSource:
+    from enrichment.files.reader import InMemoryFile
+
+    if input_key is None:
+        return InMemoryFile(records_csv(records or []))
+    return storage.S3Object(settings.data_bucket, input_key)
+
+
 def preview_job(
     vendor: Vendor,
     options: dict[str, Any],
@@ -54,14 +63,9 @@ def preview_job(
     input_key: str | None = None,
 ) -> InputPreview:
     """What a job would do with inline records or an uploaded file: no job is created, nothing is sent."""
-    from enrichment.files.reader import InMemoryFile
     from enrichment.pipeline.preview import preview_input
 
-    source: InputSource
-    if input_key is None:
-        source = InMemoryFile(records_csv(records or []))
-    else:
-        source = storage.S3Object(settings.data_bucket, input_key)
+    source = _preview_source(settings, records, input_key)
     return preview_input(
         source,
         vendor,
@@ -70,6 +74,27 @@ def preview_job(
         settings.input_limits,
         show_file=input_key is not None,
         settings=settings,
+    )
+
+
+def preview_steps_job(
+    steps: list[JobStep],
+    options: dict[str, Any],
+    settings: Settings,
+    *,
+    records: list[dict[str, Any]] | None = None,
+    input_key: str | None = None,
+) -> StepsPreview | InputPreview:
+    """What a job of steps (options.parse_steps) would do with inline records or an uploaded file, and cost: no job
+    is created, nothing is sent. A job of one step is previewed as the single-vendor job it is (start_job)."""
+    from enrichment.pipeline.steps_preview import preview_steps
+
+    if len(steps) == 1:
+        step = steps[0]
+        return preview_job(step.vendor, {**options, **step.options}, settings, records=records, input_key=input_key)
+    source = _preview_source(settings, records, input_key)
+    return preview_steps(
+        source, steps, options, settings.input_limits, show_file=input_key is not None, settings=settings
     )
 
 
