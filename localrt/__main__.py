@@ -28,6 +28,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -192,13 +193,9 @@ def check_vendor(vendor: str, live: live_config.LiveVendor | None, out: Path, st
     return 0 if answer["ok"] else 1
 
 
-def preview_file(path: Path, vendor: str, options: dict[str, Any], out: Path, state_dir: Path | None = None) -> int:
-    """The layer's preview of a local file in the local stack (its cache, its past jobs' match rates, the chunk
-    sizes `run` uses): one report, exit 1 if the job would fail."""
-    from enrichment.files.reader import LocalFile  # the layer: on sys.path through localrt.live
-    from enrichment.models import Vendor
-    from enrichment.pipeline.preview import preview_input
-
+@contextlib.contextmanager
+def _local_stack(out: Path, state_dir: Path | None) -> Iterator[Any]:
+    """The local stack's settings while it runs (its functions' logs in out/local-run.log), for a preview."""
     out.mkdir(parents=True, exist_ok=True)
     with (
         open(out / "local-run.log", "w") as log,
@@ -206,7 +203,17 @@ def preview_file(path: Path, vendor: str, options: dict[str, Any], out: Path, st
         LocalRuntime(log_level="INFO", state_dir=state_dir) as runtime,
     ):
         _say_restored(runtime, state_dir)
-        settings = runtime.settings()
+        yield runtime.settings()
+
+
+def preview_file(path: Path, vendor: str, options: dict[str, Any], out: Path, state_dir: Path | None = None) -> int:
+    """The layer's preview of a local file in the local stack (its cache, its past jobs' match rates, the chunk
+    sizes `run` uses): one report, exit 1 if the job would fail."""
+    from enrichment.files.reader import LocalFile  # the layer: on sys.path through localrt.live
+    from enrichment.models import Vendor
+    from enrichment.pipeline.preview import preview_input
+
+    with _local_stack(out, state_dir) as settings:
         # Read as the job reads its object from S3: the same reader, the same limits, the deployed settings.
         preview = preview_input(
             LocalFile(path),
@@ -236,14 +243,7 @@ def preview_steps_file(
     except (BadInput, ValueError) as error:
         print(f"preview: {error}", file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
-    with (
-        open(out / "local-run.log", "w") as log,
-        contextlib.redirect_stdout(log),
-        LocalRuntime(log_level="INFO", state_dir=state_dir) as runtime,
-    ):
-        _say_restored(runtime, state_dir)
-        settings = runtime.settings()
+    with _local_stack(out, state_dir) as settings:
         preview = preview_steps(LocalFile(path), steps, body["options"], settings.input_limits, settings=settings)
     print(render(preview.model_dump(mode="json")))
     return 1 if preview.error else 0
