@@ -331,7 +331,9 @@ def test_a_dry_run_says_why_the_job_would_fail(http):
 def test_the_openapi_document_describes_the_dry_run(http):
     spec = http.get("/swagger", params={"format": "json"}).json()
     responses = spec["paths"]["/jobs"]["post"]["responses"]
-    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/InputPreview")
+    previews = responses["200"]["content"]["application/json"]["schema"]  # a vendor's preview, or a job of steps'
+    refs = sorted(choice["$ref"].rsplit("/", 1)[-1] for choice in previews.get("anyOf") or previews["oneOf"])
+    assert refs == ["InputPreview", "StepsPreview"]
     assert responses["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/JobCreated")
     for vendor in ("Pubrio", "Prospeo", "Check365", "InsideView"):
         assert "dry_run" in spec["components"]["schemas"][f"{vendor}JobRequest"]["properties"]
