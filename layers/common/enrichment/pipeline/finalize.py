@@ -134,15 +134,17 @@ def finalize_job(request: FinalizeInput, settings: Settings) -> Job:
     else:
         status = JobStatus.SUCCEEDED
     stops = step_stops(job)
-    if reason is None and (ungraded := [u for t in step_tallies if (u := t.unfinished)]):
-        reason = "; ".join(ungraded)
-        status = JobStatus.PARTIAL if status == JobStatus.SUCCEEDED else status
-    if reason is None and stops:
-        # A vendor stopped its step: the other steps did theirs, and the rows nobody answered are errors.
-        reason = "; ".join(f"step {k + 1} ({job.steps[k].vendor.value}) stopped: {why}" for k, why in stops.items())
-        status = JobStatus.PARTIAL if status == JobStatus.SUCCEEDED else status
-    if reason is None and counts[RowStatus.SKIPPED] and tally is not None:
-        reason = _skipped_reason(tally, counts[RowStatus.SKIPPED])  # PARTIAL, saying why rows were not sent
+    if reason is None:
+        # What kept a job that ran from being whole, each part saying why: rows a budget kept from being sent; a
+        # job of steps' vendor that stopped its step (the other steps did theirs, the rows nobody answered are
+        # errors) and emails its validation step left ungraded (every row keeps its find).
+        notes = [f"step {k + 1} ({job.steps[k].vendor.value}) stopped: {why}" for k, why in stops.items()]
+        notes += [ungraded for t in step_tallies if (ungraded := t.unfinished)]
+        if notes:
+            status = JobStatus.PARTIAL if status == JobStatus.SUCCEEDED else status
+        if counts[RowStatus.SKIPPED] and tally is not None:
+            notes.insert(0, _skipped_reason(tally, counts[RowStatus.SKIPPED]))  # PARTIAL: why rows were not sent
+        reason = "; ".join(notes) or None
     finished_at = now_iso()
     summary = {
         "job_id": job.job_id,
