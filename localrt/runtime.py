@@ -126,6 +126,7 @@ class LocalRuntime:
         self.deployment: Deployment | None = None
         self.state = LocalState(state_dir) if state_dir is not None else None
         self.restored: dict[str, int] = {}  # what start() put back from state_dir: {table or "objects": count}
+        self._not_waited_for: set[str] = set()  # executions wait_idle found still running after its timeout
 
     # ---- lifecycle ----
 
@@ -398,6 +399,23 @@ class LocalRuntime:
                     return view
             time.sleep(0.2)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:g}s")
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until no job's execution is running (one an earlier command or test left at work would otherwise
+        call the simulators of the next). An execution still running after `timeout` is waited for no more, now or
+        later: it is stuck, or meant to be (a test's), and nothing should wait on it again."""
+        deadline = time.monotonic() + timeout
+        sfn = self.client("stepfunctions")
+        machine = self.outputs["JobStateMachineArn"]
+        while True:
+            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="RUNNING")
+            running = {e["executionArn"] for page in pages for e in page["executions"]} - self._not_waited_for
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                self._not_waited_for |= running
+                return
+            time.sleep(0.2)
 
     def metric_sum(self, name: str, *, since: float, **dimensions: str) -> float:
         """The sum of a metric the functions emitted since `since` (Unix seconds), with exactly these dimensions

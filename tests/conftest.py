@@ -114,6 +114,7 @@ def _simulator(name: str):
     @pytest.fixture
     def fixture(runtime: LocalRuntime) -> Iterator[Simulator]:
         simulator = runtime.simulators[name]
+        runtime.wait_idle()  # no job an earlier test left at work calls it during this one
         simulator.reset()  # a clean ledger, whatever ran before
         yield simulator
         simulator.reset()
