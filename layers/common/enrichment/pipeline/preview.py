@@ -9,7 +9,7 @@ vendor is called.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import Field
@@ -18,7 +18,7 @@ from enrichment.errors import BadInput
 from enrichment.files.columns import ColumnTie, ColumnUse
 from enrichment.files.reader import InputSource, open_table
 from enrichment.models import Model, RowStatus, Vendor
-from enrichment.pipeline.classify import SEND, classify_input
+from enrichment.pipeline.classify import SEND, RowOutcome, classify_input
 from enrichment.pipeline.cost import CostEstimate, estimate, read_observed, scope_of
 from enrichment.pipeline.row_rules import reason_kind
 from enrichment.settings import InputLimits, Settings, VendorSettings
@@ -60,6 +60,30 @@ class InputPreview(CostEstimate):
     error: str | None = Field(description="why the job would fail, if it would")
 
 
+def looked_up(vendor: Vendor, options: Mapping[str, Any], settings: Settings | None) -> Callable[..., Any]:
+    """Prepare's own result cache lookups for the rows (a row and its cached answer, if any); without the
+    deployment's settings, none is cached."""
+    from enrichment.pipeline.prepare import cache_lookups  # prepare's own lookups (it imports much of the layer)
+
+    if settings is None:
+        return lambda rows: ((outcome, None) for outcome in rows)
+    return cache_lookups(vendor, dict(options), settings)
+
+
+def count_reason(reasons: dict[str, InvalidReason], outcome: RowOutcome) -> None:
+    """Count an invalid row under its reason's kind (values quoted in it shown as '…'), keeping its first rows."""
+    found = reasons.setdefault(
+        kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
+    )
+    found.rows += 1
+    if len(found.first_rows) < FIRST_ROWS:
+        found.first_rows.append(outcome.row)
+
+
+def top_reasons(reasons: dict[str, InvalidReason]) -> list[InvalidReason]:
+    return sorted(reasons.values(), key=lambda r: (-r.rows, r.first_rows[0]))[:TOP_REASONS]
+
+
 def preview_input(
     source: InputSource,
     vendor: Vendor,
@@ -76,8 +100,6 @@ def preview_input(
     and the expected credits use the match rates observed in past jobs; without, nothing is cached and the
     estimate is the vendor's default. A problem that would fail the job is the preview's `error`, with what was
     learned before it."""
-    from enrichment.pipeline.prepare import cache_lookups  # prepare's own lookups (it imports much of the layer)
-
     file_format: dict[str, str] | None = None
     columns: list[ColumnUse] = []
     ties: list[ColumnTie] = []
@@ -89,17 +111,10 @@ def preview_input(
         with open_table(source, limits) as table:
             classified = classify_input(table.header, table.rows, vendor, options)
             columns, ties = classified.mapping.columns, classified.mapping.ties
-            lookups = cache_lookups(vendor, dict(options), settings) if settings is not None else None
-            rows = lookups(classified.rows) if lookups is not None else ((o, None) for o in classified.rows)
-            for outcome, cached_answer in rows:
+            for outcome, cached_answer in looked_up(vendor, options, settings)(classified.rows):
                 counts[CACHED if cached_answer is not None else outcome.status] += 1
                 if outcome.status == RowStatus.INVALID_INPUT:
-                    found = reasons.setdefault(
-                        kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
-                    )
-                    found.rows += 1
-                    if len(found.first_rows) < FIRST_ROWS:
-                        found.first_rows.append(outcome.row)
+                    count_reason(reasons, outcome)
                 elif outcome.status == RowStatus.DUPLICATE and len(duplicates) < FIRST_DUPLICATES:
                     duplicates.append(DuplicateRow(row=outcome.row, of=outcome.twin or 0))
             if show_file:
@@ -130,7 +145,7 @@ def preview_input(
         rows=counts.total(),
         invalid_input=counts[RowStatus.INVALID_INPUT],
         duplicate=counts[RowStatus.DUPLICATE],
-        invalid_reasons=sorted(reasons.values(), key=lambda r: (-r.rows, r.first_rows[0]))[:TOP_REASONS],
+        invalid_reasons=top_reasons(reasons),
         duplicates=duplicates,
         chunk_size=vendor_settings.chunk_size,
         chunks=-(-to_send // vendor_settings.chunk_size),

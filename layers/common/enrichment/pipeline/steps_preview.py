@@ -37,8 +37,7 @@ from enrichment.options import job_options, vendor_options
 from enrichment.pipeline import row_rules
 from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.pipeline.cost import DEFAULT_MATCH_RATE, read_observed, scope_of
-from enrichment.pipeline.preview import FIRST_ROWS, TOP_REASONS, InvalidReason
-from enrichment.pipeline.row_rules import reason_kind
+from enrichment.pipeline.preview import TOP_REASONS, InvalidReason, count_reason, looked_up, top_reasons
 from enrichment.pipeline.steps import FIND, VALIDATION_HEADER, check_columns, role
 from enrichment.settings import InputLimits, Settings, vendor_settings
 from enrichment.vendors import adapter_class
@@ -137,7 +136,7 @@ class _Step:
             duplicate=counts[DUPLICATE],
             cached_rows=counts[CACHED_EMAIL] + counts[CACHED_MATCH] + counts[CACHED_NO_MATCH],
             cached_matched=counts[CACHED_EMAIL] + counts[CACHED_MATCH],
-            invalid_reasons=sorted(reasons.values(), key=lambda r: (-r.rows, r.first_rows[0]))[:TOP_REASONS],
+            invalid_reasons=top_reasons(reasons),
             worst_case_rows=worst,
             worst_case_credits=round(worst_credits, 4),
             expected_rows_sent=round(expected, 2),
@@ -201,23 +200,6 @@ def _code(outcome: Any, cached: Any) -> int:
     return {SEND: SENT, RowStatus.DUPLICATE: DUPLICATE}.get(outcome.status, NOT_TAKEN)
 
 
-def _count_reason(reasons: dict[str, InvalidReason], outcome: Any) -> None:
-    found = reasons.setdefault(
-        kind := reason_kind(outcome.reason or ""), InvalidReason(reason=kind, rows=0, first_rows=[])
-    )
-    found.rows += 1
-    if len(found.first_rows) < FIRST_ROWS:
-        found.first_rows.append(outcome.row)
-
-
-def _lookups(step: _Step, settings: Settings | None) -> Any:
-    from enrichment.pipeline.prepare import cache_lookups  # prepare's own lookups (it imports much of the layer)
-
-    if settings is None:
-        return lambda rows: ((o, None) for o in rows)
-    return cache_lookups(step.vendor, dict(step.options), settings)
-
-
 class _FirstRead(Model):
     """What the first finding step's read tells of the file itself."""
 
@@ -253,11 +235,11 @@ def _finding_pass(
         )
         if first is not None:
             first.columns, first.ties = classified.mapping.columns, classified.mapping.ties
-        for outcome, cached in _lookups(step, settings)(classified.rows):
+        for outcome, cached in looked_up(step.vendor, step.options, settings)(classified.rows):
             code = _record(_code(outcome, cached), outcome, mine)
             counts[code] += 1
             if code == NOT_TAKEN:
-                _count_reason(reasons, outcome)
+                count_reason(reasons, outcome)
             elif code == SENT:
                 worst += 1
                 expected += earlier.chances(outcome.row)[0]
@@ -296,11 +278,11 @@ def _validation_pass(
         options = {k: v for k, v in step.options.items() if k != "columns"}
         classified = classify_input(VALIDATION_HEADER, own_addresses(), step.vendor, options, empty_ok=True)
         sent_own = 0
-        for outcome, cached in _lookups(step, settings)(classified.rows):
+        for outcome, cached in looked_up(step.vendor, step.options, settings)(classified.rows):
             code = _code(outcome, cached)
             counts[code] += 1
             if code == NOT_TAKEN:
-                _count_reason(reasons, outcome)
+                count_reason(reasons, outcome)
             elif code == SENT:
                 sent_own += 1
     preview = step.preview(counts, reasons, found_rows + sent_own, expected + sent_own)
