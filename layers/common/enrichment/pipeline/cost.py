@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -25,7 +25,7 @@ from enrichment.models import Model, Vendor
 from enrichment.options import job_options, vendor_options
 from enrichment.pipeline.result_cache import answer_scope
 from enrichment.vendors import adapter_class
-from enrichment.vendors.pricing import price_model
+from enrichment.vendors.pricing import PriceModel, price_model
 
 ACCOUNT_PARTITION = "account"
 
@@ -153,19 +153,31 @@ def estimate(
     max_credits = job_options(options).max_credits
     if max_credits is not None:
         worst = min(worst, float(max_credits))
-    if observed is not None:
-        expected = to_send * observed.credits_per_row
-        basis, basis_rows, rate = "observed", observed.rows_sent, observed.match_rate
-    else:
-        rate = DEFAULT_MATCH_RATE[vendor]
-        expected = model.expected_credits(to_send, parsed, rate)
-        basis, basis_rows = "default", 0
+    per_row = row_basis(vendor, parsed, model, observed)
     return CostEstimate(
         cached_rows=cached_rows,
         to_send=to_send,
         worst_case_credits=round(worst, 4),
-        expected_credits=round(min(expected, worst), 4),
-        basis=basis,
-        basis_rows=basis_rows,
-        match_rate=round(rate, 4),
+        expected_credits=round(min(to_send * per_row.credits, worst), 4),
+        basis=per_row.basis,
+        basis_rows=per_row.basis_rows,
+        match_rate=round(per_row.match_rate, 4),
     )
+
+
+class RowBasis(NamedTuple):
+    """What a sent row is expected to cost, and the match rate behind it: observed in past jobs, or the default."""
+
+    match_rate: float
+    credits: float
+    basis: Literal["observed", "default"]
+    basis_rows: int
+
+
+def row_basis(vendor: Vendor, parsed: object, model: PriceModel, observed: Observed | None) -> RowBasis:
+    """The observed rate and credits a sent row when past jobs have them, else the vendor's default rate priced
+    by the price model (`parsed`: the vendor's options, parsed)."""
+    if observed is not None:
+        return RowBasis(observed.match_rate, observed.credits_per_row, "observed", observed.rows_sent)
+    rate = DEFAULT_MATCH_RATE[vendor]
+    return RowBasis(rate, model.row_expected(parsed, rate), "default", 0)

@@ -36,7 +36,7 @@ from enrichment.models import JobStep, Model, RowStatus, Vendor
 from enrichment.options import job_options, vendor_options
 from enrichment.pipeline import row_rules
 from enrichment.pipeline.classify import SEND, classify_input
-from enrichment.pipeline.cost import DEFAULT_MATCH_RATE, read_observed, scope_of
+from enrichment.pipeline.cost import read_observed, row_basis, scope_of
 from enrichment.pipeline.preview import TOP_REASONS, InvalidReason, count_reason, looked_up, top_reasons
 from enrichment.pipeline.steps import FIND, VALIDATION_HEADER, check_columns, role
 from enrichment.settings import InputLimits, Settings, vendor_settings
@@ -114,13 +114,9 @@ class _Step:
         observed = (
             read_observed(settings.jobs_table, self.vendor, scope_of(self.vendor, self.options)) if settings else None
         )
-        if observed is not None:
-            self.rate, self.row_credits = observed.match_rate, observed.credits_per_row
-            self.basis, self.basis_rows = "observed", observed.rows_sent
-        else:
-            self.rate = DEFAULT_MATCH_RATE[self.vendor]
-            self.row_credits = self.model.row_expected(self.parsed, self.rate)
-            self.basis, self.basis_rows = "default", 0
+        self.rate, self.row_credits, self.basis, self.basis_rows = row_basis(
+            self.vendor, self.parsed, self.model, observed
+        )
         # Inferred: a match carries an email unless the step asked for none (Pubrio's contact_types: phone only).
         types = getattr(self.parsed, "contact_types", None)
         self.finds_email = types is None or any(str(t).startswith("email") for t in types)

@@ -17,10 +17,10 @@ The facts come from /work/shared/vendors.md and the vendors' pages; each is mark
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import ClassVar
 
-from enrichment.models import Model, Record, RecordResult, RowStatus, Vendor
+from enrichment.models import Model, RecordResult, RowStatus, Vendor
 
 
 class PriceFact(Model):
@@ -47,13 +47,6 @@ class PriceModel(abc.ABC):
     @abc.abstractmethod
     def row_expected(self, options: object, match_rate: float) -> float:
         """What a sent row costs on average when `match_rate` of the rows match."""
-
-    def worst_case(self, records: Sequence[Record], options: object) -> float:
-        """An upper bound of what the vendor can charge for a chunk of these records."""
-        return len(records) * self.row_worst_case(options)
-
-    def expected_credits(self, rows: int, options: object, match_rate: float) -> float:
-        return rows * self.row_expected(options, min(1.0, max(0.0, match_rate)))
 
     def attribute(self, results: Mapping[str, RecordResult], charged: float, options: object) -> None:
         """Set each answered row's `credits` from the price model when the rows add up to what the vendor charged

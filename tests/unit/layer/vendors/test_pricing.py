@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from enrichment.models import Email, Phone, Record, RecordResult, RowStatus, Vendor
+from enrichment.models import Email, Phone, RecordResult, RowStatus, Vendor
 from enrichment.vendors.check365 import Check365Options
 from enrichment.vendors.insideview import InsideViewOptions
 from enrichment.vendors.pricing import FACTS, PRICE_MODELS, price_model
 from enrichment.vendors.prospeo import ProspeoOptions
 from enrichment.vendors.pubrio import PubrioOptions
-
-
-def records(n: int) -> list[Record]:
-    return [Record(ref=str(i), fields={}) for i in range(n)]
 
 
 def matched(*, emails: tuple[str, ...] = (), phones: int = 0) -> RecordResult:
@@ -29,21 +25,21 @@ def test_pubrio_the_documented_example_person_costs_its_three_details():
     person = matched(emails=("email-personal", "email-work"), phones=1)
     options = PubrioOptions(contact_types=["email-work", "email-personal", "phone"])
     assert price_model(Vendor.PUBRIO).row_credits(person, options) == 15 + 15 + 30
-    assert price_model(Vendor.PUBRIO).worst_case(records(4), options) == 4 * 60
+    assert price_model(Vendor.PUBRIO).row_worst_case(options) == 60
 
 
 def test_pubrio_the_worst_case_counts_only_the_types_asked_for():
-    assert price_model(Vendor.PUBRIO).worst_case(records(10), PubrioOptions()) == 10 * 30  # two emails by default
-    assert price_model(Vendor.PUBRIO).worst_case(records(10), PubrioOptions(contact_types=["phone"])) == 300
+    assert price_model(Vendor.PUBRIO).row_worst_case(PubrioOptions()) == 30  # two emails by default
+    assert price_model(Vendor.PUBRIO).row_worst_case(PubrioOptions(contact_types=["phone"])) == 30
 
 
 def test_pubrio_a_workspaces_own_prices_price_the_worst_case_and_the_rows():
     # Pubrio sets prices per workspace (VendorSettings.credit_prices); unset types keep the documented example's.
     workspace = price_model(Vendor.PUBRIO, {"phone": 45, "email-work": 20})
     options = PubrioOptions(contact_types=["email-work", "phone"])
-    assert workspace.worst_case(records(3), options) == 3 * (20 + 45)
+    assert workspace.row_worst_case(options) == 20 + 45
     assert workspace.row_credits(matched(emails=("email-personal",), phones=1), options) == 15 + 45
-    assert price_model(Vendor.PUBRIO).worst_case(records(3), options) == 3 * (15 + 30)  # the defaults, untouched
+    assert price_model(Vendor.PUBRIO).row_worst_case(options) == 15 + 30  # the defaults, untouched
     with pytest.raises(ValueError, match="fax"):
         price_model(Vendor.PUBRIO, {"fax": 1})
 
@@ -55,8 +51,8 @@ def test_prospeo_one_credit_a_match_ten_with_a_mobile_none_without_a_match():
     assert model.row_credits(matched(phones=1), mobile) == 10
     assert model.row_credits(matched(), mobile) == 1  # no mobile found: the plain match price
     assert model.row_credits(RecordResult(status=RowStatus.NOT_MATCHED), plain) == 0
-    assert model.worst_case(records(50), plain) == 50
-    assert model.worst_case(records(50), ProspeoOptions(only_verified_mobile=True)) == 500
+    assert model.row_worst_case(plain) == 1
+    assert model.row_worst_case(ProspeoOptions(only_verified_mobile=True)) == 10
 
 
 def test_prospeo_rows_are_attributed_only_when_they_add_up_to_total_cost():
@@ -75,8 +71,8 @@ def test_prospeo_rows_are_attributed_only_when_they_add_up_to_total_cost():
 
 def test_check365_one_credit_an_address_whatever_the_verdict():
     model = price_model(Vendor.CHECK365)
-    assert model.worst_case(records(500), Check365Options()) == 500
-    assert model.expected_credits(100, Check365Options(), match_rate=0.3) == 100
+    assert model.row_worst_case(Check365Options()) == 1
+    assert model.row_expected(Check365Options(), 0.3) == 1
     results = {"1": matched(), "2": RecordResult(status=RowStatus.NOT_MATCHED)}
     model.attribute(results, 2, Check365Options())
     assert [r.credits for r in results.values()] == [1, 1]
@@ -86,8 +82,8 @@ def test_check365_one_credit_an_address_whatever_the_verdict():
 
 def test_insideview_a_credit_a_contact_returned():
     model = price_model(Vendor.INSIDEVIEW)
-    assert model.worst_case(records(10_000), InsideViewOptions()) == 10_000
-    assert model.expected_credits(100, InsideViewOptions(), match_rate=0.4) == pytest.approx(40)
+    assert model.row_worst_case(InsideViewOptions()) == 1
+    assert model.row_expected(InsideViewOptions(), 0.4) == pytest.approx(0.4)
     results = {"1": matched(), "2": RecordResult(status=RowStatus.NOT_MATCHED)}
     model.attribute(results, 1, InsideViewOptions())
     assert [r.credits for r in results.values()] == [1, 0]
@@ -110,7 +106,7 @@ def test_the_worst_case_is_never_below_any_answer_the_model_prices(vendor: Vendo
     }[vendor]
     richest = matched(emails=("email-work", "email-personal"), phones=1)
     assert model.row_credits(richest, options) <= model.row_worst_case(options)
-    assert model.expected_credits(10, options, 1.0) <= model.worst_case(records(10), options)
+    assert model.row_expected(options, 1.0) <= model.row_worst_case(options)
 
 
 def test_every_vendor_has_its_facts_marked_documented_or_inferred():
