@@ -82,9 +82,27 @@ def step_rows(
     step = steps[step_index]
     if role(step) == FIND:
         return header, _unmatched_rows(bucket, job_id, steps, step_index, rows), options
-    email_column = map_columns(header, job_options(options).columns).fields.get("email")
+    email_column = email_column_of(header, options)
     emails = _emails_to_validate(bucket, job_id, steps, step_index, rows, email_column)
-    return VALIDATION_HEADER, emails, {k: v for k, v in options.items() if k != "columns"}
+    return VALIDATION_HEADER, emails, validation_options(options)
+
+
+def email_column_of(header: list[str], options: dict[str, Any]) -> int | None:
+    """The input's email column, as the job's columns option and the header map it."""
+    return map_columns(header, job_options(options).columns).fields.get("email")
+
+
+def own_email(cells: list[str], email_column: int | None) -> str | None:
+    """The row's own email (a placeholder read as none)."""
+    if email_column is None or email_column >= len(cells):
+        return None
+    given, _ = row_rules.without_placeholders({"email": cells[email_column]})
+    return given.get("email", "").strip() or None
+
+
+def validation_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A validation step's rows are one email each (VALIDATION_HEADER): the columns option is the input's."""
+    return {k: v for k, v in options.items() if k != "columns"}
 
 
 def _earlier_answers(
@@ -115,10 +133,7 @@ def _emails_to_validate(
     email_column: int | None,
 ) -> Iterator[tuple[int, list[str]]]:
     for number, cells, answers in _earlier_answers(bucket, job_id, steps, step_index, rows):
-        email = best_email(steps, answers)
-        if email is None and email_column is not None and email_column < len(cells):
-            given, _ = row_rules.without_placeholders({"email": cells[email_column]})
-            email = given.get("email", "").strip() or None
+        email = best_email(steps, answers) or own_email(cells, email_column)
         if email:
             yield number, [email]
 

@@ -30,15 +30,22 @@ from typing import Any, Literal
 from pydantic import Field
 
 from enrichment.errors import BadInput
-from enrichment.files.columns import ColumnTie, ColumnUse, map_columns
+from enrichment.files.columns import ColumnTie, ColumnUse
 from enrichment.files.reader import InputSource, open_table
 from enrichment.models import JobStep, Model, RowStatus, Vendor
 from enrichment.options import job_options, vendor_options
-from enrichment.pipeline import row_rules
 from enrichment.pipeline.classify import SEND, classify_input
 from enrichment.pipeline.cost import read_observed, row_basis, scope_of
 from enrichment.pipeline.preview import TOP_REASONS, InvalidReason, count_reason, looked_up, top_reasons
-from enrichment.pipeline.steps import FIND, VALIDATION_HEADER, check_columns, role
+from enrichment.pipeline.steps import (
+    FIND,
+    VALIDATION_HEADER,
+    check_columns,
+    email_column_of,
+    own_email,
+    role,
+    validation_options,
+)
 from enrichment.settings import InputLimits, Settings, vendor_settings
 from enrichment.vendors import adapter_class
 from enrichment.vendors.pricing import price_model
@@ -254,15 +261,12 @@ def _validation_pass(
     reasons: dict[str, InvalidReason] = {}
     found_rows, expected = 0, 0.0
     with open_table(source, limits) as table:
-        email_column = map_columns(table.header, job_options(step.options).columns).fields.get("email")
+        email_column = email_column_of(table.header, step.options)
 
         def own_addresses() -> Iterator[tuple[int, list[str]]]:
             nonlocal found_rows, expected
             for number, cells in table.rows:
-                own = None
-                if email_column is not None and email_column < len(cells):
-                    given, _ = row_rules.without_placeholders({"email": cells[email_column]})
-                    own = given.get("email", "").strip() or None
+                own = own_email(cells, email_column)
                 _, email, could_find = codes.chances(number)
                 if could_find or email:
                     found_rows += 1  # some step may find it an address: one to grade, whatever it is
@@ -271,7 +275,7 @@ def _validation_pass(
                 elif own:
                     yield number, [own]
 
-        options = {k: v for k, v in step.options.items() if k != "columns"}
+        options = validation_options(step.options)
         classified = classify_input(VALIDATION_HEADER, own_addresses(), step.vendor, options, empty_ok=True)
         sent_own = 0
         for outcome, cached in looked_up(step.vendor, step.options, settings)(classified.rows):
