@@ -5,6 +5,7 @@ Shared by `enrich preview` (the API's dry run) and `make preview` (the same laye
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 NAME_WIDTH = 32
@@ -30,9 +31,7 @@ def render(preview: dict[str, Any]) -> str:
     lines = [f"file: {_file_format(preview.get('file'))}"]
     if preview["columns"]:
         lines.append(f"columns ({vendor} matches on {', '.join(used)}):")
-        width = min(NAME_WIDTH, max(len(c["name"]) for c in preview["columns"]))
-        for column in preview["columns"]:
-            lines.append(f"  {column['column']:>3}  {column['name']:<{width}}  -> {_target(column, vendor, used)}")
+        lines += _column_lines(preview["columns"], lambda column: _target(column, vendor, used))
     cached = f"{preview['cached_rows']} answered from the cache, " if preview.get("cached_rows") else ""
     lines.append(
         f"rows: {preview['rows']}: {preview['to_send']} to send, {cached}{preview['invalid_input']} invalid_input, "
@@ -50,14 +49,9 @@ def render(preview: dict[str, Any]) -> str:
         lines.append(f"duplicates (answered from the earlier row, sent once): {pairs}{more}")
     lines.append(f"chunks: {preview['chunks']} of up to {preview['chunk_size']} rows")
     if preview.get("expected_credits") is not None:
-        rate = f"{100 * preview['match_rate']:.1f}% matched"
-        basis = (
-            f"observed over {preview['basis_rows']} rows of past jobs, {rate}"
-            if preview["basis"] == "observed"
-            else f"default, {rate}"
-        )
         lines.append(
-            f"credits: expected {preview['expected_credits']:g} ({basis}); at worst {preview['worst_case_credits']:g}"
+            f"credits: expected {preview['expected_credits']:g} ({_basis(preview)}); "
+            f"at worst {preview['worst_case_credits']:g}"
         )
     lines.append("a preview: nothing was sent, no credit was spent")
     if preview.get("error"):
@@ -65,11 +59,18 @@ def render(preview: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _basis(step: dict[str, Any]) -> str:
-    rate = f"{100 * step['match_rate']:.1f}% matched"
-    if step["basis"] == "observed":
-        return f"observed over {step['basis_rows']} rows of past jobs, {rate}"
+def _basis(estimate: dict[str, Any]) -> str:
+    """What an estimate (a vendor's preview, a step's) is based on: past jobs' rate, or the default."""
+    rate = f"{100 * estimate['match_rate']:.1f}% matched"
+    if estimate["basis"] == "observed":
+        return f"observed over {estimate['basis_rows']} rows of past jobs, {rate}"
     return f"default, {rate}"
+
+
+def _column_lines(columns: list[dict[str, Any]], target: Callable[[dict[str, Any]], str]) -> list[str]:
+    """Each input column, aligned, and what it feeds."""
+    width = min(NAME_WIDTH, max(len(c["name"]) for c in columns))
+    return [f"  {c['column']:>3}  {c['name']:<{width}}  -> {target(c)}" for c in columns]
 
 
 def render_steps(preview: dict[str, Any]) -> str:
@@ -77,10 +78,9 @@ def render_steps(preview: dict[str, Any]) -> str:
     lines = [f"file: {_file_format(preview.get('file'))}"]
     if preview["columns"]:
         lines.append("columns:")
-        width = min(NAME_WIDTH, max(len(c["name"]) for c in preview["columns"]))
-        for column in preview["columns"]:
-            target = "ignored" if column["field"] is None else f"{column['field']} ({column['matched_by']})"
-            lines.append(f"  {column['column']:>3}  {column['name']:<{width}}  -> {target}")
+        lines += _column_lines(
+            preview["columns"], lambda c: "ignored" if c["field"] is None else f"{c['field']} ({c['matched_by']})"
+        )
     lines.append(f"rows: {preview['rows']}")
     for step in preview["steps"]:
         head = f"step {step['step']}: {step['vendor']}" + (" (validate)" if step["role"] == "validate" else "")
