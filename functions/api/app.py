@@ -34,7 +34,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrichment.aws import client
-from enrichment.errors import BadInput
 from enrichment.files.storage import ObjectVersion
 from enrichment.jobs.access import Caller, NoCaller, caller_of, may_see
 from enrichment.jobs.api_models import (
@@ -78,7 +77,7 @@ from enrichment.jobs.service import (
 from enrichment.jobs.service import start_job as start
 from enrichment.jobs.store import JobStore, UnreadableJob
 from enrichment.models import AccessCheck, JobStatus, JobStep, Vendor
-from enrichment.options import options_as_stored, parse_steps
+from enrichment.options import StepsRefused, options_as_stored, parse_steps
 from enrichment.pipeline import budget
 from enrichment.pipeline.preview import InputPreview
 from enrichment.pipeline.result_cache import PurgeRequest, purge
@@ -297,15 +296,6 @@ def _invalid_field(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
-def _named_field(problem: str) -> tuple[str, str]:
-    """options.parse_steps' problem (`steps[2].options: ...`, `options: ...`) as the field it names and what is
-    wrong; the whole text under `steps` when it names none."""
-    field, separator, message = problem.partition(": ")
-    if separator and re.fullmatch(r"steps(\[\d+\])?(\.\w+)?|options", field):
-        return field, message
-    return "steps", problem
-
-
 @app.post(
     "/jobs",
     operation_id="createJob",
@@ -349,8 +339,8 @@ def create_job(
     if isinstance(request, StepsJobRequest):
         try:
             steps = parse_steps(request.steps_as_given(), request.options)
-        except BadInput as bad:
-            raise _invalid_field(*_named_field(str(bad))) from None
+        except StepsRefused as refused:
+            raise _invalid_field(refused.field, refused.message) from None
         options, vendor = request.options, steps[0].vendor
     else:
         options, vendor = options_as_stored(request.options), Vendor(request.vendor)

@@ -164,52 +164,65 @@ MAX_STEPS = 6
 VALIDATING_VENDORS = frozenset({Vendor.CHECK365})  # they grade an email; the others find contacts
 
 
+class StepsRefused(BadInput):
+    """Steps that do not hold: the field at fault (`steps`, `steps[2].options`, `options`) and what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
 def parse_steps(steps: Any, options: Mapping[str, Any]) -> list[JobStep]:
     """A job's steps, checked: each a known vendor, its options valid together with the job's (`options`), at
     most one validation step and it comes last (it grades the best email the steps before it found).
 
-    BadInput names the step and what is wrong. A single-vendor job has no steps (it is `vendor` and `options`)."""
+    StepsRefused (a BadInput) names the step or field and what is wrong. A single-vendor job has no steps (it is
+    `vendor` and `options`)."""
     if not isinstance(steps, list) or not steps or not all(isinstance(step, Mapping) for step in steps):
-        raise BadInput('steps: a list of steps, each like {"vendor": "prospeo", "options": {...}}')
+        raise StepsRefused("steps", 'a list of steps, each like {"vendor": "prospeo", "options": {...}}')
     if len(steps) > MAX_STEPS:
-        raise BadInput(f"steps: at most {MAX_STEPS} steps, got {len(steps)}")
+        raise StepsRefused("steps", f"at most {MAX_STEPS} steps, got {len(steps)}")
     if misplaced := sorted(set(options) - JOB_OPTION_NAMES):
-        raise BadInput(
-            f"options: {', '.join(misplaced)} belong to a step's vendor: put them in that step's options "
-            f"(a job of steps takes only {', '.join(sorted(JOB_OPTION_NAMES))} for itself)"
+        raise StepsRefused(
+            "options",
+            f"{', '.join(misplaced)} belong to a step's vendor: put them in that step's options "
+            f"(a job of steps takes only {', '.join(sorted(JOB_OPTION_NAMES))} for itself)",
         )
     parsed = []
     for number, step in enumerate(steps, start=1):
         where = f"steps[{number}]"
         if unknown := sorted(set(step) - {"vendor", "options", "validate"}):
-            raise BadInput(f"{where}: unknown key {', '.join(unknown)}; a step takes vendor, options and validate")
+            raise StepsRefused(where, f"unknown key {', '.join(unknown)}; a step takes vendor, options and validate")
         try:
             vendor = Vendor(step.get("vendor"))
         except ValueError:
-            raise BadInput(
-                f"{where}.vendor: {str(step.get('vendor'))[:40]!r} is not one of {', '.join(v.value for v in Vendor)}"
+            raise StepsRefused(
+                f"{where}.vendor",
+                f"{str(step.get('vendor'))[:40]!r} is not one of {', '.join(v.value for v in Vendor)}",
             ) from None
         step_options = step.get("options") or {}
         if not isinstance(step_options, Mapping):
-            raise BadInput(f"{where}.options: an object of option names and values")
+            raise StepsRefused(f"{where}.options", "an object of option names and values")
         if job_level := sorted(set(step_options) & JOB_OPTION_NAMES):
-            raise BadInput(f"{where}.options: {', '.join(job_level)} is the job's option: give it once, for the job")
+            raise StepsRefused(
+                f"{where}.options", f"{', '.join(job_level)} is the job's option: give it once, for the job"
+            )
         validate = step.get("validate")
         if vendor in VALIDATING_VENDORS:
             if validate not in (None, "email"):
-                raise BadInput(f'{where}.validate: {vendor.value} validates "email"')
+                raise StepsRefused(f"{where}.validate", f'{vendor.value} validates "email"')
             validate = "email"
         elif validate is not None:
-            raise BadInput(f"{where}.validate: {vendor.value} finds contacts; {_validators()} validates emails")
+            raise StepsRefused(f"{where}.validate", f"{vendor.value} finds contacts; {_validators()} validates emails")
         try:
             checked = options_as_stored(parse_options(vendor, {**step_options, **options}))
         except InvalidOptions as exc:
-            raise BadInput(f"{where}: {exc}") from None
+            raise StepsRefused(where, str(exc)) from None
         parsed.append(JobStep(vendor=vendor, options=vendor_options(checked), validation=validate))
     validating = [n for n, step in enumerate(parsed) if step.validation]
     if len(validating) > 1 or (validating and validating[0] != len(parsed) - 1):
-        raise BadInput(
-            "steps: one validation step at most, and last: it validates the best email the steps before it found"
+        raise StepsRefused(
+            "steps", "one validation step at most, and last: it validates the best email the steps before it found"
         )
     return parsed
 
